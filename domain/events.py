@@ -1,0 +1,228 @@
+"""Stored events: the facts slaclock records, and how their payloads are validated.
+
+These classes are a stored contract (their topics are written into the event
+store): never rename or remove one; add an upcast instead. Events hold facts
+only — what happened, when, and who said so. Clocks are derived from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from eventsourcing.domain import DomainEvent
+
+from domain.errors import FieldError, ValidationFailed
+
+NAMESPACE = uuid.UUID("6b1b0a52-7d3e-4c1e-9a55-3f0d6f7e2a10")
+
+
+class EventType(StrEnum):
+    OPENED = "opened"
+    PRIORITY_CHANGED = "priority_changed"
+    RESPONDED = "responded"
+    AWAITING_CUSTOMER = "awaiting_customer"
+    CUSTOMER_REPLIED = "customer_replied"
+    RELIEVED = "relieved"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+
+
+class TicketKind(StrEnum):
+    INCIDENT = "incident"
+    QUERY = "query"
+    SERVICE_REQUEST = "service_request"
+    FEATURE_REQUEST = "feature_request"
+
+
+MAX_TEXT = 4096
+MAX_NAME = 128
+
+_OPENED_FIELDS = {"plan", "priority", "customer", "kind", "channel", "environment"}
+_PRIORITY_FIELDS = {"priority", "reason"}
+_NOTE_FIELDS = {"actor", "note"}
+
+
+def ticket_uuid(ticket_id: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"ticket:{ticket_id}")
+
+
+def calendar_uuid(calendar_id: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"calendar:{calendar_id}")
+
+
+def policy_uuid(plan_id: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"policy:{plan_id}")
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    """A stable digest of a request body, to tell a retry from a conflicting reuse."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def to_utc(instant: datetime, field: str = "occurred_at") -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValidationFailed.single(field, "must carry a UTC offset (RFC 3339)")
+    return instant.astimezone(UTC)
+
+
+# --- the stored event classes -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketEvent(DomainEvent):
+    """Base of every ticket event. ``timestamp`` is when the service recorded it."""
+
+    ticket_id: str
+    event_id: str
+    occurred_at: datetime
+    data: dict[str, Any]
+    fingerprint: str
+
+    @property
+    def type(self) -> EventType:
+        return _TYPE_OF_CLASS[type(self)]
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.timestamp
+
+
+@dataclass(frozen=True)
+class TicketOpened(TicketEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class PriorityChanged(TicketEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class Responded(TicketEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class AwaitingCustomer(TicketEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class CustomerReplied(TicketEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class Relieved(TicketEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class Resolved(TicketEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class Reopened(TicketEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class Closed(TicketEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class CalendarVersionDefined(DomainEvent):
+    """A new version of a calendar; ``document`` is the validated PUT body."""
+
+    calendar_id: str
+    document: dict[str, Any]
+    effective_from: datetime | None
+
+
+@dataclass(frozen=True)
+class PolicyVersionDefined(DomainEvent):
+    """A new version of a support plan's policy; ``document`` is the validated PUT body."""
+
+    plan_id: str
+    document: dict[str, Any]
+    effective_from: datetime | None
+
+
+CLASS_OF_TYPE: dict[EventType, type[TicketEvent]] = {
+    EventType.OPENED: TicketOpened,
+    EventType.PRIORITY_CHANGED: PriorityChanged,
+    EventType.RESPONDED: Responded,
+    EventType.AWAITING_CUSTOMER: AwaitingCustomer,
+    EventType.CUSTOMER_REPLIED: CustomerReplied,
+    EventType.RELIEVED: Relieved,
+    EventType.RESOLVED: Resolved,
+    EventType.REOPENED: Reopened,
+    EventType.CLOSED: Closed,
+}
+_TYPE_OF_CLASS = {cls: kind for kind, cls in CLASS_OF_TYPE.items()}
+
+
+# --- payload validation -------------------------------------------------------
+
+
+def _text(data: Mapping[str, Any], key: str, errors: list[FieldError], limit: int) -> None:
+    value = data.get(key)
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        errors.append(FieldError(f"data.{key}", "must be a non-empty string"))
+    elif len(value) > limit:
+        errors.append(FieldError(f"data.{key}", f"must be at most {limit} characters"))
+
+
+def _unknown(data: Mapping[str, Any], allowed: set[str], errors: list[FieldError]) -> None:
+    for key in sorted(set(data) - allowed):
+        errors.append(FieldError(f"data.{key}", "is not a field of this event type"))
+
+
+def validate_data(event_type: EventType, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check an event's ``data`` and return it normalised (defaults filled, nulls dropped)."""
+    errors: list[FieldError] = []
+    clean = {k: v for k, v in data.items() if v is not None}
+    if event_type is EventType.OPENED:
+        _unknown(clean, _OPENED_FIELDS, errors)
+        if "plan" not in clean:
+            errors.append(FieldError("data.plan", "is required"))
+        for key in ("plan", "priority", "customer", "channel", "environment"):
+            _text(clean, key, errors, MAX_NAME)
+        kind = clean.setdefault("kind", TicketKind.INCIDENT.value)
+        if kind not in {k.value for k in TicketKind}:
+            allowed = ", ".join(k.value for k in TicketKind)
+            errors.append(FieldError("data.kind", f"must be one of {allowed}"))
+    elif event_type is EventType.PRIORITY_CHANGED:
+        _unknown(clean, _PRIORITY_FIELDS, errors)
+        if "priority" not in clean:
+            errors.append(FieldError("data.priority", "is required"))
+        _text(clean, "priority", errors, MAX_NAME)
+        _text(clean, "reason", errors, MAX_TEXT)
+    else:
+        _unknown(clean, _NOTE_FIELDS, errors)
+        _text(clean, "actor", errors, MAX_NAME)
+        _text(clean, "note", errors, MAX_TEXT)
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def parse_event_type(value: str) -> EventType:
+    try:
+        return EventType(value)
+    except ValueError:
+        allowed = ", ".join(t.value for t in EventType)
+        raise ValidationFailed.single("type", f"unknown event type; one of {allowed}") from None

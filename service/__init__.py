@@ -1,0 +1,1 @@
+"""The HTTP service, CLI and composition root of slaclock."""
