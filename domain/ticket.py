@@ -1,0 +1,82 @@
+"""The write-side rules of a ticket: what a new event may do, given what is recorded.
+
+``TicketHead`` is the little the writer must know about a ticket to accept or
+refuse an event without loading and replaying it: its version, its opening, its
+plan, and the event ids it has recorded (for idempotent retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.events import EventType, TicketEvent, TicketOpened
+
+
+@dataclass(frozen=True)
+class NewTicketEvent:
+    """A validated command to record one event."""
+
+    ticket_id: str
+    event_id: str
+    type: EventType
+    occurred_at: datetime
+    data: dict[str, object]
+    fingerprint: str
+
+
+@dataclass
+class TicketHead:
+    ticket_id: str
+    version: int = 0
+    opened_at: datetime | None = None
+    plan: str | None = None
+    recorded: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def replay(cls, ticket_id: str, events: Iterable[TicketEvent]) -> TicketHead:
+        head = cls(ticket_id)
+        for event in events:
+            head.record(event.event_id, event.fingerprint, event.originator_version)
+            if isinstance(event, TicketOpened):
+                head.opened_at = event.occurred_at
+                head.plan = str(event.data["plan"])
+        return head
+
+    def record(self, event_id: str, fingerprint: str, version: int) -> None:
+        self.recorded[event_id] = (fingerprint, version)
+        self.version = max(self.version, version)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A retry of an event already recorded at ``version``."""
+
+    version: int
+
+
+def check_retry(head: TicketHead, command: NewTicketEvent) -> Duplicate | None:
+    """A retry with the same body is answered with the first answer; another body is a conflict."""
+    seen = head.recorded.get(command.event_id)
+    if seen is None:
+        return None
+    fingerprint, version = seen
+    if fingerprint != command.fingerprint:
+        raise Conflict(f"event_id {command.event_id!r} was already used with a different body")
+    return Duplicate(version)
+
+
+def check_order(head: TicketHead, command: NewTicketEvent) -> None:
+    """The rules on a ticket's lifecycle that need nothing but its head."""
+    if command.type is EventType.OPENED:
+        if head.version > 0:
+            raise Conflict(f"ticket {head.ticket_id!r} is already opened")
+        return
+    if head.version == 0 or head.opened_at is None:
+        raise NotFound(f"ticket {head.ticket_id!r} was never opened")
+    if command.occurred_at < head.opened_at:
+        raise ValidationFailed.single(
+            "occurred_at", "is before the ticket's opened event; an event cannot precede it"
+        )

@@ -1,0 +1,55 @@
+"""The composition root: ``create_app(settings)``. Nothing is opened until startup."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from service import problems, routes_catalog, routes_events, routes_ops, routes_tickets
+from service.limits import BodyLimit
+from service.runtime import Runtime, build_runtime
+from service.settings import Settings
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime: Runtime = await run_in_threadpool(build_runtime, settings)
+        app.state.runtime = runtime
+        app.state.service = runtime.service
+        app.state.tokens = runtime.tokens
+        app.state.projection_service = runtime.projections
+        try:
+            yield
+        finally:
+            app.state.service = None
+            await run_in_threadpool(runtime.close)
+
+    app = FastAPI(
+        title="slaclock",
+        version=VERSION,
+        summary="Event-sourced SLA clocks in business hours, with audit replay.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = None
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in (routes_events, routes_catalog, routes_tickets, routes_ops):
+        app.include_router(module.router)
+    _include_projection_routes(app)
+    problems.add_problem_schema(app)
+    return app
+
+
+def _include_projection_routes(app: FastAPI) -> None:
+    from service import routes_projections
+
+    app.include_router(routes_projections.router)

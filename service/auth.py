@@ -1,0 +1,120 @@
+"""Bearer-token authentication and scope checks for the HTTP API.
+
+Use in a route::
+
+    @router.get("/v1/tickets", responses=AUTH_RESPONSES)
+    async def tickets(
+        _: Annotated[Granted, Depends(require_scope(Scope.TICKETS_READ))],
+    ) -> ...
+
+The dependency finds the TokenStore at ``request.app.state.tokens`` and the
+Settings at ``request.app.state.settings``. A cached answer costs no I/O; a
+cache miss goes to the database on the thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from service.problems import PROBLEM_JSON, ProblemError
+from service.settings import Settings
+from service.tokens import ALL_SCOPES, Scope, TokenStore
+
+__all__ = ["AUTH_RESPONSES", "Granted", "Scope", "authenticate", "require_scope"]
+
+Granted = frozenset[str]
+"""The scopes the caller's token grants (``admin`` already expanded)."""
+
+# Declares the scheme in OpenAPI; errors are ours (auto_error=False), as problem details.
+_BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerAuth",
+    bearerFormat="slk_<id>_<secret>",
+    description="A token from `slaclock tokens create`, or SLA_ADMIN_TOKEN.",
+)
+
+# The Problem schema is published under components by problems.add_problem_schema.
+_PROBLEM = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "Missing, malformed, unknown or revoked bearer token",
+        "content": _PROBLEM,
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    },
+    403: {"description": "The token lacks the scope this endpoint needs", "content": _PROBLEM},
+    503: {"description": "The token store (the database) cannot be reached", "content": _PROBLEM},
+}
+
+
+def _unauthorized(detail: str, challenge: str = "Bearer") -> ProblemError:
+    return ProblemError(401, "Unauthorized", detail, headers={"WWW-Authenticate": challenge})
+
+
+def _unavailable() -> ProblemError:
+    return ProblemError(
+        503, "Service unavailable", "the token store cannot be reached", slug="unavailable"
+    )
+
+
+def _is_admin_token(token: str, settings: Settings) -> bool:
+    admin = settings.admin_token
+    if not admin:
+        return False
+    # Bytes, because compare_digest refuses non-ASCII str and headers may carry any latin-1.
+    return hmac.compare_digest(token.encode(), admin.encode())
+
+
+async def authenticate(request: Request, token: str) -> Granted:
+    """The scopes ``token`` grants; ProblemError 401 when it grants nothing."""
+    settings: Settings = request.app.state.settings
+    if _is_admin_token(token, settings):
+        return ALL_SCOPES
+    store: TokenStore | None = getattr(request.app.state, "tokens", None)
+    if store is None:  # before startup or after shutdown
+        raise _unavailable()
+    hit = store.cached(token)
+    if hit is not None:
+        scopes = hit.scopes
+    else:
+        try:
+            scopes = await run_in_threadpool(store.authenticate, token)
+        except SQLAlchemyError as exc:
+            raise _unavailable() from exc
+    if scopes is None:
+        raise _unauthorized("unknown or revoked token", 'Bearer error="invalid_token"')
+    return scopes
+
+
+def require_scope(scope: Scope) -> Callable[..., Awaitable[Granted]]:
+    """A dependency admitting only requests whose bearer token grants ``scope``."""
+
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+    ) -> Granted:
+        if credentials is None:
+            if "authorization" in request.headers:
+                raise _unauthorized("the Authorization header must read 'Bearer <token>'")
+            raise _unauthorized("a bearer token is required")
+        scopes = await authenticate(request, credentials.credentials.strip())
+        if scope not in scopes:
+            raise ProblemError(
+                403,
+                "Forbidden",
+                f"this token lacks the scope {scope.value!r}",
+                headers={
+                    "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope.value}"'
+                },
+            )
+        return scopes
+
+    dependency.__name__ = f"require_{scope.name.lower()}"
+    return dependency

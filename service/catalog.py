@@ -1,0 +1,117 @@
+"""Policy and calendar versions as the event store holds them, parsed once per version.
+
+Versions are immutable, so a parsed version (and a compiled calendar timeline)
+is cached by its identity for ever. Which versions exist is read from the store
+when a caller needs to be current (``refresh=True``), so several processes
+sharing one PostgreSQL never disagree for long.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from domain.business_time import CalendarTimeline
+from domain.calendar import ALWAYS_OPEN_ID, CalendarSpec, parse_calendar
+from domain.events import (
+    CalendarVersionDefined,
+    PolicyVersionDefined,
+    calendar_uuid,
+    policy_uuid,
+)
+from domain.policy import Policy, parse_policy
+from domain.versions import Version, effective_start, known_at
+from service.eventstore import EventStore
+
+
+class Catalog:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._calendars: dict[str, list[Version[CalendarSpec]]] = {}
+        self._policies: dict[str, list[Version[Policy]]] = {}
+        self._documents: dict[tuple[str, str, int], dict[str, Any]] = {}
+        self._given: dict[tuple[str, str, int], datetime | None] = {}
+        self._timelines: dict[tuple[str, tuple[int, ...]], CalendarTimeline] = {}
+
+    # --- versions ----------------------------------------------------------
+
+    def calendar_versions(self, calendar_id: str, *, refresh: bool = True) -> list[Version[CalendarSpec]]:
+        if calendar_id == ALWAYS_OPEN_ID:
+            return []
+        if refresh or calendar_id not in self._calendars:
+            self._load_calendar(calendar_id)
+        return self._calendars.get(calendar_id, [])
+
+    def policy_versions(self, plan_id: str, *, refresh: bool = True) -> list[Version[Policy]]:
+        if refresh or plan_id not in self._policies:
+            self._load_policy(plan_id)
+        return self._policies.get(plan_id, [])
+
+    def calendar_exists(self, calendar_id: str) -> bool:
+        return calendar_id == ALWAYS_OPEN_ID or bool(self.calendar_versions(calendar_id))
+
+    def document(self, kind: str, key: str, number: int) -> dict[str, Any]:
+        """The stored (canonical) document of a version already loaded."""
+        return self._documents[(kind, key, number)]
+
+    def given_effective_from(self, kind: str, key: str, number: int) -> datetime | None:
+        """``effective_from`` exactly as the version's PUT gave it (None when absent)."""
+        return self._given[(kind, key, number)]
+
+    def timeline(self, calendar_id: str, as_known_at: datetime | None = None) -> CalendarTimeline:
+        """The calendar applied instant by instant, with the versions known at ``as_known_at``."""
+        if calendar_id == ALWAYS_OPEN_ID:
+            return CalendarTimeline.always_open()
+        versions = known_at(self.calendar_versions(calendar_id), as_known_at)
+        key = (calendar_id, tuple(v.number for v in versions))
+        with self._lock:
+            cached = self._timelines.get(key)
+            if cached is None:
+                cached = CalendarTimeline(calendar_id, versions)
+                self._timelines[key] = cached
+        return cached
+
+    # --- loading -----------------------------------------------------------
+
+    def _load_calendar(self, calendar_id: str) -> None:
+        recorded = self._store.aggregate_events(calendar_uuid(calendar_id))
+        cached = {v.number: v for v in self._calendars.get(calendar_id, [])}
+        versions = [
+            cached.get(r.event.originator_version) or self._calendar_version(r.event)
+            for r in recorded
+        ]
+        with self._lock:
+            self._calendars[calendar_id] = versions
+
+    def _load_policy(self, plan_id: str) -> None:
+        recorded = self._store.aggregate_events(policy_uuid(plan_id))
+        cached = {v.number: v for v in self._policies.get(plan_id, [])}
+        versions = [
+            cached.get(r.event.originator_version) or self._policy_version(r.event)
+            for r in recorded
+        ]
+        with self._lock:
+            self._policies[plan_id] = versions
+
+    def _calendar_version(self, event: object) -> Version[CalendarSpec]:
+        assert isinstance(event, CalendarVersionDefined)
+        key = ("calendar", event.calendar_id, event.originator_version)
+        self._documents[key] = event.document
+        self._given[key] = event.effective_from
+        return _version(event.originator_version, event.effective_from, event.timestamp,
+                        parse_calendar(event.document))
+
+    def _policy_version(self, event: object) -> Version[Policy]:
+        assert isinstance(event, PolicyVersionDefined)
+        key = ("policy", event.plan_id, event.originator_version)
+        self._documents[key] = event.document
+        self._given[key] = event.effective_from
+        return _version(event.originator_version, event.effective_from, event.timestamp,
+                        parse_policy(event.document))
+
+
+def _version(number: int, given: datetime | None, recorded_at: datetime, value: Any) -> Version[Any]:
+    return Version(number, effective_start(number, given, recorded_at), recorded_at, value)
+

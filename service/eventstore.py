@@ -1,0 +1,148 @@
+"""The event store: eventsourcing's native SQLite/PostgreSQL recorders behind one small API.
+
+Appends go through the library's ApplicationRecorder (one transaction per call,
+optimistic concurrency on (originator_id, version), global positions from its
+notification ids). Reads that need positions per aggregate use one indexed SQL
+query on the recorder's own table, since ``select_events`` does not return them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    Notification,
+    StoredEvent,
+    UUIDAsHex,
+)
+from eventsourcing.utils import Environment
+
+from service.database import DatabaseConfig
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """A decoded event with its global position in the log."""
+
+    position: int
+    event: DomainEvent
+
+
+class EventStore:
+    def __init__(self, config: DatabaseConfig, *, create_table: bool = True) -> None:
+        config.ensure_directory()
+        self.config = config
+        env = Environment(name="slaclock", env=config.eventsourcing_env())
+        env["CREATE_TABLE"] = "y" if create_table else "n"
+        self._factory = InfrastructureFactory.construct(env)
+        transcoder = JSONTranscoder()
+        for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+            transcoder.register(transcoding)
+        self.mapper: Mapper[UUID] = Mapper(transcoder=transcoder)
+        self.recorder: ApplicationRecorder = self._factory.application_recorder()
+        self._position_sql = self._build_position_sql()
+
+    # --- writing -------------------------------------------------------------
+
+    def encode(self, events: Sequence[DomainEvent]) -> list[StoredEvent]:
+        return [self.mapper.to_stored_event(e) for e in events]
+
+    def append(self, events: Sequence[DomainEvent]) -> list[int]:
+        """Store ``events`` in one transaction and return their global positions."""
+        if not events:
+            return []
+        positions = self.recorder.insert_events(self.encode(events))
+        assert positions is not None
+        return list(positions)
+
+    # --- reading -------------------------------------------------------------
+
+    def decode(self, stored: StoredEvent) -> DomainEvent:
+        event = self.mapper.to_domain_event(stored)
+        assert isinstance(event, DomainEvent)
+        return event
+
+    def aggregate_events(self, originator_id: UUID) -> list[RecordedEvent]:
+        """Every event of one aggregate, in version order, with global positions."""
+        rows = self._select_with_positions(originator_id)
+        return [
+            RecordedEvent(
+                position=int(position),
+                event=self.decode(
+                    StoredEvent(
+                        originator_id=originator_id,
+                        originator_version=int(version),
+                        topic=str(topic),
+                        state=bytes(state),
+                    )
+                ),
+            )
+            for position, version, topic, state in rows
+        ]
+
+    def read_after(self, position: int, limit: int) -> list[tuple[int, DomainEvent]]:
+        """Decoded events after ``position`` in global order (for projections)."""
+        notifications = self.recorder.select_notifications(
+            start=position, limit=limit, inclusive_of_start=False
+        )
+        return [(n.id, self.decode(n)) for n in notifications]
+
+    def read_notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
+        return self.recorder.select_notifications(
+            start=position, limit=limit, inclusive_of_start=False
+        )
+
+    def max_position(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+    def ping(self) -> None:
+        self.recorder.max_notification_id()
+
+    def close(self) -> None:
+        self._factory.close()
+
+    # --- SQL with positions ---------------------------------------------------
+
+    def _build_position_sql(self) -> str:
+        table = self.events_table
+        if self.config.kind == "sqlite":
+            return (
+                f"SELECT rowid, originator_version, topic, state FROM {table} "
+                "WHERE originator_id = ? ORDER BY originator_version"
+            )
+        return (
+            "SELECT notification_id, originator_version, topic, state "
+            f"FROM {table} WHERE originator_id = %s ORDER BY originator_version"
+        )
+
+    @property
+    def events_table(self) -> str:
+        """The recorder's table, schema-qualified on PostgreSQL."""
+        name = str(self.recorder.events_table_name)  # type: ignore[attr-defined]
+        if self.config.kind == "sqlite":
+            return name
+        schema = self.recorder.datastore.schema  # type: ignore[attr-defined]
+        return f'"{schema}"."{name}"'
+
+    def _select_with_positions(self, originator_id: UUID) -> list[tuple[Any, ...]]:
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        key: Any = originator_id.hex if self.config.kind == "sqlite" else originator_id
+        with datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._position_sql, (key,))
+            rows = cursor.fetchall()
+        return [_row(row) for row in rows]
+
+
+def _row(row: Any) -> tuple[Any, ...]:
+    if isinstance(row, dict):
+        return (row["notification_id"], row["originator_version"], row["topic"], row["state"])
+    return (row[0], row[1], row[2], row[3])

@@ -1,0 +1,233 @@
+"""What the writer decides for each command before a group is committed.
+
+It keeps a bounded cache of ticket heads so the hot path checks a version and a
+few facts instead of loading and replaying a ticket. Heads are updated as
+events are prepared; when a group's commit fails, the writer drops the heads it
+touched and they are reloaded from the store.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from eventsourcing.domain import DomainEvent
+
+from domain.calendar import calendar_document, parse_calendar
+from domain.errors import FieldError, NotFound, ValidationFailed
+from domain.events import (
+    CLASS_OF_TYPE,
+    CalendarVersionDefined,
+    EventType,
+    PolicyVersionDefined,
+    TicketEvent,
+    calendar_uuid,
+    policy_uuid,
+    ticket_uuid,
+)
+from domain.policy import Policy, parse_policy, policy_document
+from domain.ticket import NewTicketEvent, TicketHead, check_order, check_retry
+from domain.versions import Version, in_effect_at
+from service.catalog import Catalog
+from service.eventstore import EventStore
+
+CatalogKind = Literal["calendar", "policy"]
+
+
+@dataclass(frozen=True)
+class DefineVersion:
+    """A command to store a new version of a calendar or a policy."""
+
+    kind: CatalogKind
+    key: str
+    document: dict[str, Any]
+    effective_from: datetime | None
+
+
+Command = NewTicketEvent | DefineVersion
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer to a ticket event: the first answer, also for every retry."""
+
+    ticket_id: str
+    event_id: str
+    version: int
+    position: int
+    recorded_at: datetime
+    created: bool
+
+
+@dataclass(frozen=True)
+class VersionReceipt:
+    kind: CatalogKind
+    key: str
+    version: int
+    effective_from: datetime | None
+    created: bool
+
+
+@dataclass(frozen=True)
+class Prepared:
+    event: DomainEvent
+
+
+@dataclass(frozen=True)
+class RetryOf:
+    """A retry of an event recorded at ``version`` (perhaps earlier in the same group)."""
+
+    ticket_id: str
+    event_id: str
+    version: int
+
+
+Decision = Prepared | RetryOf | VersionReceipt
+
+
+class IngestRules:
+    def __init__(self, store: EventStore, catalog: Catalog, max_heads: int = 200_000) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._heads: OrderedDict[str, TicketHead] = OrderedDict()
+        self._max_heads = max_heads
+
+    def decide(self, command: Command, recorded_at: datetime) -> Decision:
+        if isinstance(command, NewTicketEvent):
+            return self._ticket_event(command, recorded_at)
+        return self._catalog_version(command, recorded_at)
+
+    def forget(self, ticket_ids: set[str]) -> None:
+        for ticket_id in ticket_ids:
+            self._heads.pop(ticket_id, None)
+
+    def receipt_of(self, ticket_id: str, event_id: str, version: int) -> Receipt:
+        """The first answer for an event already committed (a retry's answer)."""
+        for recorded in self._store.aggregate_events(ticket_uuid(ticket_id)):
+            if recorded.event.originator_version == version:
+                return Receipt(ticket_id, event_id, version, recorded.position,
+                               recorded.event.timestamp, created=False)
+        raise NotFound(f"event {event_id!r} of ticket {ticket_id!r} is not recorded")
+
+    # --- ticket events -----------------------------------------------------
+
+    def head(self, ticket_id: str) -> TicketHead:
+        head = self._heads.get(ticket_id)
+        if head is None:
+            events = [
+                r.event
+                for r in self._store.aggregate_events(ticket_uuid(ticket_id))
+                if isinstance(r.event, TicketEvent)
+            ]
+            head = TicketHead.replay(ticket_id, events)
+            self._heads[ticket_id] = head
+            if len(self._heads) > self._max_heads:
+                self._heads.popitem(last=False)
+        else:
+            self._heads.move_to_end(ticket_id)
+        return head
+
+    def _ticket_event(self, command: NewTicketEvent, recorded_at: datetime) -> Decision:
+        head = self.head(command.ticket_id)
+        retry = check_retry(head, command)
+        if retry is not None:
+            return RetryOf(command.ticket_id, command.event_id, retry.version)
+        check_order(head, command)
+        if command.type is EventType.OPENED:
+            self._check_opened(command)
+        elif command.type is EventType.PRIORITY_CHANGED:
+            assert head.plan is not None and head.opened_at is not None
+            policy = self._policy_at(head.plan, head.opened_at)
+            self._check_priority(policy, command.data.get("priority"))
+        version = head.version + 1
+        event = CLASS_OF_TYPE[command.type](
+            originator_id=ticket_uuid(command.ticket_id),
+            originator_version=version,
+            timestamp=recorded_at,
+            ticket_id=command.ticket_id,
+            event_id=command.event_id,
+            occurred_at=command.occurred_at,
+            data=dict(command.data),
+            fingerprint=command.fingerprint,
+        )
+        head.record(command.event_id, command.fingerprint, version)
+        if command.type is EventType.OPENED:
+            head.opened_at = command.occurred_at
+            head.plan = str(command.data["plan"])
+        return Prepared(event)
+
+    def _check_opened(self, command: NewTicketEvent) -> None:
+        plan = str(command.data["plan"])
+        policy = self._policy_at(plan, command.occurred_at)
+        if "priority" in command.data:
+            self._check_priority(policy, command.data["priority"])
+
+    def _policy_at(self, plan: str, instant: datetime) -> Version[Policy]:
+        version = in_effect_at(self._catalog.policy_versions(plan, refresh=False), instant)
+        if version is None:
+            version = in_effect_at(self._catalog.policy_versions(plan, refresh=True), instant)
+        if version is None:
+            known = bool(self._catalog.policy_versions(plan, refresh=False))
+            reason = "has no version in effect at occurred_at" if known else "is not a known plan"
+            raise ValidationFailed.single("data.plan", f"plan {plan!r} {reason}")
+        return version
+
+    def _check_priority(self, policy: Version[Policy], priority: object) -> None:
+        if priority not in policy.value.priorities:
+            declared = ", ".join(policy.value.priorities)
+            raise ValidationFailed.single(
+                "data.priority", f"{priority!r} is not declared by the plan (one of {declared})"
+            )
+
+    # --- catalog versions ----------------------------------------------------
+
+    def _catalog_version(self, command: DefineVersion, recorded_at: datetime) -> Decision:
+        if command.kind == "calendar":
+            document = calendar_document(parse_calendar(command.document))
+            versions: list[Version[Any]] = list(self._catalog.calendar_versions(command.key))
+        else:
+            policy = parse_policy(command.document)
+            self._check_calendars(policy)
+            document = policy_document(policy)
+            versions = list(self._catalog.policy_versions(command.key))
+        if versions:
+            newest = max(versions, key=lambda v: v.number)
+            stored = self._catalog.document(command.kind, command.key, newest.number)
+            if stored == document and self._given(command, newest) == command.effective_from:
+                return VersionReceipt(command.kind, command.key, newest.number,
+                                      newest.effective_from, created=False)
+        number = len(versions) + 1
+        return Prepared(self._version_event(command, document, number, recorded_at))
+
+    def _given(self, command: DefineVersion, version: Version[Any]) -> datetime | None:
+        return self._catalog.given_effective_from(command.kind, command.key, version.number)
+
+    def _version_event(
+        self, command: DefineVersion, document: dict[str, Any], number: int, recorded_at: datetime
+    ) -> DomainEvent:
+        if command.kind == "calendar":
+            return CalendarVersionDefined(
+                originator_id=calendar_uuid(command.key), originator_version=number,
+                timestamp=recorded_at, calendar_id=command.key, document=document,
+                effective_from=command.effective_from,
+            )
+        return PolicyVersionDefined(
+            originator_id=policy_uuid(command.key), originator_version=number,
+            timestamp=recorded_at, plan_id=command.key, document=document,
+            effective_from=command.effective_from,
+        )
+
+    def _check_calendars(self, policy: Policy) -> None:
+        references = [("calendar", policy.calendar)] + [
+            (f"calendar_overrides.{priority}", calendar_id)
+            for priority, calendar_id in policy.calendar_overrides.items()
+        ]
+        errors = [
+            FieldError(field, f"calendar {calendar_id!r} does not exist")
+            for field, calendar_id in references
+            if not self._catalog.calendar_exists(calendar_id)
+        ]
+        if errors:
+            raise ValidationFailed(errors)

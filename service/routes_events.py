@@ -1,0 +1,99 @@
+"""Ticket event ingest and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import AwareDatetime, ValidationError
+
+from service.application import EventInput
+from service.auth import AUTH_RESPONSES, Scope, require_scope
+from service.dependencies import Service
+from service.eventstore import RecordedEvent
+from service.ingest import Receipt
+from service.problems import documented, problem_body, problem_for
+from service.schemas import (
+    TICKET_ID_PATTERN,
+    BatchIn,
+    BatchItemIn,
+    BatchOut,
+    BatchResult,
+    EventIn,
+    EventReceipt,
+    HistoryOut,
+    RecordedEventOut,
+)
+
+router = APIRouter(tags=["events"])
+TicketIdPath = Annotated[str, Path(pattern=TICKET_ID_PATTERN, max_length=128)]
+WRITE = [Depends(require_scope(Scope.EVENTS_WRITE))]
+
+
+def _receipt(receipt: Receipt) -> EventReceipt:
+    return EventReceipt(
+        ticket_id=receipt.ticket_id, event_id=receipt.event_id, version=receipt.version,
+        position=receipt.position, recorded_at=receipt.recorded_at,
+    )
+
+
+@router.post(
+    "/v1/tickets/{ticket_id}/events", operation_id="post_ticket_event", status_code=201,
+    dependencies=WRITE, response_model=EventReceipt,
+    responses={200: {"model": EventReceipt, "description": "A retry: the first answer"},
+               **AUTH_RESPONSES, **documented(400, 404, 409, 413, 422, 503)},
+)
+async def post_event(ticket_id: TicketIdPath, body: EventIn, service: Service, response: Response) -> EventReceipt:
+    item = EventInput(ticket_id, body.event_id, body.type, body.occurred_at, body.data)
+    receipt = await service.record_event(item)
+    if not receipt.created:
+        response.status_code = 200
+    return _receipt(receipt)
+
+
+def _batch_item(raw: dict[str, Any]) -> EventInput | Exception:
+    try:
+        item = BatchItemIn.model_validate(raw)
+    except ValidationError as error:
+        return error
+    return EventInput(item.ticket_id, item.event_id, item.type, item.occurred_at, item.data)
+
+
+def _batch_result(result: Receipt | Exception) -> BatchResult:
+    if isinstance(result, Receipt):
+        body = _receipt(result).model_dump(mode="json")
+        return BatchResult(status=201 if result.created else 200, **body)
+    problem = problem_for(result)
+    body = problem_body(problem.status, problem.title, problem.detail, problem.slug, problem.errors)
+    return BatchResult(**body)
+
+
+@router.post(
+    "/v1/events/batch", operation_id="post_event_batch", dependencies=WRITE,
+    response_model=BatchOut, responses={**AUTH_RESPONSES, **documented(400, 413, 422, 503)},
+)
+async def post_batch(body: BatchIn, service: Service) -> BatchOut:
+    results = await service.record_batch([_batch_item(raw) for raw in body.events])
+    return BatchOut(results=[_batch_result(r) for r in results])
+
+
+def _recorded(recorded: RecordedEvent) -> RecordedEventOut:
+    event: Any = recorded.event
+    return RecordedEventOut(
+        event_id=event.event_id, type=event.type.value, occurred_at=event.occurred_at,
+        recorded_at=event.timestamp, version=event.originator_version,
+        position=recorded.position, data=event.data,
+    )
+
+
+@router.get(
+    "/v1/tickets/{ticket_id}/events", operation_id="get_ticket_events",
+    dependencies=[Depends(require_scope(Scope.AUDIT_READ))], response_model=HistoryOut,
+    responses={**AUTH_RESPONSES, **documented(404, 422)},
+)
+def get_events(
+    ticket_id: TicketIdPath, service: Service,
+    as_known_at: Annotated[AwareDatetime | None, Query(description="RFC 3339 instant")] = None,
+) -> HistoryOut:
+    history = service.history(ticket_id, as_known_at)
+    return HistoryOut(ticket_id=ticket_id, events=[_recorded(r) for r in history])

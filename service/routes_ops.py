@@ -1,0 +1,66 @@
+"""Operations: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from service.schemas import Health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", operation_id="healthz", response_model=Health)
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+def _projection_status(request: Request) -> dict[str, Any] | None:
+    projections = getattr(request.app.state, "projection_service", None)
+    if projections is None:
+        return None
+    status: dict[str, Any] = projections.status()
+    return status
+
+
+@router.get("/readyz", operation_id="readyz", response_model=Health,
+            responses={503: {"model": Health, "description": "Not ready"}})
+def readyz(request: Request) -> Response:
+    runtime = getattr(request.app.state, "runtime", None)
+    checks: dict[str, Any] = {}
+    ready = runtime is not None
+    if runtime is not None:
+        try:
+            runtime.store.ping()
+            checks["database"] = "ok"
+        except Exception as error:  # noqa: BLE001 - readiness reports any failure
+            checks["database"] = f"unreachable: {type(error).__name__}"
+            ready = False
+    projections = _projection_status(request)
+    if projections is not None:
+        checks["projections"] = projections
+        ready = ready and bool(projections.get("running"))
+    body = Health(status="ready" if ready else "not ready", checks=checks)
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
+
+
+@router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
+def metrics(request: Request) -> PlainTextResponse:
+    lines: list[str] = []
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None:
+        writer = runtime.writer
+        lines += [
+            "# HELP slaclock_writer_groups_total Transactions committed by the writer.",
+            "# TYPE slaclock_writer_groups_total counter",
+            f"slaclock_writer_groups_total {writer.groups_committed}",
+            "# HELP slaclock_writer_events_total Events committed by the writer.",
+            "# TYPE slaclock_writer_events_total counter",
+            f"slaclock_writer_events_total {writer.events_committed}",
+        ]
+    projections = getattr(request.app.state, "projection_service", None)
+    if projections is not None:
+        lines += projections.metrics_lines()
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

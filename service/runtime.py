@@ -1,0 +1,68 @@
+"""Build and wire slaclock's parts from the settings: used by the app and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from service.application import SlaService
+from service.catalog import Catalog
+from service.database import DatabaseConfig, create_sql_engine
+from service.eventstore import EventStore
+from service.settings import Settings
+from service.tokens import TokenStore
+from service.writer import Writer
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    config: DatabaseConfig
+    store: EventStore
+    engine: Engine
+    catalog: Catalog
+    writer: Writer
+    service: SlaService
+    tokens: TokenStore
+    projections: Any = None
+
+    def close(self) -> None:
+        if self.projections is not None:
+            self.projections.stop()
+        self.writer.stop()
+        self.store.close()
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, with_projections: bool | None = None) -> Runtime:
+    """Open the store, start the writer, and (when asked) the in-process projections."""
+    config = DatabaseConfig.parse(settings.database_url)
+    store = EventStore(config)
+    engine = create_sql_engine(config)
+    tokens = TokenStore(engine, cache_seconds=settings.token_cache_seconds)
+    tokens.create_schema()
+    catalog = Catalog(store)
+    writer = Writer(store, catalog, max_events=settings.group_commit_max_events)
+    runtime = Runtime(settings, config, store, engine, catalog, writer,
+                      SlaService(store, catalog, writer), tokens)
+    writer.start()
+    enabled = settings.projections_enabled if with_projections is None else with_projections
+    if enabled:
+        runtime.projections = build_projections(runtime)
+        writer.on_commit(runtime.projections.wake)
+        runtime.projections.start()
+    return runtime
+
+
+def build_projections(runtime: Runtime) -> Any:
+    from projections.service import ProjectionService
+
+    settings = runtime.settings
+    return ProjectionService(
+        runtime.engine,
+        runtime.store,
+        batch_size=settings.projection_batch_size,
+        poll_seconds=settings.projection_poll_seconds,
+    )

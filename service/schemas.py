@@ -1,0 +1,191 @@
+"""HTTP request and response schemas (the shapes of api.md). No logic lives here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+TICKET_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+CATALOG_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+TicketId = Annotated[str, Field(pattern=TICKET_ID_PATTERN, min_length=1, max_length=128)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- ticket events ----------------------------------------------------------------
+
+
+class EventIn(Strict):
+    event_id: str = Field(min_length=1, max_length=128, examples=["evt-000123"])
+    type: str = Field(examples=["opened"], description="one of the nine event types")
+    occurred_at: AwareDatetime = Field(description="RFC 3339 with an offset")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class BatchItemIn(EventIn):
+    ticket_id: TicketId
+
+
+class BatchIn(Strict):
+    events: list[dict[str, Any]] = Field(max_length=1000, description="up to 1,000 items")
+
+
+class EventReceipt(BaseModel):
+    ticket_id: str
+    event_id: str
+    version: int
+    position: int
+    recorded_at: datetime
+
+
+class BatchResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: int
+
+
+class BatchOut(BaseModel):
+    results: list[BatchResult]
+
+
+class RecordedEventOut(BaseModel):
+    event_id: str
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    version: int
+    position: int
+    data: dict[str, Any]
+
+
+class HistoryOut(BaseModel):
+    ticket_id: str
+    events: list[RecordedEventOut]
+
+
+# --- calendars and policies --------------------------------------------------------
+
+
+class CalendarIn(Strict):
+    timezone: str
+    week: dict[str, list[list[str]]] = Field(default_factory=dict)
+    holidays: dict[str, Any] | list[str] | None = None
+    extra_closed: list[str] = Field(default_factory=list)
+    extra_open: list[str] = Field(default_factory=list)
+    hours_per_working_day: float | None = None
+    effective_from: AwareDatetime | None = None
+
+
+class PriorityRuleIn(Strict):
+    when: dict[str, str]
+    priority: str
+
+
+class MetricIn(Strict):
+    targets: dict[str, dict[str, float]]
+    pause_when_awaiting_customer: bool | None = None
+    objective: float | None = None
+
+
+class PolicyIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    effective_from: AwareDatetime | None = None
+    calendar: str
+    priorities: list[str]
+    default_priority: str
+    priority_rules: list[PriorityRuleIn] = Field(default_factory=list)
+    calendar_overrides: dict[str, str] = Field(default_factory=dict)
+    warning_fraction: float | None = None
+    metrics: dict[str, MetricIn]
+
+
+class CalendarVersionOut(BaseModel):
+    calendar_id: str
+    version: int
+    effective_from: datetime | None
+
+
+class PolicyVersionOut(BaseModel):
+    plan_id: str
+    version: int
+    effective_from: datetime | None
+
+
+class VersionInfo(BaseModel):
+    version: int
+    effective_from: datetime | None
+    recorded_at: datetime
+
+
+class CalendarOut(CalendarVersionOut):
+    model_config = ConfigDict(extra="allow")
+    recorded_at: datetime
+
+
+class PolicyOut(PolicyVersionOut):
+    model_config = ConfigDict(extra="allow")
+    recorded_at: datetime
+
+
+class VersionsOut(BaseModel):
+    id: str
+    versions: list[VersionInfo]
+
+
+# --- ticket reads --------------------------------------------------------------------
+
+
+class ClockOut(BaseModel):
+    metric: str
+    calendar: str
+    state: Literal["running", "paused", "stopped"]
+    outcome: Literal["pending", "met", "breached"]
+    at_risk: bool
+    target_seconds: int
+    elapsed_seconds: int
+    remaining_seconds: int
+    started_at: datetime
+    due_at: datetime | None
+    warn_at: datetime | None
+    stopped_at: datetime | None
+    breached_at: datetime | None
+
+
+class TicketOut(BaseModel):
+    ticket_id: str
+    plan: str
+    policy_version: int
+    priority: str
+    customer: str | None
+    kind: str
+    status: Literal["open", "awaiting_customer", "resolved", "closed"]
+    opened_at: datetime
+    evaluated_at: datetime
+    clocks: list[ClockOut]
+
+
+class SegmentOut(BaseModel):
+    start: datetime
+    end: datetime
+    kind: Literal["running", "paused", "outside_hours", "stopped"]
+    seconds: int
+    calendar: str
+    event_id: str | None
+
+
+class SegmentsOut(BaseModel):
+    ticket_id: str
+    metric: str
+    evaluated_at: datetime
+    segments: list[SegmentOut]
+
+
+# --- operations ----------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, Any] = Field(default_factory=dict)

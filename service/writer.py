@@ -1,0 +1,244 @@
+"""Durable group commit: one writer thread commits concurrent requests together.
+
+Requests queue up while a transaction is in flight; the writer takes everything
+waiting (up to a bound), decides each command, commits all resulting events in
+one transaction, and only then answers each request. One fsync is shared by the
+whole group, and nothing is acknowledged before it is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, PersistenceError
+
+from domain.errors import DomainError
+from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
+from domain.ticket import NewTicketEvent
+from service.catalog import Catalog
+from service.eventstore import EventStore
+from service.ingest import (
+    Command,
+    Decision,
+    IngestRules,
+    Prepared,
+    Receipt,
+    RetryOf,
+    VersionReceipt,
+)
+
+log = logging.getLogger(__name__)
+
+Answer = Receipt | VersionReceipt
+MAX_CONFLICT_RETRIES = 3
+
+
+class StoreUnavailable(Exception):
+    """The event store could not commit; nothing of the request was stored."""
+
+
+@dataclass
+class _Request:
+    command: Command
+    future: Future[Answer] = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Writer:
+    def __init__(
+        self,
+        store: EventStore,
+        catalog: Catalog,
+        *,
+        max_events: int = 2000,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._rules = IngestRules(store, catalog)
+        self._max_events = max_events
+        self._clock = clock
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._last_recorded = datetime.min.replace(tzinfo=UTC)
+        self._listeners: list[Callable[[int], None]] = []
+        self.groups_committed = 0
+        self.events_committed = 0
+
+    def on_commit(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(max_position)`` after each committed group."""
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="slaclock-writer")
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+
+    def submit(self, command: Command) -> Future[Answer]:
+        return self.submit_all([command])[0]
+
+    def submit_all(self, commands: Sequence[Command]) -> list[Future[Answer]]:
+        """Queue commands in order; each is decided and answered on its own."""
+        if self._thread is None:
+            raise StoreUnavailable("the writer is not running")
+        requests = [_Request(c) for c in commands]
+        for request in requests:
+            self._queue.put(request)
+        return [r.future for r in requests]
+
+    # --- the writer thread ---------------------------------------------------
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            group: list[_Request] = [first]
+            while len(group) < self._max_events:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                group.append(item)
+            self._commit_with_fallback(group)
+
+    def _commit_with_fallback(self, group: list[_Request]) -> None:
+        try:
+            self._commit(group)
+        except IntegrityError:
+            # Another process wrote one of these aggregates first: reload, then go one by one.
+            self._forget(group)
+            for request in group:
+                self._commit_alone(request)
+        except Exception as error:  # noqa: BLE001 - every request must get an answer
+            self._forget(group)
+            self._fail(group, error)
+
+    def _commit_alone(self, request: _Request) -> None:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                self._commit([request])
+                return
+            except IntegrityError:
+                self._forget([request])
+            except Exception as error:  # noqa: BLE001
+                self._forget([request])
+                self._fail([request], error)
+                return
+        self._fail([request], StoreUnavailable("the ticket kept changing; try again"))
+
+    def _commit(self, group: list[_Request]) -> None:
+        recorded_at = self._next_instant()
+        decided: list[tuple[_Request, Decision]] = []
+        for request in group:
+            if request.future.done():
+                continue
+            try:
+                decided.append((request, self._rules.decide(request.command, recorded_at)))
+            except DomainError as error:
+                request.future.set_exception(error)
+        prepared = [d.event for _, d in decided if isinstance(d, Prepared)]
+        positions = self._store.append(prepared)
+        self._last_recorded = recorded_at
+        by_event = dict(zip((id(e) for e in prepared), positions, strict=True))
+        committed = self._answers(decided, by_event)
+        for request, answer in committed:
+            request.future.set_result(answer)
+        self._after_commit(prepared, positions)
+
+    def _answers(
+        self, decided: list[tuple[_Request, Decision]], by_event: dict[int, int]
+    ) -> list[tuple[_Request, Answer]]:
+        fresh: dict[tuple[str, int], Receipt] = {}
+        answers: list[tuple[_Request, Answer]] = []
+        for request, decision in decided:
+            if isinstance(decision, Prepared):
+                answer = self._fresh_answer(decision, by_event[id(decision.event)])
+                if isinstance(answer, Receipt):
+                    fresh[(answer.ticket_id, answer.version)] = answer
+                answers.append((request, answer))
+        for request, decision in decided:
+            if isinstance(decision, RetryOf):
+                first = fresh.get((decision.ticket_id, decision.version))
+                answers.append((request, self._retry_answer(decision, first)))
+            elif isinstance(decision, VersionReceipt):
+                answers.append((request, decision))
+        return answers
+
+    def _fresh_answer(self, decision: Prepared, position: int) -> Answer:
+        event = decision.event
+        if isinstance(event, TicketEvent):
+            return Receipt(event.ticket_id, event.event_id, event.originator_version, position,
+                           event.timestamp, created=True)
+        if isinstance(event, CalendarVersionDefined):
+            self._catalog.calendar_versions(event.calendar_id, refresh=True)
+            return self._version_receipt("calendar", event.calendar_id, event.originator_version)
+        assert isinstance(event, PolicyVersionDefined)
+        self._catalog.policy_versions(event.plan_id, refresh=True)
+        return self._version_receipt("policy", event.plan_id, event.originator_version)
+
+    def _version_receipt(self, kind: Any, key: str, number: int) -> VersionReceipt:
+        versions = (
+            self._catalog.calendar_versions(key, refresh=False)
+            if kind == "calendar"
+            else self._catalog.policy_versions(key, refresh=False)
+        )
+        version = next(v for v in versions if v.number == number)
+        return VersionReceipt(kind, key, number, version.effective_from, created=True)
+
+    def _retry_answer(self, decision: RetryOf, first: Receipt | None) -> Receipt:
+        if first is not None:
+            return Receipt(first.ticket_id, first.event_id, first.version, first.position,
+                           first.recorded_at, created=False)
+        return self._rules.receipt_of(decision.ticket_id, decision.event_id, decision.version)
+
+    def _after_commit(self, prepared: list[Any], positions: list[int]) -> None:
+        if not positions:
+            return
+        self.groups_committed += 1
+        self.events_committed += len(positions)
+        for listener in self._listeners:
+            try:
+                listener(max(positions))
+            except Exception:  # a listener must never break the writer
+                log.exception("commit listener failed")
+
+    def _next_instant(self) -> datetime:
+        # recorded_at never goes backwards, so as_known_at agrees with the log's order.
+        return max(self._clock(), self._last_recorded)
+
+    def _forget(self, group: list[_Request]) -> None:
+        self._rules.forget(
+            {r.command.ticket_id for r in group if isinstance(r.command, NewTicketEvent)}
+        )
+
+    def _fail(self, group: list[_Request], error: BaseException) -> None:
+        if not isinstance(error, PersistenceError | StoreUnavailable):
+            log.exception("writer failed", exc_info=error)
+        unavailable = StoreUnavailable(f"the event store did not commit: {error}")
+        for request in group:
+            if not request.future.done():
+                request.future.set_exception(unavailable)

@@ -1,0 +1,50 @@
+"""A real server per test module and backend (SQLite file, fresh PostgreSQL database)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from service.settings import Settings
+from tests.conftest import _libpq_url, _with_database
+from tests.support.server import ADMIN_TOKEN, admin_client, running_server
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('api') / 'slaclock.db'}"
+        return
+    server = request.getfixturevalue("postgres_url")
+    name = f"slaclock_api_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(_libpq_url(server), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _with_database(server, name)
+    finally:
+        with psycopg.connect(_libpq_url(server), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def base_url(module_database_url: str) -> Iterator[str]:
+    settings = Settings(database_url=module_database_url, admin_token=ADMIN_TOKEN, projections_enabled=False)
+    with running_server(settings) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with admin_client(base_url) as http:
+        yield http
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
