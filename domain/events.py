@@ -7,6 +7,7 @@ only — what happened, when, and who said so. Clocks are derived from them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -45,11 +46,12 @@ class TicketKind(StrEnum):
 MAX_TEXT = 4096
 MAX_NAME = 128
 
-_OPENED_FIELDS = {"plan", "priority", "customer", "kind", "channel", "environment"}
-_PRIORITY_FIELDS = {"priority", "reason"}
-_NOTE_FIELDS = {"actor", "note"}
+_OPENED_FIELDS = frozenset({"plan", "priority", "customer", "kind", "channel", "environment"})
+_PRIORITY_FIELDS = frozenset({"priority", "reason"})
+_NOTE_FIELDS = frozenset({"actor", "note"})
 
 
+@functools.lru_cache(maxsize=65536)
 def ticket_uuid(ticket_id: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"ticket:{ticket_id}")
 
@@ -186,26 +188,25 @@ def _text(data: Mapping[str, Any], key: str, errors: list[FieldError], limit: in
         errors.append(FieldError(f"data.{key}", f"must be at most {limit} characters"))
 
 
-def _unknown(data: Mapping[str, Any], allowed: set[str], errors: list[FieldError]) -> None:
+def _unknown(data: Mapping[str, Any], allowed: frozenset[str], errors: list[FieldError]) -> None:
+    if data.keys() <= allowed:
+        return
     for key in sorted(set(data) - allowed):
         errors.append(FieldError(f"data.{key}", "is not a field of this event type"))
+
+
+_KINDS = frozenset(k.value for k in TicketKind)
+_KIND_LIST = ", ".join(k.value for k in TicketKind)
+_OPENED_TEXT = ("plan", "priority", "customer", "channel", "environment")
 
 
 def validate_data(event_type: EventType, data: Mapping[str, Any]) -> dict[str, Any]:
     """Check an event's ``data`` and return it normalised (defaults filled, nulls dropped)."""
     errors: list[FieldError] = []
     clean = {k: v for k, v in data.items() if v is not None}
-    if event_type is EventType.OPENED:
-        _unknown(clean, _OPENED_FIELDS, errors)
-        if "plan" not in clean:
-            errors.append(FieldError("data.plan", "is required"))
-        for key in ("plan", "priority", "customer", "channel", "environment"):
-            _text(clean, key, errors, MAX_NAME)
-        kind = clean.setdefault("kind", TicketKind.INCIDENT.value)
-        if kind not in {k.value for k in TicketKind}:
-            allowed = ", ".join(k.value for k in TicketKind)
-            errors.append(FieldError("data.kind", f"must be one of {allowed}"))
-    elif event_type is EventType.PRIORITY_CHANGED:
+    if event_type == "opened":
+        _check_opened(clean, errors)
+    elif event_type == "priority_changed":
         _unknown(clean, _PRIORITY_FIELDS, errors)
         if "priority" not in clean:
             errors.append(FieldError("data.priority", "is required"))
@@ -220,9 +221,22 @@ def validate_data(event_type: EventType, data: Mapping[str, Any]) -> dict[str, A
     return clean
 
 
+def _check_opened(clean: dict[str, Any], errors: list[FieldError]) -> None:
+    _unknown(clean, _OPENED_FIELDS, errors)
+    if "plan" not in clean:
+        errors.append(FieldError("data.plan", "is required"))
+    for key in _OPENED_TEXT:
+        _text(clean, key, errors, MAX_NAME)
+    if clean.setdefault("kind", "incident") not in _KINDS:
+        errors.append(FieldError("data.kind", f"must be one of {_KIND_LIST}"))
+
+
+_TYPES = {t.value: t for t in EventType}
+
+
 def parse_event_type(value: str) -> EventType:
     try:
-        return EventType(value)
-    except ValueError:
+        return _TYPES[value]
+    except KeyError:
         allowed = ", ".join(t.value for t in EventType)
         raise ValidationFailed.single("type", f"unknown event type; one of {allowed}") from None

@@ -50,8 +50,5 @@ def in_effect_order(versions: Sequence[Version[T]]) -> list[Version[T]]:
 
 def in_effect_at(versions: Sequence[Version[T]], instant: datetime) -> Version[T] | None:
     """The version in effect at ``instant``, or None when none had started."""
-    current: Version[T] | None = None
-    for version in in_effect_order(versions):
-        if version.effective_from is None or version.effective_from <= instant:
-            current = version
-    return current
+    started = [v for v in versions if v.effective_from is None or v.effective_from <= instant]
+    return max(started, key=lambda v: v.starts) if started else None

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.clocks import Clock, TicketState, evaluate
 from domain.calendar import ALWAYS_OPEN, ALWAYS_OPEN_ID, calendar_document
+from domain.clocks import Clock, TicketState, evaluate
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.events import (
     TicketEvent,
@@ -83,11 +83,15 @@ class SlaService:
     # --- writes --------------------------------------------------------------
 
     async def record_event(self, item: EventInput) -> Receipt:
-        answer = await asyncio.wrap_future(self.writer.submit(to_command(item)))
+        (answer,) = await asyncio.wrap_future(self.writer.submit([to_command(item)]))
+        if isinstance(answer, Exception):
+            raise answer
         assert isinstance(answer, Receipt)
         return answer
 
-    async def record_batch(self, items: Sequence[EventInput | Exception]) -> list[Receipt | Exception]:
+    async def record_batch(
+        self, items: Sequence[EventInput | Exception]
+    ) -> list[Receipt | Exception]:
         """Each item on its own, in order: a bad item answers for itself only."""
         commands: list[NewTicketEvent | Exception] = []
         for item in items:
@@ -96,18 +100,13 @@ class SlaService:
             except ValidationFailed as error:
                 commands.append(error)
         valid = [c for c in commands if isinstance(c, NewTicketEvent)]
-        futures = iter(self.writer.submit_all(valid))
+        answered: list[Answer | Exception] = await asyncio.wrap_future(self.writer.submit(valid))
+        answers = iter(answered)
         results: list[Receipt | Exception] = []
         for command in commands:
-            if isinstance(command, Exception):
-                results.append(command)
-                continue
-            try:
-                answer = await asyncio.wrap_future(next(futures))
-                assert isinstance(answer, Receipt)
-                results.append(answer)
-            except Exception as error:  # noqa: BLE001 - reported per item
-                results.append(error)
+            answer = command if isinstance(command, Exception) else next(answers)
+            assert isinstance(answer, Receipt | Exception)
+            results.append(answer)
         return results
 
     async def define_version(
@@ -117,7 +116,9 @@ class SlaService:
             raise Conflict(f"calendar {ALWAYS_OPEN_ID!r} is built in and cannot be redefined")
         given = to_utc(effective_from, "effective_from") if effective_from else None
         command = DefineVersion(kind, key, document, given)
-        answer: Answer = await asyncio.wrap_future(self.writer.submit(command))
+        (answer,) = await asyncio.wrap_future(self.writer.submit([command]))
+        if isinstance(answer, Exception):
+            raise answer
         assert isinstance(answer, VersionReceipt)
         return answer
 
@@ -132,8 +133,14 @@ class SlaService:
         if not found:
             raise NotFound(f"{kind} {key!r} does not exist")
         return [
-            VersionView(kind, key, v.number, v.effective_from, v.recorded_at,
-                        self.catalog.document(kind, key, v.number))
+            VersionView(
+                kind,
+                key,
+                v.number,
+                v.effective_from,
+                v.recorded_at,
+                self.catalog.document(kind, key, v.number),
+            )
             for v in sorted(found, key=lambda v: v.number)
         ]
 
@@ -178,9 +185,12 @@ class SlaService:
         at = self._evaluation_instant(as_of, known)
         policy = self._policy_for(opened, known)
         return evaluate(
-            ticket_id, ticket_events, policy,
+            ticket_id,
+            ticket_events,
+            policy,
             lambda calendar_id: self.catalog.timeline(calendar_id, known),
-            at, with_segments=with_segments,
+            at,
+            with_segments=with_segments,
         )
 
     def clock(
@@ -203,5 +213,7 @@ class SlaService:
         versions = known_at(self.catalog.policy_versions(plan), known)
         version = in_effect_at(versions, opened.occurred_at)
         if version is None:
-            raise NotFound(f"no version of plan {plan!r} in effect at the ticket's opening was known")
+            raise NotFound(
+                f"no version of plan {plan!r} in effect at the ticket's opening was known"
+            )
         return version

@@ -37,7 +37,9 @@ class Catalog:
 
     # --- versions ----------------------------------------------------------
 
-    def calendar_versions(self, calendar_id: str, *, refresh: bool = True) -> list[Version[CalendarSpec]]:
+    def calendar_versions(
+        self, calendar_id: str, *, refresh: bool = True
+    ) -> list[Version[CalendarSpec]]:
         if calendar_id == ALWAYS_OPEN_ID:
             return []
         if refresh or calendar_id not in self._calendars:
@@ -100,18 +102,27 @@ class Catalog:
         key = ("calendar", event.calendar_id, event.originator_version)
         self._documents[key] = event.document
         self._given[key] = event.effective_from
-        return _version(event.originator_version, event.effective_from, event.timestamp,
-                        parse_calendar(event.document))
+        return _version(
+            event.originator_version,
+            event.effective_from,
+            event.timestamp,
+            parse_calendar(event.document),
+        )
 
     def _policy_version(self, event: object) -> Version[Policy]:
         assert isinstance(event, PolicyVersionDefined)
         key = ("policy", event.plan_id, event.originator_version)
         self._documents[key] = event.document
         self._given[key] = event.effective_from
-        return _version(event.originator_version, event.effective_from, event.timestamp,
-                        parse_policy(event.document))
+        return _version(
+            event.originator_version,
+            event.effective_from,
+            event.timestamp,
+            parse_policy(event.document),
+        )
 
 
-def _version(number: int, given: datetime | None, recorded_at: datetime, value: Any) -> Version[Any]:
+def _version(
+    number: int, given: datetime | None, recorded_at: datetime, value: Any
+) -> Version[Any]:
     return Version(number, effective_start(number, given, recorded_at), recorded_at, value)
-

@@ -154,7 +154,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port,
+        access_log=settings.access_log, ws="none",
+    )
     return 0
 
 
@@ -163,11 +166,16 @@ def openapi_settings() -> Settings:
     return Settings.model_construct()
 
 
-def cmd_openapi(args: argparse.Namespace) -> int:
+def openapi_text() -> str:
+    """The OpenAPI document exactly as `make openapi` commits it."""
     from service.app import create_app
 
     document = create_app(openapi_settings()).openapi()
-    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    text = openapi_text()
     if args.output is None:
         sys.stdout.write(text)
     else:

@@ -11,7 +11,7 @@ from service.problems import ProblemError
 from service.settings import Settings
 
 
-def get_service(request: Request) -> SlaService:
+async def get_service(request: Request) -> SlaService:
     service = getattr(request.app.state, "service", None)
     if service is None:
         raise ProblemError(503, "Service unavailable", "the service is starting or stopping")
@@ -19,7 +19,7 @@ def get_service(request: Request) -> SlaService:
     return service
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings = request.app.state.settings
     assert isinstance(settings, Settings)
     return settings

@@ -16,9 +16,9 @@ from uuid import UUID
 from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import (
     ApplicationRecorder,
-    InfrastructureFactory,
     DatetimeAsISO,
     DecimalAsStr,
+    InfrastructureFactory,
     JSONTranscoder,
     Mapper,
     Notification,
@@ -28,6 +28,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from service.database import DatabaseConfig
+
 
 @dataclass(frozen=True)
 class RecordedEvent:
@@ -89,6 +90,19 @@ class EventStore:
             for position, version, topic, state in rows
         ]
 
+    def events_of_many(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
+        """Every event of several aggregates, read in a few queries (the writer's prefetch)."""
+        found: dict[UUID, list[RecordedEvent]] = {i: [] for i in originator_ids}
+        for start in range(0, len(originator_ids), 500):
+            chunk = list(originator_ids[start : start + 500])
+            for originator_id, position, version, topic, state in self._select_many(chunk):
+                key = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+                stored = StoredEvent(key, int(version), str(topic), bytes(state))
+                found[key].append(RecordedEvent(int(position), self.decode(stored)))
+        for events in found.values():
+            events.sort(key=lambda r: r.event.originator_version)
+        return found
+
     def read_after(self, position: int, limit: int) -> list[tuple[int, DomainEvent]]:
         """Decoded events after ``position`` in global order (for projections)."""
         notifications = self.recorder.select_notifications(
@@ -133,6 +147,26 @@ class EventStore:
         schema = self.recorder.datastore.schema  # type: ignore[attr-defined]
         return f'"{schema}"."{name}"'
 
+    def _select_many(self, chunk: list[UUID]) -> list[tuple[Any, ...]]:
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        if self.config.kind == "sqlite":
+            marks = ",".join("?" * len(chunk))
+            statement = (
+                f"SELECT originator_id, rowid, originator_version, topic, state "
+                f"FROM {self.events_table} WHERE originator_id IN ({marks})"
+            )
+            keys: list[Any] = [u.hex for u in chunk]
+        else:
+            statement = (
+                "SELECT originator_id, notification_id, originator_version, topic, state "
+                f"FROM {self.events_table} WHERE originator_id = ANY(%s)"
+            )
+            keys = [chunk]
+        with datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, keys)
+            rows = cursor.fetchall()
+        return [_row5(row) for row in rows]
+
     def _select_with_positions(self, originator_id: UUID) -> list[tuple[Any, ...]]:
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         key: Any = originator_id.hex if self.config.kind == "sqlite" else originator_id
@@ -146,3 +180,10 @@ def _row(row: Any) -> tuple[Any, ...]:
     if isinstance(row, dict):
         return (row["notification_id"], row["originator_version"], row["topic"], row["state"])
     return (row[0], row[1], row[2], row[3])
+
+
+def _row5(row: Any) -> tuple[Any, ...]:
+    if isinstance(row, dict):
+        names = ("originator_id", "notification_id", "originator_version", "topic", "state")
+        return tuple(row[n] for n in names)
+    return (row[0], row[1], row[2], row[3], row[4])

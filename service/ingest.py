@@ -99,6 +99,25 @@ class IngestRules:
             return self._ticket_event(command, recorded_at)
         return self._catalog_version(command, recorded_at)
 
+    def prefetch(self, commands: list[Command]) -> None:
+        """Load, in one read, the heads a group needs that the cache does not hold."""
+        missing = sorted(
+            {c.ticket_id for c in commands if isinstance(c, NewTicketEvent)} - self._heads.keys()
+        )
+        if not missing:
+            return
+        loaded = self._store.events_of_many([ticket_uuid(t) for t in missing])
+        for ticket_id in missing:
+            events = [
+                r.event for r in loaded[ticket_uuid(ticket_id)] if isinstance(r.event, TicketEvent)
+            ]
+            self._remember(TicketHead.replay(ticket_id, events))
+
+    def _remember(self, head: TicketHead) -> None:
+        self._heads[head.ticket_id] = head
+        if len(self._heads) > self._max_heads:
+            self._heads.popitem(last=False)
+
     def forget(self, ticket_ids: set[str]) -> None:
         for ticket_id in ticket_ids:
             self._heads.pop(ticket_id, None)
@@ -107,8 +126,14 @@ class IngestRules:
         """The first answer for an event already committed (a retry's answer)."""
         for recorded in self._store.aggregate_events(ticket_uuid(ticket_id)):
             if recorded.event.originator_version == version:
-                return Receipt(ticket_id, event_id, version, recorded.position,
-                               recorded.event.timestamp, created=False)
+                return Receipt(
+                    ticket_id,
+                    event_id,
+                    version,
+                    recorded.position,
+                    recorded.event.timestamp,
+                    created=False,
+                )
         raise NotFound(f"event {event_id!r} of ticket {ticket_id!r} is not recorded")
 
     # --- ticket events -----------------------------------------------------
@@ -122,9 +147,7 @@ class IngestRules:
                 if isinstance(r.event, TicketEvent)
             ]
             head = TicketHead.replay(ticket_id, events)
-            self._heads[ticket_id] = head
-            if len(self._heads) > self._max_heads:
-                self._heads.popitem(last=False)
+            self._remember(head)
         else:
             self._heads.move_to_end(ticket_id)
         return head
@@ -138,7 +161,8 @@ class IngestRules:
         if command.type is EventType.OPENED:
             self._check_opened(command)
         elif command.type is EventType.PRIORITY_CHANGED:
-            assert head.plan is not None and head.opened_at is not None
+            assert head.plan is not None
+            assert head.opened_at is not None
             policy = self._policy_at(head.plan, head.opened_at)
             self._check_priority(policy, command.data.get("priority"))
         version = head.version + 1
@@ -196,8 +220,9 @@ class IngestRules:
             newest = max(versions, key=lambda v: v.number)
             stored = self._catalog.document(command.kind, command.key, newest.number)
             if stored == document and self._given(command, newest) == command.effective_from:
-                return VersionReceipt(command.kind, command.key, newest.number,
-                                      newest.effective_from, created=False)
+                return VersionReceipt(
+                    command.kind, command.key, newest.number, newest.effective_from, created=False
+                )
         number = len(versions) + 1
         return Prepared(self._version_event(command, document, number, recorded_at))
 
@@ -209,13 +234,19 @@ class IngestRules:
     ) -> DomainEvent:
         if command.kind == "calendar":
             return CalendarVersionDefined(
-                originator_id=calendar_uuid(command.key), originator_version=number,
-                timestamp=recorded_at, calendar_id=command.key, document=document,
+                originator_id=calendar_uuid(command.key),
+                originator_version=number,
+                timestamp=recorded_at,
+                calendar_id=command.key,
+                document=document,
                 effective_from=command.effective_from,
             )
         return PolicyVersionDefined(
-            originator_id=policy_uuid(command.key), originator_version=number,
-            timestamp=recorded_at, plan_id=command.key, document=document,
+            originator_id=policy_uuid(command.key),
+            originator_version=number,
+            timestamp=recorded_at,
+            plan_id=command.key,
+            document=document,
             effective_from=command.effective_from,
         )
 

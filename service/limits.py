@@ -56,7 +56,12 @@ class BodyLimit:
 
     async def _reject(self, send: Send) -> None:
         detail = f"the request body is larger than {self.max_bytes} bytes"
-        body = json.dumps(problem_body(413, "Payload too large", detail, "payload-too-large")).encode()
-        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+        body = json.dumps(
+            problem_body(413, "Payload too large", detail, "payload-too-large")
+        ).encode()
+        headers = [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -57,7 +57,9 @@ def problem_body(
 
 def problem_response(error: ProblemError) -> JSONResponse:
     body = problem_body(error.status, error.title, error.detail, error.slug, error.errors)
-    return JSONResponse(body, status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers)
+    return JSONResponse(
+        body, status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers
+    )
 
 
 def from_domain(error: DomainError) -> ProblemError:
@@ -99,7 +101,9 @@ def _field_of(loc: Sequence[Any]) -> str:
 def from_request_validation(exc: RequestValidationError) -> ProblemError:
     errors = [FieldError(_field_of(e.get("loc", ())), str(e.get("msg", ""))) for e in exc.errors()]
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
-        return ProblemError(400, "Malformed JSON", "the request body is not valid JSON", errors=errors)
+        return ProblemError(
+            400, "Malformed JSON", "the request body is not valid JSON", errors=errors
+        )
     return ProblemError(422, "Validation failed", "the request is malformed", errors=errors)
 
 
@@ -153,7 +157,10 @@ _DESCRIPTIONS = {
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem answers a route can give."""
     schema = {"$ref": "#/components/schemas/Problem"}
-    return {s: {"description": _DESCRIPTIONS[s], "content": {PROBLEM_JSON: {"schema": schema}}} for s in statuses}
+    return {
+        s: {"description": _DESCRIPTIONS[s], "content": {PROBLEM_JSON: {"schema": schema}}}
+        for s in statuses
+    }
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -185,7 +192,9 @@ def add_problem_schema(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                PROBLEM_SCHEMA
+            )
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from service.auth import AUTH_RESPONSES, Scope, require_scope
 from service.schemas import Health
 
 router = APIRouter(tags=["operations"])
@@ -25,8 +26,12 @@ def _projection_status(request: Request) -> dict[str, Any] | None:
     return status
 
 
-@router.get("/readyz", operation_id="readyz", response_model=Health,
-            responses={503: {"model": Health, "description": "Not ready"}})
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Not ready"}},
+)
 def readyz(request: Request) -> Response:
     runtime = getattr(request.app.state, "runtime", None)
     checks: dict[str, Any] = {}
@@ -35,7 +40,7 @@ def readyz(request: Request) -> Response:
         try:
             runtime.store.ping()
             checks["database"] = "ok"
-        except Exception as error:  # noqa: BLE001 - readiness reports any failure
+        except Exception as error:
             checks["database"] = f"unreachable: {type(error).__name__}"
             ready = False
     projections = _projection_status(request)
@@ -46,7 +51,13 @@ def readyz(request: Request) -> Response:
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
 
 
-@router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    response_class=PlainTextResponse,
+    dependencies=[Depends(require_scope(Scope.ADMIN))],
+    responses=AUTH_RESPONSES,
+)
 def metrics(request: Request) -> PlainTextResponse:
     lines: list[str] = []
     runtime = getattr(request.app.state, "runtime", None)

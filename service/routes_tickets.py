@@ -25,42 +25,79 @@ Metric = Literal["response", "relief", "resolution"]
 
 def clock_out(clock: Clock) -> ClockOut:
     return ClockOut(
-        metric=clock.metric, calendar=clock.calendar, state=clock.state, outcome=clock.outcome,
-        at_risk=clock.at_risk, target_seconds=clock.target_seconds,
-        elapsed_seconds=clock.elapsed_seconds, remaining_seconds=clock.remaining_seconds,
-        started_at=clock.started_at, due_at=clock.due_at, warn_at=clock.warn_at,
-        stopped_at=clock.stopped_at, breached_at=clock.breached_at,
+        metric=clock.metric,
+        calendar=clock.calendar,
+        state=clock.state,
+        outcome=clock.outcome,
+        at_risk=clock.at_risk,
+        target_seconds=clock.target_seconds,
+        elapsed_seconds=clock.elapsed_seconds,
+        remaining_seconds=clock.remaining_seconds,
+        started_at=clock.started_at,
+        due_at=clock.due_at,
+        warn_at=clock.warn_at,
+        stopped_at=clock.stopped_at,
+        breached_at=clock.breached_at,
     )
 
 
 def ticket_out(state: TicketState) -> TicketOut:
     return TicketOut(
-        ticket_id=state.ticket_id, plan=state.plan, policy_version=state.policy_version,
-        priority=state.priority, customer=state.customer, kind=state.kind, status=state.status,
-        opened_at=state.opened_at, evaluated_at=state.evaluated_at,
+        ticket_id=state.ticket_id,
+        plan=state.plan,
+        policy_version=state.policy_version,
+        priority=state.priority,
+        customer=state.customer,
+        kind=state.kind,
+        status=state.status,
+        opened_at=state.opened_at,
+        evaluated_at=state.evaluated_at,
         clocks=[clock_out(c) for c in state.clocks],
     )
 
 
 def segment_out(segment: Segment) -> SegmentOut:
     return SegmentOut(
-        start=segment.start, end=segment.end, kind=segment.kind, seconds=segment.seconds,
-        calendar=segment.calendar, event_id=segment.event_id,
+        start=segment.start,
+        end=segment.end,
+        kind=segment.kind,
+        seconds=segment.seconds,
+        calendar=segment.calendar,
+        event_id=segment.event_id,
     )
 
 
-@router.get("/v1/tickets/{ticket_id}", operation_id="get_ticket", dependencies=READ,
-            response_model=TicketOut, responses={**AUTH_RESPONSES, **documented(404, 422)})
-def get_ticket(ticket_id: TicketIdPath, service: Service, as_of: AsOf = None,
-               as_known_at: AsKnownAt = None) -> TicketOut:
+@router.get(
+    "/v1/tickets/{ticket_id}",
+    operation_id="get_ticket",
+    dependencies=READ,
+    response_model=TicketOut,
+    responses={**AUTH_RESPONSES, **documented(404, 422)},
+)
+def get_ticket(
+    ticket_id: TicketIdPath, service: Service, as_of: AsOf = None, as_known_at: AsKnownAt = None
+) -> TicketOut:
     return ticket_out(service.ticket(ticket_id, as_of, as_known_at))
 
 
-@router.get("/v1/tickets/{ticket_id}/clocks/{metric}/segments", operation_id="get_clock_segments",
-            dependencies=READ, response_model=SegmentsOut,
-            responses={**AUTH_RESPONSES, **documented(404, 422)})
-def get_segments(ticket_id: TicketIdPath, metric: Metric, service: Service, as_of: AsOf = None,
-                 as_known_at: AsKnownAt = None) -> SegmentsOut:
+@router.get(
+    "/v1/tickets/{ticket_id}/clocks/{metric}/segments",
+    operation_id="get_clock_segments",
+    dependencies=READ,
+    response_model=SegmentsOut,
+    responses={**AUTH_RESPONSES, **documented(404, 422)},
+)
+def get_segments(
+    ticket_id: TicketIdPath,
+    metric: Metric,
+    service: Service,
+    as_of: AsOf = None,
+    as_known_at: AsKnownAt = None,
+) -> SegmentsOut:
     clock, evaluated_at = service.clock(ticket_id, metric, as_of, as_known_at)
-    return SegmentsOut(ticket_id=ticket_id, metric=metric, evaluated_at=evaluated_at,
-                       segments=[segment_out(s) for s in clock.segments])
+    return SegmentsOut(
+        ticket_id=ticket_id,
+        metric=metric,
+        evaluated_at=evaluated_at,
+        segments=[segment_out(s) for s in clock.segments],
+    )

@@ -45,8 +45,9 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     tokens.create_schema()
     catalog = Catalog(store)
     writer = Writer(store, catalog, max_events=settings.group_commit_max_events)
-    runtime = Runtime(settings, config, store, engine, catalog, writer,
-                      SlaService(store, catalog, writer), tokens)
+    runtime = Runtime(
+        settings, config, store, engine, catalog, writer, SlaService(store, catalog, writer), tokens
+    )
     writer.start()
     enabled = settings.projections_enabled if with_projections is None else with_projections
     if enabled:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from domain.clock_model import ClockState, Outcome, SegmentKind, TicketStatus
 
 TICKET_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 CATALOG_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -141,8 +143,8 @@ class VersionsOut(BaseModel):
 class ClockOut(BaseModel):
     metric: str
     calendar: str
-    state: Literal["running", "paused", "stopped"]
-    outcome: Literal["pending", "met", "breached"]
+    state: ClockState
+    outcome: Outcome
     at_risk: bool
     target_seconds: int
     elapsed_seconds: int
@@ -161,7 +163,7 @@ class TicketOut(BaseModel):
     priority: str
     customer: str | None
     kind: str
-    status: Literal["open", "awaiting_customer", "resolved", "closed"]
+    status: TicketStatus
     opened_at: datetime
     evaluated_at: datetime
     clocks: list[ClockOut]
@@ -170,7 +172,7 @@ class TicketOut(BaseModel):
 class SegmentOut(BaseModel):
     start: datetime
     end: datetime
-    kind: Literal["running", "paused", "outside_hours", "stopped"]
+    kind: SegmentKind
     seconds: int
     calendar: str
     event_id: str | None

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
         description="sqlite:///path/file.db or postgresql://user@host:port/db",
     )
     admin_token: str | None = Field(default=None, description="bootstrap token, every scope")
+    access_log: bool = Field(default=False, description="log every HTTP request")
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="request body limit")

@@ -46,8 +46,41 @@ class StoreUnavailable(Exception):
 
 @dataclass
 class _Request:
-    command: Command
-    future: Future[Answer] = field(default_factory=Future)
+    """Commands submitted together (one HTTP request); answered together after commit."""
+
+    commands: list[Command]
+    future: Future[list[Answer | Exception]] = field(default_factory=Future)
+    results: list[Answer | Exception | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.results = [None] * len(self.commands)
+
+    def settle(self) -> None:
+        if not self.future.done():
+            self.future.set_result([r if r is not None else _lost() for r in self.results])
+
+
+@dataclass
+class _Unit:
+    """One command of a request."""
+
+    request: _Request
+    index: int
+
+    @property
+    def command(self) -> Command:
+        return self.request.commands[self.index]
+
+    @property
+    def pending(self) -> bool:
+        return self.request.results[self.index] is None
+
+    def answer(self, result: Answer | Exception) -> None:
+        self.request.results[self.index] = result
+
+
+def _lost() -> Exception:
+    return StoreUnavailable("the writer stopped before committing this event")
 
 
 _STOP = object()
@@ -93,17 +126,20 @@ class Writer:
             self._thread.join()
             self._thread = None
 
-    def submit(self, command: Command) -> Future[Answer]:
-        return self.submit_all([command])[0]
+    def submit(self, commands: Sequence[Command]) -> Future[list[Answer | Exception]]:
+        """Queue commands in order; each is decided and answered on its own.
 
-    def submit_all(self, commands: Sequence[Command]) -> list[Future[Answer]]:
-        """Queue commands in order; each is decided and answered on its own."""
+        The future gives one result per command (its answer, or the error that
+        refused it) once every accepted command is durably committed.
+        """
         if self._thread is None:
             raise StoreUnavailable("the writer is not running")
-        requests = [_Request(c) for c in commands]
-        for request in requests:
+        request = _Request(list(commands))
+        if not request.commands:
+            request.settle()
+        else:
             self._queue.put(request)
-        return [r.future for r in requests]
+        return request.future
 
     # --- the writer thread ---------------------------------------------------
 
@@ -114,7 +150,8 @@ class Writer:
             if first is _STOP:
                 break
             group: list[_Request] = [first]
-            while len(group) < self._max_events:
+            size = len(first.commands)
+            while size < self._max_events:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -123,76 +160,97 @@ class Writer:
                     stopping = True
                     break
                 group.append(item)
-            self._commit_with_fallback(group)
+                size += len(item.commands)
+            units = [_Unit(r, i) for r in group for i in range(len(r.commands))]
+            self._commit_with_fallback(units)
+            for request in group:
+                request.settle()
+        self._drain()
 
-    def _commit_with_fallback(self, group: list[_Request]) -> None:
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP:
+                item.future.set_exception(_lost())
+
+    def _commit_with_fallback(self, units: list[_Unit]) -> None:
         try:
-            self._commit(group)
+            self._commit(units)
         except IntegrityError:
             # Another process wrote one of these aggregates first: reload, then go one by one.
-            self._forget(group)
-            for request in group:
-                self._commit_alone(request)
-        except Exception as error:  # noqa: BLE001 - every request must get an answer
-            self._forget(group)
-            self._fail(group, error)
+            self._forget(units)
+            for unit in units:
+                if unit.pending:
+                    self._commit_alone(unit)
+        except Exception as error:
+            self._forget(units)
+            self._fail(units, error)
 
-    def _commit_alone(self, request: _Request) -> None:
+    def _commit_alone(self, unit: _Unit) -> None:
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
-                self._commit([request])
+                self._commit([unit])
                 return
             except IntegrityError:
-                self._forget([request])
-            except Exception as error:  # noqa: BLE001
-                self._forget([request])
-                self._fail([request], error)
+                self._forget([unit])
+            except Exception as error:
+                self._forget([unit])
+                self._fail([unit], error)
                 return
-        self._fail([request], StoreUnavailable("the ticket kept changing; try again"))
+        self._fail([unit], StoreUnavailable("the ticket kept changing; try again"))
 
-    def _commit(self, group: list[_Request]) -> None:
+    def _commit(self, units: list[_Unit]) -> None:
         recorded_at = self._next_instant()
-        decided: list[tuple[_Request, Decision]] = []
-        for request in group:
-            if request.future.done():
+        self._rules.prefetch([u.command for u in units if u.pending])
+        decided: list[tuple[_Unit, Decision]] = []
+        for unit in units:
+            if not unit.pending:
                 continue
             try:
-                decided.append((request, self._rules.decide(request.command, recorded_at)))
+                decided.append((unit, self._rules.decide(unit.command, recorded_at)))
             except DomainError as error:
-                request.future.set_exception(error)
+                unit.answer(error)
         prepared = [d.event for _, d in decided if isinstance(d, Prepared)]
         positions = self._store.append(prepared)
         self._last_recorded = recorded_at
         by_event = dict(zip((id(e) for e in prepared), positions, strict=True))
-        committed = self._answers(decided, by_event)
-        for request, answer in committed:
-            request.future.set_result(answer)
+        for unit, answer in self._answers(decided, by_event):
+            unit.answer(answer)
         self._after_commit(prepared, positions)
 
     def _answers(
-        self, decided: list[tuple[_Request, Decision]], by_event: dict[int, int]
-    ) -> list[tuple[_Request, Answer]]:
+        self, decided: list[tuple[_Unit, Decision]], by_event: dict[int, int]
+    ) -> list[tuple[_Unit, Answer]]:
         fresh: dict[tuple[str, int], Receipt] = {}
-        answers: list[tuple[_Request, Answer]] = []
-        for request, decision in decided:
+        answers: list[tuple[_Unit, Answer]] = []
+        for unit, decision in decided:
             if isinstance(decision, Prepared):
                 answer = self._fresh_answer(decision, by_event[id(decision.event)])
                 if isinstance(answer, Receipt):
                     fresh[(answer.ticket_id, answer.version)] = answer
-                answers.append((request, answer))
-        for request, decision in decided:
+                answers.append((unit, answer))
+        for unit, decision in decided:
             if isinstance(decision, RetryOf):
                 first = fresh.get((decision.ticket_id, decision.version))
-                answers.append((request, self._retry_answer(decision, first)))
+                answers.append((unit, self._retry_answer(decision, first)))
             elif isinstance(decision, VersionReceipt):
-                answers.append((request, decision))
+                answers.append((unit, decision))
         return answers
 
     def _fresh_answer(self, decision: Prepared, position: int) -> Answer:
         event = decision.event
         if isinstance(event, TicketEvent):
-            return Receipt(event.ticket_id, event.event_id, event.originator_version, position,
-                           event.timestamp, created=True)
+            return Receipt(
+                event.ticket_id,
+                event.event_id,
+                event.originator_version,
+                position,
+                event.timestamp,
+                created=True,
+            )
         if isinstance(event, CalendarVersionDefined):
             self._catalog.calendar_versions(event.calendar_id, refresh=True)
             return self._version_receipt("calendar", event.calendar_id, event.originator_version)
@@ -211,8 +269,14 @@ class Writer:
 
     def _retry_answer(self, decision: RetryOf, first: Receipt | None) -> Receipt:
         if first is not None:
-            return Receipt(first.ticket_id, first.event_id, first.version, first.position,
-                           first.recorded_at, created=False)
+            return Receipt(
+                first.ticket_id,
+                first.event_id,
+                first.version,
+                first.position,
+                first.recorded_at,
+                created=False,
+            )
         return self._rules.receipt_of(decision.ticket_id, decision.event_id, decision.version)
 
     def _after_commit(self, prepared: list[Any], positions: list[int]) -> None:
@@ -230,15 +294,15 @@ class Writer:
         # recorded_at never goes backwards, so as_known_at agrees with the log's order.
         return max(self._clock(), self._last_recorded)
 
-    def _forget(self, group: list[_Request]) -> None:
+    def _forget(self, units: list[_Unit]) -> None:
         self._rules.forget(
-            {r.command.ticket_id for r in group if isinstance(r.command, NewTicketEvent)}
+            {u.command.ticket_id for u in units if isinstance(u.command, NewTicketEvent)}
         )
 
-    def _fail(self, group: list[_Request], error: BaseException) -> None:
+    def _fail(self, units: list[_Unit], error: BaseException) -> None:
         if not isinstance(error, PersistenceError | StoreUnavailable):
-            log.exception("writer failed", exc_info=error)
+            log.error("writer failed", exc_info=error)
         unavailable = StoreUnavailable(f"the event store did not commit: {error}")
-        for request in group:
-            if not request.future.done():
-                request.future.set_exception(unavailable)
+        for unit in units:
+            if unit.pending:
+                unit.answer(unavailable)

@@ -15,7 +15,9 @@ from tests.conftest import _libpq_url, _with_database
 from tests.support.server import ADMIN_TOKEN, admin_client, running_server
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def module_database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
@@ -30,12 +32,16 @@ def module_database_url(
         yield _with_database(server, name)
     finally:
         with psycopg.connect(_libpq_url(server), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture(scope="module")
 def base_url(module_database_url: str) -> Iterator[str]:
-    settings = Settings(database_url=module_database_url, admin_token=ADMIN_TOKEN, projections_enabled=False)
+    settings = Settings(
+        database_url=module_database_url, admin_token=ADMIN_TOKEN, projections_enabled=False
+    )
     with running_server(settings) as url:
         yield url
 
