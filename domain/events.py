@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,9 +63,12 @@ def policy_uuid(plan_id: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"policy:{plan_id}")
 
 
-def fingerprint(payload: Mapping[str, Any]) -> str:
-    """A stable digest of a request body, to tell a retry from a conflicting reuse."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+def fingerprint(event_type: str, occurred_at: datetime, data: Mapping[str, Any]) -> str:
+    """A stable digest of an event's body, to tell a retry from a conflicting reuse.
+
+    ``data`` holds only validated strings, so the repr of its sorted items is canonical.
+    """
+    canonical = f"{event_type}|{occurred_at.isoformat()}|{sorted(data.items())!r}"
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

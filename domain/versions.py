@@ -50,5 +50,8 @@ def in_effect_order(versions: Sequence[Version[T]]) -> list[Version[T]]:
 
 def in_effect_at(versions: Sequence[Version[T]], instant: datetime) -> Version[T] | None:
     """The version in effect at ``instant``, or None when none had started."""
+    if len(versions) == 1:  # the common case, on the ingest hot path
+        only = versions[0]
+        return only if only.effective_from is None or only.effective_from <= instant else None
     started = [v for v in versions if v.effective_from is None or v.effective_from <= instant]
     return max(started, key=lambda v: v.starts) if started else None

@@ -61,9 +61,7 @@ def to_command(item: EventInput) -> NewTicketEvent:
     event_type = parse_event_type(item.type)
     occurred_at = to_utc(item.occurred_at)
     data = validate_data(event_type, item.data)
-    digest = fingerprint(
-        {"type": event_type.value, "occurred_at": occurred_at.isoformat(), "data": data}
-    )
+    digest = fingerprint(event_type.value, occurred_at, data)
     return NewTicketEvent(item.ticket_id, item.event_id, event_type, occurred_at, data, digest)
 
 

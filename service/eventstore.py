@@ -44,6 +44,11 @@ class EventStore:
         self.config = config
         env = Environment(name="slaclock", env=config.eventsourcing_env())
         env["CREATE_TABLE"] = "y" if create_table else "n"
+        env["APPLICATION_RECORDER_TOPIC"] = (
+            "service.recorders:BulkSQLiteApplicationRecorder"
+            if config.kind == "sqlite"
+            else "service.recorders:BulkPostgresApplicationRecorder"
+        )
         self._factory = InfrastructureFactory.construct(env)
         transcoder = JSONTranscoder()
         for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):

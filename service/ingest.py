@@ -99,11 +99,23 @@ class IngestRules:
             return self._ticket_event(command, recorded_at)
         return self._catalog_version(command, recorded_at)
 
-    def prefetch(self, commands: list[Command]) -> None:
-        """Load, in one read, the heads a group needs that the cache does not hold."""
-        missing = sorted(
-            {c.ticket_id for c in commands if isinstance(c, NewTicketEvent)} - self._heads.keys()
-        )
+    def prefetch(self, commands: list[Command], *, assume_new_on_opened: bool = True) -> None:
+        """Load, in one read, the heads a group needs that the cache does not hold.
+
+        A ticket whose first command here is ``opened`` is assumed new without a
+        read: the store's primary key on version 1 refuses the write if it is not,
+        and the writer then retries the group with ``assume_new_on_opened=False``.
+        """
+        first: dict[str, NewTicketEvent] = {}
+        for command in commands:
+            if isinstance(command, NewTicketEvent) and command.ticket_id not in self._heads:
+                first.setdefault(command.ticket_id, command)
+        missing = []
+        for ticket_id, command in first.items():
+            if assume_new_on_opened and command.type is EventType.OPENED:
+                self._remember(TicketHead(ticket_id))
+            else:
+                missing.append(ticket_id)
         if not missing:
             return
         loaded = self._store.events_of_many([ticket_uuid(t) for t in missing])

@@ -178,21 +178,25 @@ class Writer:
 
     def _commit_with_fallback(self, units: list[_Unit]) -> None:
         try:
-            self._commit(units)
+            try:
+                self._commit(units, assume_new=True)
+            except IntegrityError:
+                # A ticket assumed new was not, or another process wrote first: reload all.
+                self._forget(units)
+                self._commit(units, assume_new=False)
         except IntegrityError:
-            # Another process wrote one of these aggregates first: reload, then go one by one.
             self._forget(units)
             for unit in units:
                 if unit.pending:
                     self._commit_alone(unit)
-        except Exception as error:
+        except Exception as error:  # every request must get an answer, whatever failed
             self._forget(units)
             self._fail(units, error)
 
     def _commit_alone(self, unit: _Unit) -> None:
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
-                self._commit([unit])
+                self._commit([unit], assume_new=False)
                 return
             except IntegrityError:
                 self._forget([unit])
@@ -202,9 +206,10 @@ class Writer:
                 return
         self._fail([unit], StoreUnavailable("the ticket kept changing; try again"))
 
-    def _commit(self, units: list[_Unit]) -> None:
+    def _commit(self, units: list[_Unit], *, assume_new: bool) -> None:
         recorded_at = self._next_instant()
-        self._rules.prefetch([u.command for u in units if u.pending])
+        pending = [u.command for u in units if u.pending]
+        self._rules.prefetch(pending, assume_new_on_opened=assume_new)
         decided: list[tuple[_Unit, Decision]] = []
         for unit in units:
             if not unit.pending:
