@@ -10,6 +10,9 @@ from typing import Any
 
 import yaml
 
+from domain.calendar import parse_calendar
+from domain.errors import FieldError, ValidationFailed
+from domain.policy import parse_policy
 from service.application import SlaService
 from service.ingest import CatalogKind
 from service.runtime import build_runtime
@@ -31,22 +34,46 @@ def policy_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in POLICY_FILE_SUFFIXES)
 
 
-async def _load(service: SlaService, documents: list[tuple[Path, dict[str, Any]]]) -> list[str]:
-    lines: list[str] = []
-    # Calendars first: policies refer to them.
+Item = tuple[Path, CatalogKind, str, dict[str, Any]]
+
+
+def _items(documents: list[tuple[Path, dict[str, Any]]]) -> list[Item]:
+    """Every calendar, then every policy (policies refer to calendars)."""
     sections: tuple[tuple[CatalogKind, str], ...] = (
         ("calendar", "calendars"),
         ("policy", "policies"),
     )
-    for kind, section in sections:
-        for path, document in documents:
-            for key, given in (document.get(section) or {}).items():
-                body = dict(given)
-                effective_from = body.pop("effective_from", None)
-                receipt = await service.define_version(kind, key, body, _instant(effective_from))
-                state = "created" if receipt.created else "unchanged"
-                lines.append(f"{path.name}: {kind} {key} version {receipt.version} {state}")
-    return lines
+    return [
+        (path, kind, key, dict(body))
+        for kind, section in sections
+        for path, document in documents
+        for key, body in (document.get(section) or {}).items()
+    ]
+
+
+def _problems(items: list[Item]) -> list[FieldError]:
+    """Validate everything before storing anything, naming the file and item of each error."""
+    problems: list[FieldError] = []
+    for path, kind, key, body in items:
+        document = {k: v for k, v in body.items() if k != "effective_from"}
+        try:
+            parse_calendar(document) if kind == "calendar" else parse_policy(document)
+        except ValidationFailed as error:
+            where = f"{path.name}: {kind} {key}"
+            problems += [FieldError(f"{where}: {e.field}", e.message) for e in error.errors]
+    return problems
+
+
+async def _load(service: SlaService, items: list[Item]) -> None:
+    for path, kind, key, body in items:
+        effective_from = body.pop("effective_from", None)
+        try:
+            receipt = await service.define_version(kind, key, body, _instant(effective_from))
+        except ValidationFailed as error:
+            where = f"{path.name}: {kind} {key}"
+            raise ValidationFailed(error.errors, f"{where}: {error.detail}") from error
+        state = "created" if receipt.created else "unchanged"
+        print(f"{path.name}: {kind} {key} version {receipt.version} {state}", flush=True)
 
 
 def _instant(value: Any) -> Any:
@@ -59,11 +86,14 @@ def _instant(value: Any) -> Any:
 
 def load_policies(settings: Settings, directory: Path) -> None:
     """Define every calendar and policy found in ``directory`` (idempotent: unchanged is kept)."""
-    documents = [(p, read_policy_file(p)) for p in policy_files(directory)]
+    items = _items([(p, read_policy_file(p)) for p in policy_files(directory)])
+    problems = _problems(items)
+    if problems:
+        lines = "\n".join(f"  {p.field}: {p.message}" for p in problems)
+        raise ValidationFailed(problems, f"nothing was loaded:\n{lines}")
     runtime = build_runtime(settings, with_projections=False)
     try:
-        for line in asyncio.run(_load(runtime.service, documents)):
-            print(line)
+        asyncio.run(_load(runtime.service, items))
     finally:
         runtime.close()
 
