@@ -1,0 +1,90 @@
+"""What the clock evaluator answers: a ticket's state and its clocks, as of one instant.
+
+Every field of the HTTP contract is here (``GET /v1/tickets/{id}`` and the
+segments endpoint); the outer layers only format them. Instants are aware UTC
+datetimes at full precision: the wire format truncates them to whole seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    AWAITING_CUSTOMER = "awaiting_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class ClockState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+class Outcome(StrEnum):
+    PENDING = "pending"
+    MET = "met"
+    BREACHED = "breached"
+
+
+class SegmentKind(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    OUTSIDE_HOURS = "outside_hours"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One stretch of a clock's ledger: ``seconds`` of business time counted on ``calendar``.
+
+    ``event_id`` is the event that began the enclosing stretch (the opening, a
+    pause, a resume, a priority change, a stop or a reopening); a running
+    stretch is split into ``running`` and ``outside_hours`` pieces that share it.
+    """
+
+    start: datetime
+    end: datetime
+    kind: SegmentKind
+    seconds: int
+    calendar: str
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    metric: str
+    calendar: str
+    state: ClockState
+    outcome: Outcome
+    at_risk: bool
+    target_seconds: int
+    elapsed_seconds: int
+    remaining_seconds: int
+    started_at: datetime
+    due_at: datetime | None
+    warn_at: datetime | None
+    stopped_at: datetime | None
+    breached_at: datetime | None
+    segments: tuple[Segment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TicketState:
+    ticket_id: str
+    plan: str
+    policy_version: int
+    priority: str
+    customer: str | None
+    kind: str
+    status: TicketStatus
+    opened_at: datetime
+    evaluated_at: datetime
+    clocks: tuple[Clock, ...]
+
+    def clock(self, metric: str) -> Clock | None:
+        return next((c for c in self.clocks if c.metric == metric), None)

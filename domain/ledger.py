@@ -1,0 +1,278 @@
+"""One metric's ledger while a ticket's events are replayed: accrual, pauses, stops, targets.
+
+A ledger is a sequence of stretches, each begun by an event and lasting until
+the next event that concerns the metric: running (business time accrues on
+the stretch's calendar), paused, or stopped. Nothing is stepped minute by
+minute: a running stretch costs one ``business_us`` call when it ends, and the
+due and warning instants are one ``add_us`` each from the current stretch's
+start. All arithmetic is on integer epoch microseconds, so comparisons are exact.
+
+Every metric of the policy has a ledger from the opening, even while no
+priority the ticket has held gives it a target: a clock that appears with a
+raise then counts from the opening, on the calendars the ticket was on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from domain.business_time import US, CalendarTimeline, from_us
+from domain.clock_model import Clock, ClockState, Outcome, Segment, SegmentKind
+from domain.policy import WORKING_DAYS, Target
+
+Timelines = Callable[[str], CalendarTimeline]
+
+
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    """A closed stretch of the ledger, kept only when segments are asked for."""
+
+    start: int
+    end: int
+    state: ClockState
+    calendar: str
+    event_id: str
+
+
+class MetricLedger:
+    """The mutable state of one metric during a replay (see the module docstring)."""
+
+    def __init__(
+        self,
+        metric: str,
+        pauses: bool,
+        warning_fraction: float,
+        timelines: Timelines,
+        keep_stretches: bool,
+    ) -> None:
+        self.metric = metric
+        self.pauses = pauses
+        self._fraction = warning_fraction
+        self._timelines = timelines
+        self._history: list[Stretch] | None = [] if keep_stretches else None
+        self.state = ClockState.RUNNING
+        self.outcome = Outcome.PENDING
+        self.priority = ""
+        self.calendar = ""
+        self.timeline: CalendarTimeline  # set by open()
+        self._memo = (0, 0, "", 0)  # (start, at, calendar, business µs): asked twice per event
+        self.opened = self.start = 0  # µs: the opening, and the current stretch's start
+        self.event_id = ""  # the event that began the current stretch
+        self.accrued = 0  # business µs up to the current stretch's start
+        self.target: int | None = None  # business µs
+        self._warn = 0  # business µs at which the metric is at risk
+        self._warned_at: int | None = None  # when that was reached, once it is in the past
+        self.breached_at: int | None = None
+        self.stopped_at: int | None = None
+
+    # --- the events ---------------------------------------------------------------
+
+    def open(
+        self, at: int, event_id: str, priority: str, target: Target | None, calendar: str
+    ) -> None:
+        self.opened = self.start = at
+        self.event_id = event_id
+        self.priority = priority
+        self._use_calendar(calendar)
+        if target is not None:
+            self._apply_target(at, target)
+
+    def pause(self, at: int, event_id: str) -> None:
+        if self.state is ClockState.RUNNING and self.pauses:
+            self.check_breach(at)
+            self._begin(at, ClockState.PAUSED, event_id)
+
+    def resume(self, at: int, event_id: str) -> None:
+        if self.state is ClockState.PAUSED:
+            self._begin(at, ClockState.RUNNING, event_id)
+
+    def stop(self, at: int, event_id: str) -> None:
+        """A stop event: met unless already breached (a running clock is checked first)."""
+        if self.state is ClockState.STOPPED:
+            return
+        self.check_breach(at)
+        self._begin(at, ClockState.STOPPED, event_id)
+        self.stopped_at = at
+        if self.target is not None and self.outcome is Outcome.PENDING:
+            self.outcome = Outcome.MET
+
+    def restart(self, at: int, event_id: str) -> None:
+        """``reopened``: run again, keeping the accrued time; a met outcome is undecided again."""
+        if self.state is not ClockState.STOPPED:
+            return
+        self._begin(at, ClockState.RUNNING, event_id)
+        self.stopped_at = None
+        if self.outcome is Outcome.MET:
+            self.outcome = Outcome.PENDING
+
+    def change_priority(
+        self, at: int, event_id: str, priority: str, target: Target | None, calendar: str
+    ) -> None:
+        """Take a new priority's target (and calendar) from ``at``; a stopped metric is left be.
+
+        A priority that gives the metric no target leaves its target and its
+        calendar as they were: the two belong together ("2 working days" means
+        office days, not 48 hours of a round-the-clock calendar).
+        """
+        if self.state is ClockState.STOPPED:
+            return
+        self.check_breach(at)
+        self._begin(at, self.state, event_id)
+        self.priority = priority
+        if target is None and self.target is not None:
+            return
+        self._use_calendar(calendar)
+        if target is not None:
+            self._apply_target(at, target)
+
+    # --- the rules ----------------------------------------------------------------
+
+    def _use_calendar(self, calendar: str) -> None:
+        if calendar != self.calendar:
+            self.calendar = calendar
+            self.timeline = self._timelines(calendar)
+
+    def _apply_target(self, at: int, target: Target) -> None:
+        """A target applies from ``at``; time already accrued beyond it is a breach at ``at``.
+
+        Working days convert with the calendar version in effect at ``at``.
+        """
+        hours = 0.0
+        if target.unit == WORKING_DAYS:
+            hours = self.timeline.hours_per_working_day_at(from_us(at))
+        goal, warn = _thresholds(target, hours, self._fraction)
+        if warn != self._warn or self._warned_at is None:
+            # A threshold already passed counts as reached when the target applied.
+            self._warned_at = at if self.accrued >= warn else None
+        self._warn, self.target = warn, goal
+        if self.outcome is not Outcome.BREACHED and self.accrued > self.target:
+            self.outcome, self.breached_at = Outcome.BREACHED, at
+
+    def accrued_at(self, at: int) -> int:
+        if self.state is not ClockState.RUNNING:
+            return self.accrued
+        start, calendar = self.start, self.calendar
+        memo = self._memo
+        if memo[0] != start or memo[1] != at or memo[2] != calendar:
+            memo = (start, at, calendar, self.timeline.business_us(start, at))
+            self._memo = memo
+        return self.accrued + memo[3]
+
+    def due(self) -> int:
+        """When the current running stretch uses the target up (never before it began)."""
+        assert self.target is not None
+        return self.timeline.add_us(self.start, max(0, self.target - self.accrued))
+
+    def warn_at(self) -> int:
+        if self._warned_at is not None:
+            return self._warned_at
+        return self.timeline.add_us(self.start, self._warn - self.accrued)
+
+    def check_breach(self, at: int) -> None:
+        """A running clock is breached at its due instant once ``at`` is past it."""
+        if self.state is not ClockState.RUNNING or self.target is None:
+            return
+        if self.outcome is Outcome.BREACHED:
+            return
+        accrued = self.accrued_at(at)
+        # Equal is not enough: a target used up at a close is due then, and a stop
+        # while the calendar stays closed is still after that due instant.
+        if accrued > self.target or (accrued == self.target and at > self.due()):
+            self.outcome, self.breached_at = Outcome.BREACHED, self.due()
+
+    def _begin(self, at: int, state: ClockState, event_id: str) -> None:
+        """End the current stretch at ``at`` (counting its business time) and begin another."""
+        if self.state is ClockState.RUNNING:
+            before = self.accrued
+            self.accrued = self.accrued_at(at)
+            if self._warned_at is None and before < self._warn <= self.accrued:
+                self._warned_at = self.timeline.add_us(self.start, self._warn - before)
+        if self._history is not None and at > self.start:
+            self._history.append(Stretch(self.start, at, self.state, self.calendar, self.event_id))
+        self.start, self.state, self.event_id = at, state, event_id
+
+    # --- the answer ---------------------------------------------------------------
+
+    def clock(self, at: int) -> Clock | None:
+        """The clock as of ``at`` (no event after it), or None while it has no target."""
+        if self.target is None:
+            return None
+        self.check_breach(at)
+        running = self.state is ClockState.RUNNING
+        elapsed = self.accrued_at(at) // US
+        target = self.target // US
+        breached = self.outcome is Outcome.BREACHED
+        warn_at = self.warn_at() if running else None
+        due_at = (self.breached_at if breached else self.due()) if running else None
+        return Clock(
+            metric=self.metric,
+            calendar=self.calendar,
+            state=self.state,
+            outcome=self.outcome,
+            at_risk=running and not breached and warn_at is not None and at > warn_at,
+            target_seconds=target,
+            elapsed_seconds=elapsed,
+            remaining_seconds=target - elapsed,
+            started_at=from_us(self.opened),
+            due_at=_instant(due_at),
+            warn_at=_instant(warn_at),
+            stopped_at=_instant(self.stopped_at),
+            breached_at=_instant(self.breached_at),
+            segments=self._segments(at),
+        )
+
+    def _segments(self, at: int) -> tuple[Segment, ...]:
+        if self._history is None:
+            return ()
+        stretches = list(self._history)
+        if at > self.start:
+            stretches.append(Stretch(self.start, at, self.state, self.calendar, self.event_id))
+        return tuple(_SegmentWriter(self._timelines).write(stretches))
+
+
+@lru_cache(maxsize=4096)
+def _thresholds(target: Target, hours_per_day: float, fraction: float) -> tuple[int, int]:
+    """The target and its warning threshold in business µs, both whole seconds (truncated)."""
+    seconds = target.seconds(hours_per_day)
+    return seconds * US, math.floor(round(fraction * seconds, 6)) * US
+
+
+class _SegmentWriter:
+    """Turns stretches into segments; seconds are differences of the truncated running
+    total, so that they add up to the clock's (truncated) elapsed seconds exactly."""
+
+    def __init__(self, timelines: Timelines) -> None:
+        self._timelines = timelines
+        self._total = 0
+        self._segments: list[Segment] = []
+
+    def write(self, stretches: list[Stretch]) -> list[Segment]:
+        for stretch in stretches:
+            if stretch.state is ClockState.RUNNING:
+                self._running(stretch)
+            else:
+                kind = SegmentKind(stretch.state.value)
+                self._add(stretch, stretch.start, stretch.end, kind, 0)
+        return self._segments
+
+    def _running(self, stretch: Stretch) -> None:
+        timeline = self._timelines(stretch.calendar)
+        for start, end, is_open in timeline.stretches_us(stretch.start, stretch.end):
+            kind = SegmentKind.RUNNING if is_open else SegmentKind.OUTSIDE_HOURS
+            self._add(stretch, start, end, kind, end - start if is_open else 0)
+
+    def _add(self, stretch: Stretch, start: int, end: int, kind: SegmentKind, us: int) -> None:
+        before = self._total // US
+        self._total += us
+        seconds = self._total // US - before
+        self._segments.append(
+            Segment(from_us(start), from_us(end), kind, seconds, stretch.calendar, stretch.event_id)
+        )
+
+
+def _instant(instant_us: int | None) -> datetime | None:
+    return None if instant_us is None else from_us(instant_us)
