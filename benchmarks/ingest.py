@@ -36,7 +36,7 @@ POLICY = {
 
 LUA = """
 local counter = 0
-local prefix = ""
+
 function setup(thread) thread:set("prefix", "w" .. math.random(1, 1000000000)) end
 function init(args) counter = 0 end
 request = function()
