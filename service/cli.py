@@ -155,8 +155,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.app import create_app
 
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port,
-        access_log=settings.access_log, ws="none",
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=settings.access_log,
+        ws="none",
     )
     return 0
 

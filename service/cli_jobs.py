@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import Engine
 
 from domain.calendar import parse_calendar
 from domain.errors import FieldError, ValidationFailed
 from domain.policy import parse_policy
 from service.application import SlaService
+from service.database import DatabaseConfig, create_sql_engine
+from service.eventstore import EventStore
 from service.ingest import CatalogKind
 from service.runtime import build_runtime
 from service.settings import Settings
@@ -99,12 +104,34 @@ def load_policies(settings: Settings, directory: Path) -> None:
 
 
 def run_projections(settings: Settings) -> None:
+    """Follow the log as a separate worker until SIGINT/SIGTERM (on PostgreSQL, one is active)."""
     from projections.worker import run_worker
 
-    run_worker(settings.database_url, settings, out=sys.stderr)
+    with _log_and_engine(settings) as (store, engine):
+        run_worker(
+            engine,
+            store,
+            batch_size=settings.projection_batch_size,
+            poll_seconds=settings.projection_poll_seconds,
+            out=sys.stderr,
+        )
 
 
 def rebuild(settings: Settings) -> None:
+    """Replay the whole log into fresh tables and switch over atomically."""
     from projections.worker import run_rebuild
 
-    run_rebuild(settings.database_url, settings, out=sys.stderr)
+    with _log_and_engine(settings) as (store, engine):
+        run_rebuild(engine, store, out=sys.stderr)
+
+
+@contextmanager
+def _log_and_engine(settings: Settings) -> Iterator[tuple[EventStore, Engine]]:
+    config = DatabaseConfig.parse(settings.database_url)
+    store = EventStore(config)
+    engine = create_sql_engine(config)
+    try:
+        yield store, engine
+    finally:
+        store.close()
+        engine.dispose()

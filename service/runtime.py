@@ -66,4 +66,5 @@ def build_projections(runtime: Runtime) -> Any:
         runtime.store,
         batch_size=settings.projection_batch_size,
         poll_seconds=settings.projection_poll_seconds,
+        wait_timeout_seconds=settings.min_position_timeout_seconds,
     )

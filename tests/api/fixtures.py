@@ -24,12 +24,29 @@ def standard_policy(calendar: str) -> dict[str, Any]:
         "default_priority": "normal",
         "calendar_overrides": {"critical": "24x7"},
         "metrics": {
-            "response": {"targets": {"critical": {"minutes": 30}, "high": {"hours": 2},
-                                     "normal": {"working_days": 1}, "low": {"working_days": 2}}},
-            "relief": {"targets": {"critical": {"hours": 4}, "high": {"hours": 8},
-                                   "normal": {"working_days": 3}}, "objective": 0.95},
-            "resolution": {"targets": {"critical": {"working_days": 2}, "high": {"working_days": 5},
-                                       "normal": {"working_days": 10}}},
+            "response": {
+                "targets": {
+                    "critical": {"minutes": 30},
+                    "high": {"hours": 2},
+                    "normal": {"working_days": 1},
+                    "low": {"working_days": 2},
+                }
+            },
+            "relief": {
+                "targets": {
+                    "critical": {"hours": 4},
+                    "high": {"hours": 8},
+                    "normal": {"working_days": 3},
+                },
+                "objective": 0.95,
+            },
+            "resolution": {
+                "targets": {
+                    "critical": {"working_days": 2},
+                    "high": {"working_days": 5},
+                    "normal": {"working_days": 10},
+                }
+            },
         },
     }
 
@@ -40,8 +57,15 @@ def define_plan(client: httpx.Client, calendar: str, plan: str) -> None:
     assert response.status_code in (200, 201), response.text
 
 
-def opened(event_id: str, plan: str, at: str = "2026-03-16T16:30:00Z", **data: Any) -> dict[str, Any]:
-    return {"event_id": event_id, "type": "opened", "occurred_at": at, "data": {"plan": plan, **data}}
+def opened(
+    event_id: str, plan: str, at: str = "2026-03-16T16:30:00Z", **data: Any
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "opened",
+        "occurred_at": at,
+        "data": {"plan": plan, **data},
+    }
 
 
 def event(event_id: str, kind: str, at: str, **data: Any) -> dict[str, Any]:

@@ -10,8 +10,13 @@ from pydantic import ValidationError
 from service.routes_events import _fast_item
 from service.schemas import BatchItemIn
 
-GOOD = {"ticket_id": "T-1", "event_id": "e1", "type": "opened",
-        "occurred_at": "2026-03-02T09:15:00Z", "data": {"plan": "p"}}
+GOOD = {
+    "ticket_id": "T-1",
+    "event_id": "e1",
+    "type": "opened",
+    "occurred_at": "2026-03-02T09:15:00Z",
+    "data": {"plan": "p"},
+}
 
 
 @pytest.mark.parametrize(
@@ -42,5 +47,9 @@ def test_fast_path_agrees_with_the_schema(change: dict[str, Any]) -> None:
         return
     if fast is not None:
         assert (fast.ticket_id, fast.event_id, fast.type, fast.data) == (
-            model.ticket_id, model.event_id, model.type, model.data)
+            model.ticket_id,
+            model.event_id,
+            model.type,
+            model.data,
+        )
         assert fast.occurred_at == model.occurred_at

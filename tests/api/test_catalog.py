@@ -23,12 +23,15 @@ def test_calendar_put_creates_versions_and_unchanged_put_is_200(client: httpx.Cl
     assert (same.status_code, same.json()) == (200, first.json())
     changed = copy.deepcopy(DUBLIN) | {"extra_closed": ["2026-12-24"]}
     second = client.put(f"/v1/calendars/{calendar}", json=changed)
-    assert second.status_code == 201 and second.json()["version"] == 2
+    assert second.status_code == 201
+    assert second.json()["version"] == 2
     assert second.json()["effective_from"] is not None  # a later version starts when stored
     newest = client.get(f"/v1/calendars/{calendar}").json()
-    assert newest["version"] == 2 and newest["extra_closed"] == ["2026-12-24"]
+    assert newest["version"] == 2
+    assert newest["extra_closed"] == ["2026-12-24"]
     older = client.get(f"/v1/calendars/{calendar}", params={"version": 1}).json()
-    assert older["extra_closed"] == [] and older["timezone"] == "Europe/Dublin"
+    assert older["extra_closed"] == []
+    assert older["timezone"] == "Europe/Dublin"
     versions = client.get(f"/v1/calendars/{calendar}/versions").json()["versions"]
     assert [v["version"] for v in versions] == [1, 2]
 
@@ -42,14 +45,18 @@ def test_builtin_24x7_exists_and_cannot_be_redefined(client: httpx.Client) -> No
 def test_calendar_validation_names_each_bad_field(client: httpx.Client) -> None:
     bad = copy.deepcopy(DUBLIN) | {
         "timezone": "Mars/Olympus",
-        "week": {"mon": [["09:00", "12:00"], ["11:00", "17:00"]], "tue": [["17:00", "09:00"]],
-                 "funday": []},
+        "week": {
+            "mon": [["09:00", "12:00"], ["11:00", "17:00"]],
+            "tue": [["17:00", "09:00"]],
+            "funday": [],
+        },
         "holidays": {"country": "XX"},
     }
     response = client.put(f"/v1/calendars/{unique('cal')}", json=bad)
     assert response.status_code == 422
     fields = error_fields(response)
-    assert "timezone" in fields and "holidays.country" in fields
+    assert "timezone" in fields
+    assert "holidays.country" in fields
     assert any(f.startswith("week.mon") for f in fields)
     assert any(f.startswith("week.tue") for f in fields)
     assert any(f.startswith("week.funday") for f in fields)
@@ -65,7 +72,8 @@ def test_policy_put_get_versions(client: httpx.Client) -> None:
     raised = standard_policy(calendar) | {"warning_fraction": 0.5}
     raised.pop("effective_from")
     second = client.put(f"/v1/policies/{plan}", json=raised)
-    assert second.status_code == 201 and second.json()["version"] == 2
+    assert second.status_code == 201
+    assert second.json()["version"] == 2
     assert client.get(f"/v1/policies/{plan}").json()["warning_fraction"] == 0.5
     assert client.get(f"/v1/policies/{plan}", params={"version": 1}).json()["version"] == 1
     assert client.get(f"/v1/policies/{plan}", params={"version": 9}).status_code == 404

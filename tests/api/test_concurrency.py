@@ -25,7 +25,9 @@ def minute(n: int) -> str:
     return f"2026-03-16T{17 + n // 60:02d}:{n % 60:02d}:00Z"
 
 
-def run_threads(base_url: str, work: list[list[tuple[str, dict[str, Any]]]]) -> list[httpx.Response]:
+def run_threads(
+    base_url: str, work: list[list[tuple[str, dict[str, Any]]]]
+) -> list[httpx.Response]:
     def worker(items: list[tuple[str, dict[str, Any]]]) -> list[httpx.Response]:
         with admin_client(base_url) as http:
             return [http.post(f"/v1/tickets/{t}/events", json=body) for t, body in items]
@@ -49,9 +51,14 @@ def test_the_same_events_again_and_again(base_url: str, client: httpx.Client) ->
     define_plan(client, unique("cal"), plan)
     assert client.post(f"/v1/tickets/{ticket}/events", json=opened("o", plan)).status_code == 201
     bodies = [event(f"e{i}", KINDS[i % len(KINDS)], minute(i)) for i in range(30)]
-    work = [[(ticket, b) for b in random.Random(seed).sample(bodies, len(bodies))] for seed in range(THREADS)]
+    work = [
+        [(ticket, b) for b in random.Random(seed).sample(bodies, len(bodies))]
+        for seed in range(THREADS)
+    ]
     responses = run_threads(base_url, work)
-    assert all(r.status_code in (200, 201) for r in responses), Counter(r.status_code for r in responses)
+    assert all(r.status_code in (200, 201) for r in responses), Counter(
+        r.status_code for r in responses
+    )
     assert Counter(r.status_code for r in responses)[201] == 30
     answers: dict[str, set[tuple[int, int]]] = {}
     for r in responses:
@@ -67,7 +74,10 @@ def test_distinct_events_to_one_ticket(base_url: str, client: httpx.Client) -> N
     plan, ticket = unique("plan"), unique("T")
     define_plan(client, unique("cal"), plan)
     client.post(f"/v1/tickets/{ticket}/events", json=opened("o", plan))
-    work = [[(ticket, event(f"t{t}-{i}", "responded", minute(i))) for i in range(10)] for t in range(THREADS)]
+    work = [
+        [(ticket, event(f"t{t}-{i}", "responded", minute(i))) for i in range(10)]
+        for t in range(THREADS)
+    ]
     responses = run_threads(base_url, work)
     assert Counter(r.status_code for r in responses) == {201: THREADS * 10}
     stored = history(client, ticket)

@@ -27,16 +27,23 @@ def fields(response: httpx.Response) -> set[str]:
     return {e["field"] for e in response.json().get("errors", [])}
 
 
-def test_opened_is_recorded_with_version_position_and_recorded_at(client: httpx.Client, plan: str) -> None:
+def test_opened_is_recorded_with_version_position_and_recorded_at(
+    client: httpx.Client, plan: str
+) -> None:
     ticket = unique("T")
     response = post(client, ticket, opened("e1", plan, priority="high"))
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["ticket_id"] == ticket and body["event_id"] == "e1" and body["version"] == 1
-    assert body["position"] >= 1 and body["recorded_at"].endswith("Z")
+    assert body["ticket_id"] == ticket
+    assert body["event_id"] == "e1"
+    assert body["version"] == 1
+    assert body["position"] >= 1
+    assert body["recorded_at"].endswith("Z")
 
 
-def test_retry_with_same_body_gets_first_answer_and_stores_nothing(client: httpx.Client, plan: str) -> None:
+def test_retry_with_same_body_gets_first_answer_and_stores_nothing(
+    client: httpx.Client, plan: str
+) -> None:
     ticket = unique("T")
     first = post(client, ticket, opened("e1", plan))
     again = post(client, ticket, opened("e1", plan))
@@ -80,25 +87,54 @@ def test_event_before_opened_is_422(client: httpx.Client, plan: str) -> None:
     ticket = unique("T")
     post(client, ticket, opened("e1", plan))
     response = post(client, ticket, event("e2", "responded", "2026-03-16T16:00:00Z"))
-    assert response.status_code == 422 and "occurred_at" in fields(response)
+    assert response.status_code == 422
+    assert "occurred_at" in fields(response)
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"event_id": "x", "type": "exploded", "occurred_at": "2026-03-16T17:00:00Z"}, "type"),
-        ({"event_id": "x", "type": "opened", "occurred_at": "2026-03-16T17:00:00", "data": {}},
-         "occurred_at"),
-        ({"event_id": "x", "type": "opened", "occurred_at": "2026-03-16T17:00:00Z", "data": {}},
-         "data.plan"),
-        ({"event_id": "x", "type": "opened", "occurred_at": "2026-03-16T17:00:00Z",
-          "data": {"plan": "no-such-plan"}}, "data.plan"),
-        ({"event_id": "x", "type": "opened", "occurred_at": "yesterday", "data": {}}, "occurred_at"),
+        (
+            {"event_id": "x", "type": "opened", "occurred_at": "2026-03-16T17:00:00", "data": {}},
+            "occurred_at",
+        ),
+        (
+            {"event_id": "x", "type": "opened", "occurred_at": "2026-03-16T17:00:00Z", "data": {}},
+            "data.plan",
+        ),
+        (
+            {
+                "event_id": "x",
+                "type": "opened",
+                "occurred_at": "2026-03-16T17:00:00Z",
+                "data": {"plan": "no-such-plan"},
+            },
+            "data.plan",
+        ),
+        (
+            {"event_id": "x", "type": "opened", "occurred_at": "yesterday", "data": {}},
+            "occurred_at",
+        ),
         ({"event_id": "", "type": "opened", "occurred_at": "2026-03-16T17:00:00Z"}, "event_id"),
-        ({"event_id": "x", "type": "opened", "occurred_at": "2026-03-16T17:00:00Z",
-          "data": {"plan": "p", "kind": "rant"}}, "data.kind"),
-        ({"event_id": "x", "type": "opened", "occurred_at": "2026-03-16T17:00:00Z",
-          "data": {"plan": "p", "priorty": "P1"}}, "data.priorty"),
+        (
+            {
+                "event_id": "x",
+                "type": "opened",
+                "occurred_at": "2026-03-16T17:00:00Z",
+                "data": {"plan": "p", "kind": "rant"},
+            },
+            "data.kind",
+        ),
+        (
+            {
+                "event_id": "x",
+                "type": "opened",
+                "occurred_at": "2026-03-16T17:00:00Z",
+                "data": {"plan": "p", "priorty": "P1"},
+            },
+            "data.priorty",
+        ),
     ],
 )
 def test_malformed_event_is_422_naming_the_field(
@@ -115,12 +151,14 @@ def test_undeclared_priority_is_422(client: httpx.Client, plan: str) -> None:
     post(client, ticket, opened("e1", plan))
     change = event("e2", "priority_changed", "2026-03-16T17:00:00Z", priority="urgent")
     response = post(client, ticket, change)
-    assert response.status_code == 422 and "data.priority" in fields(response)
+    assert response.status_code == 422
+    assert "data.priority" in fields(response)
 
 
 def test_opened_before_any_policy_version_is_422(client: httpx.Client, plan: str) -> None:
     response = post(client, unique("T"), opened("e1", plan, at="2024-06-01T10:00:00Z"))
-    assert response.status_code == 422 and "data.plan" in fields(response)
+    assert response.status_code == 422
+    assert "data.plan" in fields(response)
 
 
 def test_bad_ticket_id_is_422(client: httpx.Client, plan: str) -> None:
@@ -130,7 +168,8 @@ def test_bad_ticket_id_is_422(client: httpx.Client, plan: str) -> None:
 
 def test_malformed_json_is_a_problem_not_a_500(client: httpx.Client) -> None:
     response = client.post(
-        f"/v1/tickets/{unique('T')}/events", content=b"{not json",
+        f"/v1/tickets/{unique('T')}/events",
+        content=b"{not json",
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 400
@@ -139,8 +178,11 @@ def test_malformed_json_is_a_problem_not_a_500(client: httpx.Client) -> None:
 
 def test_body_over_the_limit_is_413(client: httpx.Client) -> None:
     huge = b'{"event_id": "' + b"x" * (3 * 1024 * 1024) + b'"}'
-    response = client.post(f"/v1/tickets/{unique('T')}/events", content=huge,
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        f"/v1/tickets/{unique('T')}/events",
+        content=huge,
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 413
     assert response.json()["status"] == 413
 
@@ -152,8 +194,11 @@ def test_streamed_body_over_the_limit_is_413(client: httpx.Client) -> None:
             yield b"x" * 100_000
         yield b'"}'
 
-    response = client.post(f"/v1/tickets/{unique('T')}/events", content=chunks(),  # type: ignore[arg-type]
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        f"/v1/tickets/{unique('T')}/events",
+        content=chunks(),  # type: ignore[arg-type]
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 413
 
 
@@ -192,7 +237,9 @@ def test_audit_trail_in_recorded_order_with_both_instants(client: httpx.Client, 
     assert [e["version"] for e in events] == [1, 2, 3]
     assert events[2]["occurred_at"] == "2026-03-16T16:45:00Z"
     assert events[0]["position"] < events[1]["position"] < events[2]["position"]
-    known = client.get(f"/v1/tickets/{ticket}/events", params={"as_known_at": second["recorded_at"]})
+    known = client.get(
+        f"/v1/tickets/{ticket}/events", params={"as_known_at": second["recorded_at"]}
+    )
     assert [e["event_id"] for e in known.json()["events"]] == ["e1", "e2"]
     assert late["recorded_at"] >= second["recorded_at"]
 

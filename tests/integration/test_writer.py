@@ -49,7 +49,9 @@ def test_a_retry_reaching_a_process_that_never_saw_the_ticket_gets_the_first_ans
         record(second, "T1", "o", "opened", plan="plan", priority="high")
 
 
-def test_a_stale_head_is_refreshed_instead_of_overwriting(runtimes: tuple[Runtime, Runtime]) -> None:
+def test_a_stale_head_is_refreshed_instead_of_overwriting(
+    runtimes: tuple[Runtime, Runtime],
+) -> None:
     first, second = runtimes
     record(first, "T2", "o", "opened", plan="plan")
     record(second, "T2", "a", "responded")  # second now caches T2 at version 2

@@ -14,7 +14,7 @@ import uvicorn
 from service.app import create_app
 from service.settings import Settings
 
-ADMIN_TOKEN = "test-admin-token"  # noqa: S105 - a fixture token, not a secret
+ADMIN_TOKEN = "test-admin-token"
 
 
 def free_port() -> int:
@@ -28,8 +28,13 @@ def running_server(settings: Settings) -> Iterator[str]:
     """Serve ``create_app(settings)`` until the block ends; yields the base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-        ws="none", lifespan="on", access_log=False,
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="none",
+        lifespan="on",
+        access_log=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-uvicorn")

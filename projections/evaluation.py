@@ -1,0 +1,124 @@
+"""Evaluating staged tickets, in this process or in worker processes (a rebuild's second pass).
+
+A staged record is ``(topic, version, position, payload)``: either a stored
+event exactly as the log holds it (its eventsourcing topic and JSON state), or
+a fact the first pass already decoded (topic ``FACT``, payload
+``[ticket_id, fact]`` as JSON). Workers receive the catalog rows once, build
+their own catalog, and turn chunks of tickets into rows; evaluation is the
+costly part of a rebuild and is pure, so it spreads over the cores.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from projections.catalog import CatalogRow, ProjectionCatalog
+from projections.facts import Fact
+from projections.rawfacts import raw_fact
+from projections.rows import (
+    CLOCK_COLUMNS,
+    TICKET_COLUMNS,
+    SummaryKey,
+    add_deltas,
+    evaluate_ticket,
+    summary_deltas,
+)
+
+FACT = "fact"
+Record = tuple[str, int, int, bytes]  # topic, version, position, payload
+StagedTicket = tuple[str, list[Record]]  # the aggregate (staging key), its records
+IN_FLIGHT = 4  # chunks queued per worker: enough to keep them busy, memory stays flat
+
+
+@dataclass
+class Evaluated:
+    """Rows as tuples in TICKET_COLUMNS / CLOCK_COLUMNS order, ready for a bulk insert."""
+
+    tickets: list[tuple[Any, ...]] = field(default_factory=list)
+    clocks: list[tuple[Any, ...]] = field(default_factory=list)
+    summary: dict[SummaryKey, list[int]] = field(default_factory=dict)
+    undecodable: list[StagedTicket] = field(default_factory=list)
+
+    def extend(self, other: Evaluated) -> None:
+        self.tickets.extend(other.tickets)
+        self.clocks.extend(other.clocks)
+        add_deltas(self.summary, other.summary)
+        self.undecodable.extend(other.undecodable)
+
+
+def staged_facts(ticket: StagedTicket) -> tuple[str, list[Fact], int] | None:
+    """The ticket's id, facts and last position; None if a record needs the log's decoder."""
+    ticket_id = ""
+    facts: list[Fact] = []
+    _aggregate, records = ticket
+    for topic, version, _position, payload in records:
+        if topic == FACT:
+            ticket_id, fact = json.loads(payload)
+        else:
+            found = raw_fact(topic, version, payload)
+            if found is None:
+                return None
+            ticket_id, fact = found
+        facts.append(fact)
+    return ticket_id, facts, max(record[2] for record in records)
+
+
+def evaluate_chunk(catalog: ProjectionCatalog, chunk: Sequence[StagedTicket]) -> Evaluated:
+    done = Evaluated()
+    for ticket in chunk:
+        staged = staged_facts(ticket)
+        if staged is None:
+            done.undecodable.append(ticket)
+            continue
+        rows = evaluate_ticket(*staged, catalog)
+        if rows is not None:
+            done.tickets.append(tuple(rows.ticket[c] for c in TICKET_COLUMNS))
+            done.clocks.extend(tuple(c[k] for k in CLOCK_COLUMNS) for c in rows.clocks)
+            add_deltas(done.summary, summary_deltas([], rows.clocks))
+    return done
+
+
+def build_catalog(rows: Iterable[tuple[CatalogRow, bool]]) -> ProjectionCatalog:
+    catalog = ProjectionCatalog()
+    for row, is_policy in rows:
+        catalog.add(row, is_policy=is_policy)
+    return catalog
+
+
+_WORKER_CATALOG: list[ProjectionCatalog] = []
+
+
+def _start_worker(rows: list[tuple[CatalogRow, bool]]) -> None:
+    _WORKER_CATALOG.append(build_catalog(rows))
+
+
+def _in_worker(chunk: Sequence[StagedTicket]) -> Evaluated:
+    return evaluate_chunk(_WORKER_CATALOG[-1], chunk)
+
+
+def evaluate_all(
+    chunks: Iterator[Sequence[StagedTicket]],
+    catalog_rows: list[tuple[CatalogRow, bool]],
+    workers: int,
+    write: Callable[[Evaluated], None],
+) -> None:
+    """Evaluate every chunk, in order, and hand each result to ``write`` (in this process)."""
+    if workers <= 0:
+        catalog = build_catalog(catalog_rows)
+        for chunk in chunks:
+            write(evaluate_chunk(catalog, chunk))
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_start_worker, initargs=(catalog_rows,)) as pool:
+        pending: deque[multiprocessing.pool.AsyncResult[Evaluated]] = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_in_worker, (chunk,)))
+            if len(pending) >= IN_FLIGHT * workers:
+                write(pending.popleft().get())
+        while pending:
+            write(pending.popleft().get())

@@ -1,0 +1,121 @@
+"""Follows the log into one generation: each step reads a page and applies it in one transaction.
+
+The step's transaction holds, in this order: the check that the generation is
+still the one to write (the live one, unless this is a rebuild), the
+compare-and-set of the tracked position, and the rows. A crash anywhere before
+commit leaves both the rows and the position as they were, so the next run
+resumes right after the last committed batch: nothing skipped, nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eventsourcing.domain import DomainEvent
+from sqlalchemy import Connection, Engine
+
+from projections.ports import EventLog
+from projections.projector import Projector
+from projections.schema import Tables, tables_for
+from projections.tracking import (
+    GenerationChanged,
+    PositionMoved,
+    advance_position,
+    live_generation,
+    lock_schema,
+    read_position,
+    set_live_generation,
+    write_transaction,
+)
+
+Batch = Sequence[tuple[int, DomainEvent]]
+
+
+class Follower:
+    """Applies the log to a generation. ``generation=None`` follows the live one."""
+
+    def __init__(self, engine: Engine, log: EventLog, *, generation: int | None = None) -> None:
+        self._engine = engine
+        self._log = log
+        self._fixed = generation
+        self._conn: Connection | None = None
+        self._projector: Projector | None = None
+        self.position = 0
+
+    @property
+    def tables(self) -> Tables:
+        return self._loaded()[0].tables
+
+    def step(self, limit: int) -> int:
+        """Apply up to ``limit`` events in one transaction; how many were applied."""
+        projector, conn = self._loaded()
+        batch = self._log.read_after(self.position, limit)
+        if not batch:
+            return 0
+        try:
+            self.commit(conn, projector, batch)
+        except (GenerationChanged, PositionMoved):
+            self.reset()
+            return 0
+        except BaseException:
+            self.reset()
+            raise
+        return len(batch)
+
+    def commit(self, conn: Connection, projector: Projector, batch: Batch) -> None:
+        with write_transaction(conn):
+            self.apply(conn, projector, batch)
+        self.position = batch[-1][0]
+
+    def apply(self, conn: Connection, projector: Projector, batch: Batch) -> None:
+        """The body of a step's transaction (a seam for tests that crash mid-batch)."""
+        live = self._fixed is None
+        if live and live_generation(conn, share_lock=True) != projector.tables.generation:
+            raise GenerationChanged
+        advance_position(conn, projector.tables, self.position, batch[-1][0])
+        projector.apply(conn, batch)
+
+    def switch_over(self, limit: int) -> int:
+        """Catch up to the end of the log and make this generation the live one, atomically.
+
+        One transaction: no other switch can interleave (schema lock), the live
+        worker's batches wait on the registry row, and readers see the old
+        generation until the commit and the complete new one after it.
+        """
+        projector, conn = self._loaded()
+        applied = 0
+        try:
+            with write_transaction(conn):
+                lock_schema(conn)
+                live_generation(conn, for_update=True)
+                while batch := self._log.read_after(self.position, limit):
+                    self.apply(conn, projector, batch)
+                    self.position = batch[-1][0]
+                    applied += len(batch)
+                set_live_generation(conn, projector.tables.generation)
+        except BaseException:
+            self.reset()
+            raise
+        return applied
+
+    def reset(self) -> None:
+        """Forget in-memory state; the next step reloads it from the database."""
+        self._projector = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def close(self) -> None:
+        self.reset()
+
+    def _loaded(self) -> tuple[Projector, Connection]:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        if self._projector is None:
+            conn = self._conn
+            with write_transaction(conn):
+                generation = self._fixed or live_generation(conn)
+                tables = tables_for(generation)
+                self.position = read_position(conn, tables)
+                self._projector = Projector.load(conn, tables)
+        return self._projector, self._conn

@@ -1,0 +1,47 @@
+"""What the projections need from the outside world, as small protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from eventsourcing.domain import DomainEvent
+
+
+class EventLog(Protocol):
+    """The event log, read in global order (service.eventstore.EventStore fits it)."""
+
+    def read_after(self, position: int, limit: int) -> Sequence[tuple[int, DomainEvent]]:
+        """Up to ``limit`` decoded events after ``position``, in ascending position."""
+        ...
+
+    def max_position(self) -> int:
+        """The highest position written so far (0 for an empty log)."""
+        ...
+
+
+Now = Callable[[], datetime]
+"""Gives the current instant (UTC, aware); tests pass a fixed one."""
+
+
+class StoredRecord(Protocol):
+    """One stored event as the recorder returns it (eventsourcing's Notification)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def state(self) -> bytes: ...
+    @property
+    def originator_version(self) -> int: ...
+
+
+@runtime_checkable
+class RawEventLog(EventLog, Protocol):
+    """A log that also hands out undecoded records (a rebuild decodes ticket events itself)."""
+
+    def read_notifications_after(self, position: int, limit: int) -> Sequence[Any]: ...
+
+    def decode(self, stored: Any) -> DomainEvent: ...

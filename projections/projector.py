@@ -1,0 +1,152 @@
+"""Folds a batch of events into one generation's tables, inside the caller's transaction.
+
+Within a batch each touched ticket is evaluated once, after its last event:
+the rows are a function of the ticket's events and the versions known, so this
+gives what one-at-a-time processing would. A policy or calendar version ends
+the run of ticket events before it (they are written first), so the versions a
+ticket is evaluated with never depend on where the batches were cut.
+
+The in-memory catalog changes as versions are folded; if the transaction rolls
+back, the caller must discard this Projector and load a fresh one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eventsourcing.domain import DomainEvent
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
+
+from domain.business_time import from_us
+from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
+from projections.catalog import CatalogRow, ProjectionCatalog
+from projections.facts import loads, merge
+from projections.rows import Row, evaluate_ticket, summary_deltas
+from projections.schema import Tables
+from projections.store import apply_summary, chunks, delete_keys, load_clocks, load_tickets, upsert
+
+_CLOCK_KEY = ("ticket_id", "metric")
+
+
+class Projector:
+    def __init__(self, tables: Tables, catalog: ProjectionCatalog) -> None:
+        self.tables = tables
+        self.catalog = catalog
+
+    @classmethod
+    def load(cls, conn: Connection, tables: Tables) -> Projector:
+        return cls(tables, ProjectionCatalog.load(conn, tables))
+
+    def apply(self, conn: Connection, batch: Sequence[tuple[int, DomainEvent]]) -> None:
+        touched: dict[str, list[TicketEvent]] = {}
+        positions: dict[str, int] = {}
+        for position, event in batch:
+            if isinstance(event, TicketEvent):
+                touched.setdefault(event.ticket_id, []).append(event)
+                positions[event.ticket_id] = position
+            elif isinstance(event, CalendarVersionDefined | PolicyVersionDefined):
+                self._fold_tickets(conn, touched, positions)
+                touched, positions = {}, {}
+                self._fold_version(conn, event, position)
+        self._fold_tickets(conn, touched, positions)
+
+    # --- ticket events ---------------------------------------------------------
+
+    def _fold_tickets(
+        self,
+        conn: Connection,
+        touched: dict[str, list[TicketEvent]],
+        positions: dict[str, int],
+    ) -> None:
+        if not touched:
+            return
+        ids = sorted(touched)
+        current = load_tickets(conn, self.tables, ids)
+        results: list[tuple[str, Row, list[Row]]] = []
+        for ticket_id in ids:
+            row = current.get(ticket_id)
+            facts = merge(loads(row["facts"]) if row else [], touched[ticket_id])
+            rows = evaluate_ticket(ticket_id, facts, positions[ticket_id], self.catalog)
+            if rows is not None:
+                results.append((ticket_id, rows.ticket, rows.clocks))
+        self._write(conn, results)
+
+    def _reevaluate(self, conn: Connection, ids: Sequence[str]) -> None:
+        """Evaluate tickets again with the current versions (no new events)."""
+        for part in chunks(sorted(ids)):
+            current = load_tickets(conn, self.tables, part)
+            results: list[tuple[str, Row, list[Row]]] = []
+            for ticket_id, row in sorted(current.items()):
+                rows = evaluate_ticket(
+                    ticket_id, loads(row["facts"]), row["last_position"], self.catalog
+                )
+                if rows is not None:
+                    results.append((ticket_id, rows.ticket, rows.clocks))
+            self._write(conn, results)
+
+    def _write(self, conn: Connection, results: Sequence[tuple[str, Row, list[Row]]]) -> None:
+        """Store ticket rows and the clock rows that changed, and move the counters."""
+        if not results:
+            return
+        old_clocks = load_clocks(conn, self.tables, [ticket_id for ticket_id, _, _ in results])
+        tickets: list[Row] = []
+        changed: list[Row] = []
+        removed: list[Row] = []
+        before: list[Row] = []
+        for ticket_id, ticket, clocks in results:
+            tickets.append(ticket)
+            old = {row["metric"]: row for row in old_clocks.get(ticket_id, [])}
+            for row in clocks:
+                previous = old.pop(row["metric"], None)
+                if previous != row:
+                    changed.append(row)
+                    if previous is not None:
+                        before.append(previous)
+            removed.extend(old.values())
+        upsert(conn, self.tables.tickets, tickets, ["ticket_id"])
+        delete_keys(conn, self.tables.clocks, _CLOCK_KEY, removed)
+        upsert(conn, self.tables.clocks, changed, list(_CLOCK_KEY))
+        apply_summary(conn, self.tables.compliance, summary_deltas(before + removed, changed))
+
+    # --- policy and calendar versions ------------------------------------------
+
+    def _fold_version(
+        self, conn: Connection, event: CalendarVersionDefined | PolicyVersionDefined, position: int
+    ) -> None:
+        row = CatalogRow.of(event, position)
+        if isinstance(event, CalendarVersionDefined):
+            reach = self.catalog.calendar_reach(row)
+            conn.execute(self.tables.calendars.insert().values(row.values("calendar_id")))
+            self.catalog.add(row, is_policy=False)
+            self._reevaluate(conn, self._using_calendar(conn, row.key, reach))
+        else:
+            conn.execute(self.tables.policies.insert().values(row.values("plan_id")))
+            self.catalog.add(row, is_policy=True)
+            self._reevaluate(conn, self._switching_policy(conn, row))
+
+    def _using_calendar(self, conn: Connection, calendar_id: str, reach: int | None) -> list[str]:
+        """Tickets a new calendar version can change: measured on it, and not settled before it."""
+        t = self.tables.tickets
+        pairs = self.catalog.plans_using(calendar_id)
+        if not pairs:
+            return []
+        uses = or_(*(and_(t.c.plan == plan, t.c.policy_version == v) for plan, v in pairs))
+        unsettled: ColumnElement[bool] = t.c.settled_at_us.is_(None)
+        if reach is not None:
+            unsettled = or_(unsettled, t.c.settled_at_us > reach)
+        return list(conn.execute(select(t.c.ticket_id).where(uses, unsettled)).scalars())
+
+    def _switching_policy(self, conn: Connection, row: CatalogRow) -> list[str]:
+        """Tickets of the plan whose version in effect at their opening is now another."""
+        t = self.tables.tickets
+        query = select(t.c.ticket_id, t.c.opened_at_us, t.c.policy_version).where(
+            t.c.plan == row.key
+        )
+        if row.effective_from_us is not None:
+            query = query.where(t.c.opened_at_us >= row.effective_from_us)
+        switching = []
+        for ticket_id, opened_us, number in conn.execute(query):
+            policy = self.catalog.policy_for(row.key, from_us(opened_us))
+            if policy is not None and policy.number != number:
+                switching.append(ticket_id)
+        return switching

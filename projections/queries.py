@@ -1,0 +1,215 @@
+"""The ticket and breach listings, read from the live generation with keyset paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Connection, Engine, Select, select, tuple_
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from domain.business_time import from_us, to_us
+from projections import cursor
+from projections.live import instant, live_clock
+from projections.ports import Now
+from projections.schema import Tables, tables_for
+from projections.tracking import ensure_schema, is_sqlite, live_generation
+
+OPEN_STATUSES = ("open", "awaiting_customer")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    evaluated_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    plan: str | None = None
+    customer: str | None = None
+    priority: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class BreachFilters:
+    state: Literal["breached", "at_risk"] = "breached"
+    metric: str | None = None
+    plan: str | None = None
+    priority: str | None = None
+    customer: str | None = None
+    open_only: bool = False
+
+
+@contextmanager
+def snapshot(conn: Connection) -> Iterator[Connection]:
+    """One consistent read: the generation and its rows come from the same snapshot."""
+    if is_sqlite(conn):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    try:
+        yield conn
+    finally:
+        conn.rollback()
+
+
+class ProjectionReader:
+    def __init__(self, engine: Engine, now: Now) -> None:
+        self._engine = engine
+        self._now = now
+        self._schema_ready = False
+
+    def read(self, query: Callable[[Connection, Tables], R]) -> R:
+        """Run ``query`` on the live generation; retried once if a switch dropped its tables."""
+        if not self._schema_ready:
+            ensure_schema(self._engine)
+            self._schema_ready = True
+        for attempt in (1, 2):
+            try:
+                with self._engine.connect() as conn, snapshot(conn):
+                    return query(conn, tables_for(live_generation(conn)))
+            except (OperationalError, ProgrammingError):
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def now_us(self) -> int:
+        return to_us(self._now())
+
+    # --- GET /v1/tickets ---------------------------------------------------------
+
+    def tickets(self, filters: TicketFilters, limit: int, token: str | None) -> Page:
+        key = asdict(filters)
+        page = cursor.decode("tickets", key, token)
+        now_us = page.now_us if page else self.now_us()
+
+        def query(conn: Connection, tables: Tables) -> Page:
+            t = tables.tickets
+            q = select(t).order_by(t.c.ticket_id).limit(limit + 1)
+            q = _equal(q, t, key)
+            if page:
+                q = q.where(t.c.ticket_id > page.after[0])
+            rows = [dict(r) for r in conn.execute(q).mappings()]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            clocks = _clocks_of(conn, tables, [r["ticket_id"] for r in rows])
+            items = [_ticket_item(r, clocks.get(r["ticket_id"], []), now_us) for r in rows]
+            after = (rows[-1]["ticket_id"],) if more else None
+            return Page(items, _next("tickets", key, after, now_us), from_us(now_us))
+
+        return self.read(query)
+
+    # --- GET /v1/breaches --------------------------------------------------------
+
+    def breaches(self, filters: BreachFilters, limit: int, token: str | None) -> Page:
+        key = asdict(filters)
+        page = cursor.decode("breaches", key, token)
+        now_us = page.now_us if page else self.now_us()
+
+        def query(conn: Connection, tables: Tables) -> Page:
+            c = tables.clocks
+            if filters.state == "breached":
+                sort = (c.c.breach_from_us, c.c.ticket_id, c.c.metric)
+                q = select(c).where(c.c.breach_from_us <= now_us)
+                q = q.order_by(*(col.desc() for col in sort))
+                if page:
+                    q = q.where(tuple_(*sort) < tuple_(*page.after))
+            else:
+                sort = (c.c.running_due_us, c.c.ticket_id, c.c.metric)
+                q = select(c).where(c.c.running_due_us > now_us, c.c.warn_at_us <= now_us)
+                q = q.order_by(*sort)
+                if page:
+                    q = q.where(tuple_(*sort) > tuple_(*page.after))
+            q = _equal(q, c, {k: key[k] for k in ("metric", "plan", "priority", "customer")})
+            if filters.open_only:
+                q = q.where(c.c.status.in_(OPEN_STATUSES))
+            rows = [dict(r) for r in conn.execute(q.limit(limit + 1)).mappings()]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            after = tuple(rows[-1][col.name] for col in sort) if more else None
+            items = [_breach_item(r, now_us) for r in rows]
+            return Page(items, _next("breaches", key, after, now_us), from_us(now_us))
+
+        return self.read(query)
+
+
+def _equal(q: Select[Any], table: Any, filters: Mapping[str, Any]) -> Select[Any]:
+    for name, value in filters.items():
+        if value is not None:
+            q = q.where(table.c[name] == value)
+    return q
+
+
+def _next(
+    listing: str, key: Mapping[str, Any], after: tuple[Any, ...] | None, now_us: int
+) -> str | None:
+    return None if after is None else cursor.encode(listing, key, after, now_us)
+
+
+def _clocks_of(
+    conn: Connection, tables: Tables, ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    if not ids:
+        return {}
+    c = tables.clocks
+    q = select(c).where(c.c.ticket_id.in_(ids)).order_by(c.c.ticket_id, c.c.metric)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in conn.execute(q).mappings():
+        found.setdefault(row["ticket_id"], []).append(dict(row))
+    return found
+
+
+def clock_item(row: Mapping[str, Any], now_us: int) -> dict[str, Any]:
+    live = live_clock(row, now_us)
+    return {
+        "metric": row["metric"],
+        "calendar": row["calendar"],
+        "state": row["state"],
+        "outcome": live.outcome,
+        "at_risk": live.at_risk,
+        "target_seconds": row["target_seconds"],
+        "elapsed_seconds": row["elapsed_seconds"],
+        "elapsed_as_of": instant(row["evaluated_at_us"]),
+        "started_at": instant(row["started_at_us"]),
+        "due_at": instant(row["due_at_us"]),
+        "warn_at": instant(row["warn_at_us"]),
+        "breached_at": instant(live.breached_at_us),
+        "stopped_at": instant(row["stopped_at_us"]),
+    }
+
+
+def _ticket_item(
+    row: Mapping[str, Any], clocks: Sequence[Mapping[str, Any]], now_us: int
+) -> dict[str, Any]:
+    return {
+        "ticket_id": row["ticket_id"],
+        "plan": row["plan"],
+        "policy_version": row["policy_version"],
+        "priority": row["priority"],
+        "customer": row["customer"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "opened_at": instant(row["opened_at_us"]),
+        "last_event_at": instant(row["last_event_at_us"]),
+        "version": row["event_count"],
+        "position": row["last_position"],
+        "clocks": [clock_item(c, now_us) for c in clocks],
+    }
+
+
+def _breach_item(row: Mapping[str, Any], now_us: int) -> dict[str, Any]:
+    return {
+        "ticket_id": row["ticket_id"],
+        "plan": row["plan"],
+        "priority": row["priority"],
+        "customer": row["customer"],
+        "status": row["status"],
+        **clock_item(row, now_us),
+    }

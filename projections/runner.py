@@ -1,0 +1,151 @@
+"""The projection worker loop: a plain (non-daemon) thread, or the main thread of a worker process.
+
+It takes the worker lock (standing by while another process holds it), then
+applies the log batch after batch; when caught up it sleeps until woken (the
+writer calls ``wake()`` after each commit) or until the poll interval passes.
+A failing batch is rolled back, reported in ``stats`` and retried with backoff:
+one poison event stops progress visibly, never silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Engine
+
+from projections.follower import Follower
+from projections.lock import WorkerLock, worker_lock
+from projections.ports import EventLog
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RunnerStats:
+    running: bool = False
+    active: bool = False  # holds the worker lock (False: standing by)
+    position: int = 0  # last position this process committed or loaded
+    events_total: int = 0
+    batches_total: int = 0
+    errors_total: int = 0
+    last_error: str | None = None
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        engine: Engine,
+        log: EventLog,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 0.05,
+        standby_seconds: float = 1.0,
+        lock: WorkerLock | None = None,
+        follower: Follower | None = None,
+    ) -> None:
+        self._follower = follower or Follower(engine, log)
+        self._lock = lock or worker_lock(engine)
+        self._batch_size = batch_size
+        self._poll = poll_seconds
+        self._standby = standby_seconds
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._committed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stats = RunnerStats()
+
+    # --- control ---------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the projection runner is already started")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="slaclock-projection")
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the loop to finish its batch and exit; join the thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise RuntimeError("the projection runner did not stop in time")
+            self._thread = None
+
+    def request_stop(self) -> None:
+        """Stop from a signal handler (no join): ``run`` returns after its batch."""
+        self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def stats(self) -> RunnerStats:
+        return self._stats
+
+    def wait_committed(self, timeout: float) -> None:
+        """Block until the next commit (or ``timeout``)."""
+        with self._committed:
+            self._committed.wait(timeout)
+
+    # --- the loop --------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until stopped: the body of the thread, or of ``slaclock project``."""
+        self._set(running=True)
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                if not self._hold_lock():
+                    self._stop.wait(self._standby)
+                    continue
+                try:
+                    applied = self._follower.step(self._batch_size)
+                except Exception as exc:
+                    failures += 1
+                    self._failed(exc)
+                    self._stop.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
+                    continue
+                failures = 0
+                self._committed_batch(applied)
+                if applied < self._batch_size:
+                    self._wake.wait(self._poll)
+                    self._wake.clear()
+        finally:
+            self._follower.close()
+            self._lock.release()
+            self._set(running=False, active=False)
+
+    def _hold_lock(self) -> bool:
+        held = self._lock.acquire()
+        if held != self._stats.active:
+            log.info("projection worker %s", "active" if held else "standing by")
+            self._follower.reset()  # another worker may have moved the position
+            self._set(active=held)
+        return held
+
+    def _committed_batch(self, applied: int) -> None:
+        stats = self._stats
+        self._set(
+            position=self._follower.position,
+            events_total=stats.events_total + applied,
+            batches_total=stats.batches_total + (1 if applied else 0),
+            last_error=None,
+        )
+        if applied:
+            with self._committed:
+                self._committed.notify_all()
+
+    def _failed(self, exc: Exception) -> None:
+        log.exception("projection batch failed; it was rolled back and will be retried")
+        self._set(errors_total=self._stats.errors_total + 1, last_error=repr(exc))
+
+    def _set(self, **changes: object) -> None:
+        # Readers take the whole frozen snapshot; one assignment keeps it consistent.
+        self._stats = replace(self._stats, **changes)  # type: ignore[arg-type]

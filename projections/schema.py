@@ -1,0 +1,221 @@
+"""The read-model tables, one set per generation, and the registry naming the live one.
+
+A rebuild fills a fresh generation (``slaproj_g<N>_*``) beside the live one
+and then flips ``slaproj_registry.generation`` in one transaction, so readers
+switch atomically and never see a half-built table. Instants are stored as
+integer microseconds since the Unix epoch (UTC): exact, identical on SQLite and
+PostgreSQL, and cheap to index and compare.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+)
+from sqlalchemy.schema import CreateTable
+
+PROJECTION = "tickets"
+REGISTRY = "slaproj_registry"
+_GENERATION_TABLE = re.compile(r"^slaproj_g(\d+)_")
+NAME = String(128)
+
+registry_metadata = MetaData()
+registry = Table(
+    REGISTRY,
+    registry_metadata,
+    Column("name", String(64), primary_key=True),
+    Column("generation", Integer, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of one generation."""
+
+    generation: int
+    metadata: MetaData
+    tracking: Table
+    policies: Table
+    calendars: Table
+    tickets: Table
+    clocks: Table
+    compliance: Table
+
+    @property
+    def data_tables(self) -> tuple[Table, ...]:
+        """Every table a rebuild must reproduce row for row, in a stable order."""
+        return (
+            self.tracking,
+            self.policies,
+            self.calendars,
+            self.tickets,
+            self.clocks,
+            self.compliance,
+        )
+
+
+def _us(name: str, nullable: bool = True) -> Column[int]:
+    return Column(name, BigInteger, nullable=nullable)
+
+
+def _catalog_table(name: str, key: str, metadata: MetaData) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column(key, NAME, primary_key=True),
+        Column("version", Integer, primary_key=True),
+        _us("effective_from_us"),
+        _us("recorded_at_us", nullable=False),
+        Column("position", BigInteger, nullable=False),
+        Column("document", Text, nullable=False),
+    )
+
+
+def _tickets_table(prefix: str, metadata: MetaData) -> Table:
+    return Table(
+        f"{prefix}tickets",
+        metadata,
+        Column("ticket_id", NAME, primary_key=True),
+        Column("plan", NAME, nullable=False),
+        Column("policy_version", Integer),
+        Column("priority", NAME),
+        Column("customer", NAME),
+        Column("kind", String(32)),
+        Column("status", String(32), nullable=False),
+        _us("opened_at_us", nullable=False),
+        _us("last_event_at_us", nullable=False),
+        Column("event_count", Integer, nullable=False),
+        Column("last_position", BigInteger, nullable=False),
+        # Null while a clock runs or is paused; else the last instant a calendar
+        # change could still alter (latest stop or due instant).
+        _us("settled_at_us"),
+        Column("facts", Text, nullable=False),
+        Index(f"{prefix}tickets_plan", "plan", "ticket_id"),
+        Index(f"{prefix}tickets_customer", "customer", "ticket_id"),
+        Index(f"{prefix}tickets_status", "status", "ticket_id"),
+    )
+
+
+def _clocks_table(prefix: str, metadata: MetaData) -> Table:
+    return Table(
+        f"{prefix}clocks",
+        metadata,
+        Column("ticket_id", NAME, primary_key=True),
+        Column("metric", NAME, primary_key=True),
+        Column("plan", NAME, nullable=False),
+        Column("priority", NAME),
+        Column("customer", NAME),
+        Column("status", String(32), nullable=False),
+        _us("opened_at_us", nullable=False),
+        Column("calendar", NAME, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("outcome", String(16), nullable=False),
+        Column("target_seconds", BigInteger, nullable=False),
+        Column("elapsed_seconds", BigInteger, nullable=False),
+        _us("started_at_us"),
+        _us("due_at_us"),
+        _us("warn_at_us"),
+        _us("breached_at_us"),
+        _us("stopped_at_us"),
+        _us("evaluated_at_us", nullable=False),
+        # due_at while running and not yet breached: breached once it is <= now.
+        _us("running_due_us"),
+        # When the clock counts as breached: breached_at, else running_due.
+        _us("breach_from_us"),
+        Index(f"{prefix}clocks_breach", "breach_from_us", "ticket_id", "metric"),
+        Index(f"{prefix}clocks_plan_breach", "plan", "breach_from_us", "ticket_id", "metric"),
+        Index(f"{prefix}clocks_due", "running_due_us", "ticket_id", "metric"),
+        Index(f"{prefix}clocks_opened", "opened_at_us"),
+        Index(f"{prefix}clocks_customer", "customer", "opened_at_us"),
+    )
+
+
+def _compliance_table(prefix: str, metadata: MetaData) -> Table:
+    return Table(
+        f"{prefix}compliance",
+        metadata,
+        Column("plan", NAME, primary_key=True),
+        Column("priority", NAME, primary_key=True),
+        Column("metric", NAME, primary_key=True),
+        Column("opened_day", Integer, primary_key=True),  # UTC days since the epoch
+        Column("met", BigInteger, nullable=False),
+        Column("breached", BigInteger, nullable=False),
+        Column("pending", BigInteger, nullable=False),
+    )
+
+
+@lru_cache(maxsize=16)
+def tables_for(generation: int) -> Tables:
+    prefix = f"slaproj_g{generation}_"
+    metadata = MetaData()
+    return Tables(
+        generation=generation,
+        metadata=metadata,
+        tracking=Table(
+            f"{prefix}tracking",
+            metadata,
+            Column("name", String(64), primary_key=True),
+            Column("position", BigInteger, nullable=False),
+        ),
+        policies=_catalog_table(f"{prefix}policies", "plan_id", metadata),
+        calendars=_catalog_table(f"{prefix}calendars", "calendar_id", metadata),
+        tickets=_tickets_table(prefix, metadata),
+        clocks=_clocks_table(prefix, metadata),
+        compliance=_compliance_table(prefix, metadata),
+    )
+
+
+def existing_generations(conn: Connection) -> set[int]:
+    """Every generation that has at least one table in the database."""
+    found = set()
+    for name in inspect(conn).get_table_names():
+        match = _GENERATION_TABLE.match(name)
+        if match:
+            found.add(int(match.group(1)))
+    return found
+
+
+def create_generation(conn: Connection, generation: int, *, indexes: bool = True) -> Tables:
+    """Create a generation's empty tables with its tracking row at position 0.
+
+    ``indexes=False`` leaves out the secondary indexes, for a bulk load that
+    builds them once at the end (``create_indexes``), far faster than
+    maintaining them row by row.
+    """
+    tables = tables_for(generation)
+    if indexes:
+        tables.metadata.create_all(conn, checkfirst=True)
+    else:
+        for table in tables.metadata.sorted_tables:
+            conn.execute(CreateTable(table, if_not_exists=True))
+    if conn.execute(tables.tracking.select()).first() is None:
+        conn.execute(tables.tracking.insert().values(name=PROJECTION, position=0))
+    return tables
+
+
+def create_indexes(conn: Connection, tables: Tables) -> None:
+    for table in tables.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
+def drop_generation(conn: Connection, generation: int) -> None:
+    """Drop every table of a generation, including a rebuild's leftover staging table."""
+    tables_for(generation).metadata.drop_all(conn, checkfirst=True)
+    prefix = f"slaproj_g{generation}_"
+    for name in inspect(conn).get_table_names():
+        if name.startswith(prefix):
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')

@@ -1,0 +1,100 @@
+"""Bulk reads and writes of projection rows (portable SQLite / PostgreSQL SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from projections.rows import Row, SummaryKey
+from projections.schema import Tables
+
+CHUNK = 500  # keys per IN (...) list; far below both databases' parameter limits
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def load_tickets(conn: Connection, tables: Tables, ids: Sequence[str]) -> dict[str, Row]:
+    t = tables.tickets
+    found: dict[str, Row] = {}
+    for part in chunks(ids):
+        for row in conn.execute(select(t).where(t.c.ticket_id.in_(part))).mappings():
+            found[row["ticket_id"]] = dict(row)
+    return found
+
+
+def load_clocks(conn: Connection, tables: Tables, ids: Sequence[str]) -> dict[str, list[Row]]:
+    c = tables.clocks
+    found: dict[str, list[Row]] = {}
+    for part in chunks(ids):
+        query = select(c).where(c.c.ticket_id.in_(part)).order_by(c.c.ticket_id, c.c.metric)
+        for row in conn.execute(query).mappings():
+            found.setdefault(row["ticket_id"], []).append(dict(row))
+    return found
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> None:
+    """Insert ``rows``, replacing every column of a row whose key already exists."""
+    if not rows:
+        return
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(table)
+    replaced = {name: statement.excluded[name] for name in rows[0] if name not in keys}
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=replaced), rows)
+
+
+def insert_tuples(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """A plain multi-row INSERT through the driver (bulk loads: no per-row SQLAlchemy work)."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(columns)
+    marks = ", ".join([mark] * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    if rows:
+        columns = list(rows[0])
+        insert_tuples(conn, table, columns, [tuple(row[c] for c in columns) for row in rows])
+
+
+def delete_keys(conn: Connection, table: Table, keys: Sequence[str], rows: Iterable[Row]) -> None:
+    params = [{f"k_{name}": row[name] for name in keys} for row in rows]
+    if params:
+        where = and_(*(table.c[name] == bindparam(f"k_{name}") for name in keys))
+        conn.execute(delete(table).where(where), params)
+
+
+_SUMMARY_KEY = ("plan", "priority", "metric", "opened_day")
+_COUNTS = ("met", "breached", "pending")
+
+
+def apply_summary(conn: Connection, table: Table, deltas: dict[SummaryKey, list[int]]) -> None:
+    """Add ``deltas`` to the compliance counters; rows that fall to zero are removed.
+
+    Removing empty rows keeps the table a function of the clocks alone, however
+    the log was cut into batches (a rebuild must match the live rows exactly).
+    """
+    if not deltas:
+        return
+    rows = [
+        dict(zip(_SUMMARY_KEY + _COUNTS, (*key, *counts), strict=True))
+        for key, counts in sorted(deltas.items())
+    ]
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(table)
+    added = {name: table.c[name] + statement.excluded[name] for name in _COUNTS}
+    conn.execute(statement.on_conflict_do_update(index_elements=_SUMMARY_KEY, set_=added), rows)
+    empty = [table.c[name] == 0 for name in _COUNTS]
+    where = and_(*(table.c[name] == bindparam(f"k_{name}") for name in _SUMMARY_KEY), *empty)
+    conn.execute(
+        delete(table).where(where), [{f"k_{n}": row[n] for n in _SUMMARY_KEY} for row in rows]
+    )

@@ -1,0 +1,113 @@
+"""Where the projection stands: the live generation and the last position it processed.
+
+The position is committed in the same transaction as the rows it produced, and
+it is advanced with a compare-and-set (``WHERE position = old``), so a batch is
+applied exactly once even if two workers ever raced: the loser's transaction
+finds the position moved, writes nothing and rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, select, text, update
+
+from projections.schema import (
+    PROJECTION,
+    Tables,
+    create_generation,
+    registry,
+    registry_metadata,
+)
+
+# pg_advisory_xact_lock key serialising schema creation and generation switches.
+SCHEMA_LOCK_KEY = 0x51A_C10C_0001
+
+
+class GenerationChanged(Exception):
+    """The live generation moved (a rebuild switched over) while a batch was prepared."""
+
+
+class PositionMoved(Exception):
+    """Another worker advanced the position first; this batch must not be applied."""
+
+
+def is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction(conn: Connection) -> Iterator[Connection]:
+    """One read-write transaction; on SQLite it takes the write lock up front.
+
+    A deferred SQLite transaction that reads and then writes fails at once when
+    another connection committed in between (WAL snapshot), whatever the busy
+    timeout; BEGIN IMMEDIATE waits for the lock instead.
+    """
+    if conn.in_transaction():
+        conn.rollback()
+    if is_sqlite(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def lock_schema(conn: Connection) -> None:
+    """Serialise schema changes between processes (PostgreSQL; SQLite has one writer)."""
+    if not is_sqlite(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+
+
+def ensure_schema(engine: Engine) -> int:
+    """Create the registry and the first generation if missing; return the live generation."""
+    with engine.connect() as conn, write_transaction(conn):
+        lock_schema(conn)
+        registry_metadata.create_all(conn, checkfirst=True)
+        generation = conn.execute(
+            select(registry.c.generation).where(registry.c.name == PROJECTION)
+        ).scalar()
+        if generation is None:
+            generation = 1
+            conn.execute(registry.insert().values(name=PROJECTION, generation=generation))
+        create_generation(conn, int(generation))
+        return int(generation)
+
+
+def live_generation(conn: Connection, *, share_lock: bool = False, for_update: bool = False) -> int:
+    """The generation readers use. ``share_lock`` holds a switch off until commit."""
+    query = select(registry.c.generation).where(registry.c.name == PROJECTION)
+    if (share_lock or for_update) and not is_sqlite(conn):
+        query = query.with_for_update(read=not for_update)
+    generation = conn.execute(query).scalar()
+    if generation is None:
+        raise LookupError("the projection schema does not exist yet (run ensure_schema)")
+    return int(generation)
+
+
+def set_live_generation(conn: Connection, generation: int) -> None:
+    conn.execute(
+        update(registry).where(registry.c.name == PROJECTION).values(generation=generation)
+    )
+
+
+def read_position(conn: Connection, tables: Tables) -> int:
+    position = conn.execute(
+        select(tables.tracking.c.position).where(tables.tracking.c.name == PROJECTION)
+    ).scalar()
+    return int(position or 0)
+
+
+def advance_position(conn: Connection, tables: Tables, old: int, new: int) -> None:
+    """Move the position from ``old`` to ``new`` or raise PositionMoved."""
+    result = conn.execute(
+        update(tables.tracking)
+        .where(tables.tracking.c.name == PROJECTION, tables.tracking.c.position == old)
+        .values(position=new)
+    )
+    if result.rowcount != 1:
+        raise PositionMoved(f"position is no longer {old}")

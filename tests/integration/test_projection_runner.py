@@ -1,0 +1,127 @@
+"""The managed component: clean start and stop, one active worker, waiting, lag and failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from projections.runner import ProjectionRunner
+from projections.service import ProjectionService
+from projections.tracking import ensure_schema
+from tests.integration.test_projection_support import (
+    T0,
+    LogWriter,
+    database,
+    follow_all,
+    plan_document,
+)
+
+
+def _eventually(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def _projection_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "slaclock-projection"]
+
+
+def test_the_service_starts_follows_and_stops_without_leaving_a_thread(database_url: str) -> None:
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        service = ProjectionService(engine, store, poll_seconds=5.0)
+        service.start()
+        try:
+            [thread] = _projection_threads()
+            assert not thread.daemon
+            position = writer.opened("S-1", T0)
+            service.wake()  # well before the 5 s poll
+            assert service.wait_for(position, timeout=3.0)
+            assert service.position() == position
+        finally:
+            service.stop()
+        assert _projection_threads() == []
+        assert not thread.is_alive()
+
+
+def test_wait_for_gives_up_at_its_bound_when_nothing_projects(database_url: str) -> None:
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        service = ProjectionService(engine, store)
+        ensure_schema(engine)
+        started = time.monotonic()
+        assert not service.wait_for(writer.positions[-1], timeout=0.3)
+        assert 0.3 <= time.monotonic() - started < 2.0
+        assert service.wait_for(0, timeout=0)
+
+
+def test_one_worker_is_active_and_a_standby_takes_over(database_url: str) -> None:
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        ensure_schema(engine)
+        first = ProjectionRunner(engine, store, poll_seconds=0.01, standby_seconds=0.05)
+        second = ProjectionRunner(engine, store, poll_seconds=0.01, standby_seconds=0.05)
+        first.start()
+        assert _eventually(lambda: first.stats.active)
+        second.start()
+        try:
+            time.sleep(0.3)
+            assert (first.stats.active, second.stats.active) == (True, False)
+            first.stop()
+            assert _eventually(lambda: second.stats.active)
+            position = writer.opened("T-1", T0)
+            assert _eventually(lambda: second.stats.position == position)
+            assert second.stats.events_total >= 1
+        finally:
+            first.stop()
+            second.stop()
+
+
+def test_status_and_metrics_report_lag_in_events_and_seconds(database_url: str) -> None:
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        recorded = datetime.now(UTC) - timedelta(seconds=30)
+        writer.calendar("office", recorded_at=recorded)
+        writer.policy("gold", recorded_at=recorded)
+        writer.opened("L-1", T0, recorded_at=recorded)
+        ensure_schema(engine)
+        service = ProjectionService(engine, store)
+        status = service.status()
+        assert (status["lag_events"], status["position"], status["head"]) == (3, 0, 3)
+        assert status["lag_seconds"] >= 30
+        assert status["running"] is False
+        lines = service.metrics_lines()
+        assert 'slaclock_projection_lag_events{projection="tickets"} 3' in lines
+        assert "# TYPE slaclock_projection_lag_seconds gauge" in lines
+        follow_all(engine, store)
+        assert (service.status()["lag_events"], service.status()["lag_seconds"]) == (0, 0.0)
+
+
+def test_a_failing_batch_is_reported_and_not_skipped(database_url: str) -> None:
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold", plan_document(calendar="nowhere"))  # never defined: cannot evaluate
+        writer.opened("F-1", T0)
+        ensure_schema(engine)
+        service = ProjectionService(engine, store, poll_seconds=0.01)
+        service.start()
+        try:
+            assert _eventually(lambda: service.status()["errors_total"] >= 1)
+            status = service.status()
+            assert "nowhere" in (status["last_error"] or "")
+            assert status["position"] == 0  # the batch was rolled back whole, not skipped
+            assert status["running"] is True
+        finally:
+            service.stop()
