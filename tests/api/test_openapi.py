@@ -20,8 +20,17 @@ def test_operation_ids_are_stable_and_unique() -> None:
     document = json.loads(openapi_text())
     ids = [op["operationId"] for path in document["paths"].values() for op in path.values()]
     assert len(ids) == len(set(ids))
-    for expected in ("post_ticket_event", "post_event_batch", "get_ticket", "get_ticket_events",
-                     "put_calendar", "put_policy", "get_clock_segments", "healthz", "readyz"):
+    for expected in (
+        "post_ticket_event",
+        "post_event_batch",
+        "get_ticket",
+        "get_ticket_events",
+        "put_calendar",
+        "put_policy",
+        "get_clock_segments",
+        "healthz",
+        "readyz",
+    ):
         assert expected in ids
 
 
