@@ -78,48 +78,29 @@ class Catalog:
     # --- loading -----------------------------------------------------------
 
     def _load_calendar(self, calendar_id: str) -> None:
-        recorded = self._store.aggregate_events(calendar_uuid(calendar_id))
-        cached = {v.number: v for v in self._calendars.get(calendar_id, [])}
-        versions = [
-            cached.get(r.event.originator_version) or self._calendar_version(r.event)
-            for r in recorded
-        ]
-        with self._lock:
-            self._calendars[calendar_id] = versions
+        self._load("calendar", calendar_id, self._calendars)
 
     def _load_policy(self, plan_id: str) -> None:
-        recorded = self._store.aggregate_events(policy_uuid(plan_id))
-        cached = {v.number: v for v in self._policies.get(plan_id, [])}
+        self._load("policy", plan_id, self._policies)
+
+    def _load(self, kind: str, key: str, loaded: dict[str, list[Any]]) -> None:
+        """Read a calendar's or policy's versions; parse only those not parsed before."""
+        aggregate = calendar_uuid(key) if kind == "calendar" else policy_uuid(key)
+        cached = {v.number: v for v in loaded.get(key, [])}
         versions = [
-            cached.get(r.event.originator_version) or self._policy_version(r.event)
-            for r in recorded
+            cached.get(r.event.originator_version) or self._parse(kind, key, r.event)
+            for r in self._store.aggregate_events(aggregate)
         ]
         with self._lock:
-            self._policies[plan_id] = versions
+            loaded[key] = versions
 
-    def _calendar_version(self, event: object) -> Version[CalendarSpec]:
-        assert isinstance(event, CalendarVersionDefined)
-        key = ("calendar", event.calendar_id, event.originator_version)
-        self._documents[key] = event.document
-        self._given[key] = event.effective_from
-        return _version(
-            event.originator_version,
-            event.effective_from,
-            event.timestamp,
-            parse_calendar(event.document),
-        )
-
-    def _policy_version(self, event: object) -> Version[Policy]:
-        assert isinstance(event, PolicyVersionDefined)
-        key = ("policy", event.plan_id, event.originator_version)
-        self._documents[key] = event.document
-        self._given[key] = event.effective_from
-        return _version(
-            event.originator_version,
-            event.effective_from,
-            event.timestamp,
-            parse_policy(event.document),
-        )
+    def _parse(self, kind: str, key: str, event: object) -> Version[Any]:
+        assert isinstance(event, CalendarVersionDefined | PolicyVersionDefined)
+        number = event.originator_version
+        self._documents[(kind, key, number)] = event.document
+        self._given[(kind, key, number)] = event.effective_from
+        parse = parse_calendar if kind == "calendar" else parse_policy
+        return _version(number, event.effective_from, event.timestamp, parse(event.document))
 
 
 def _version(

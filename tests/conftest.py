@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -44,20 +45,27 @@ def _libpq_url(url: str) -> str:
     return f"{scheme.split('+', 1)[0]}://{rest}"
 
 
-@pytest.fixture(scope="module")
-def pg_database(postgres_url: str) -> Iterator[str]:
-    """A fresh, empty database for one test module; its URL. Dropped afterwards."""
-    name = f"slaclock_test_{uuid.uuid4().hex[:16]}"
-    admin = _libpq_url(postgres_url)
+@contextmanager
+def temporary_database(server_url: str, prefix: str = "slaclock_test") -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on ``server_url``; its URL. Dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = _libpq_url(server_url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield _with_database(postgres_url, name)
+        yield _with_database(server_url, name)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture(scope="module")
+def pg_database(postgres_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test module; its URL. Dropped afterwards."""
+    with temporary_database(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -68,15 +76,5 @@ def database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'slaclock.db'}"
         return
-    server = request.getfixturevalue("postgres_url")
-    name = f"slaclock_test_{uuid.uuid4().hex[:16]}"
-    admin = _libpq_url(server)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _with_database(server, name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with temporary_database(request.getfixturevalue("postgres_url")) as url:
+        yield url

@@ -6,12 +6,10 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
 
 from service.settings import Settings
-from tests.conftest import _libpq_url, _with_database
+from tests.conftest import temporary_database
 from tests.support.server import ADMIN_TOKEN, admin_client, running_server
 
 
@@ -24,17 +22,8 @@ def module_database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('api') / 'slaclock.db'}"
         return
-    server = request.getfixturevalue("postgres_url")
-    name = f"slaclock_api_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(_libpq_url(server), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield _with_database(server, name)
-    finally:
-        with psycopg.connect(_libpq_url(server), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with temporary_database(request.getfixturevalue("postgres_url"), "slaclock_api") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
