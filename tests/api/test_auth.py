@@ -232,20 +232,6 @@ async def test_openapi_documents_the_scheme_and_the_answers(client: httpx.AsyncC
 OPEN_PATHS = {"/healthz", "/readyz"}
 
 
-def _app_available() -> bool:
-    # The lead removes this guard once service.app is complete.
-    try:
-        from service.app import create_app
-
-        create_app(Settings.model_construct())
-    except ImportError:
-        return False
-    return True
-
-
-real_app = pytest.mark.skipif(not _app_available(), reason="service.app cannot be imported yet")
-
-
 @pytest.fixture(scope="module")
 def auth_server(module_database_url: str) -> Iterator[str]:
     from tests.support.server import running_server
@@ -283,7 +269,6 @@ def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
             yield path, method, operation
 
 
-@real_app
 def test_every_endpoint_but_health_and_readiness_wants_a_token(http: httpx.Client) -> None:
     document = http.get("/openapi.json").json()
     checked = 0
@@ -300,7 +285,6 @@ def test_every_endpoint_but_health_and_readiness_wants_a_token(http: httpx.Clien
     assert checked >= 8
 
 
-@real_app
 def test_real_app_scopes(http: httpx.Client, cli_store: TokenStore) -> None:
     _, writer = cli_store.create(["events:write"])
     _, reader = cli_store.create(["tickets:read"])
@@ -314,7 +298,6 @@ def test_real_app_scopes(http: httpx.Client, cli_store: TokenStore) -> None:
     assert_problem(http.put("/v1/calendars/office", headers=bearer(reader), json={}), 403)
 
 
-@real_app
 def test_real_app_refuses_unknown_and_revoked_tokens(
     http: httpx.Client, cli_store: TokenStore
 ) -> None:
