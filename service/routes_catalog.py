@@ -56,7 +56,7 @@ def _versions(views: list[VersionView], key: str) -> VersionsOut:
     status_code=201,
     dependencies=WRITE,
     response_model=CalendarVersionOut,
-    responses=PUT_RESPONSES,
+    responses={**PUT_RESPONSES, **documented(409)},
 )
 async def put_calendar(
     calendar_id: CatalogId, body: CalendarIn, service: Service, response: Response
