@@ -63,8 +63,9 @@ def free_port() -> int:
 def _clock(rng: random.Random, ticket: int, metric: str) -> tuple[Any, ...]:
     opened = NOW - timedelta(minutes=rng.randint(0, 60 * 24 * 120))
     target = rng.choice((3600, 4 * 3600, 8 * 3600, 24 * 3600))
-    due = opened + timedelta(seconds=target * rng.uniform(1.0, 3.0))
-    warn = opened + (due - opened) * 0.75
+    due: datetime | None = opened + timedelta(seconds=target * rng.uniform(1.0, 3.0))
+    warn: datetime | None = opened + (due - opened) * 0.75 if due else None
+    breached_at: datetime | None
     roll = rng.random()
     running = roll < 0.33
     paused = 0.33 <= roll < 0.40
@@ -156,7 +157,11 @@ def query_only(engine: Engine, requests: int) -> Iterator[tuple[str, list[float]
     reader = ProjectionReader(engine, lambda: datetime.now(UTC))
     for name, params in SHAPES.items():
         filters = BreachFilters(**params)
-        yield name, timed(lambda f=filters: reader.breaches(f, 100, None), requests)
+
+        def ask(chosen: BreachFilters = filters) -> None:
+            reader.breaches(chosen, 100, None)
+
+        yield name, timed(ask, requests)
 
 
 def main() -> None:

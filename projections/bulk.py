@@ -49,11 +49,14 @@ from projections.catalog import CatalogRow
 from projections.evaluation import (
     FACT,
     Evaluated,
+    RangeTask,
     Record,
     StagedTicket,
     build_catalog,
     evaluate_all,
     evaluate_chunk,
+    evaluate_ranges,
+    group_tickets,
 )
 from projections.eventtable import EventTable, ScanRow
 from projections.facts import to_fact
@@ -138,15 +141,47 @@ class BulkLoader:
         assert isinstance(self._log, RawEventLog)
         with write_transaction(conn):
             for aggregate, version, at, topic, state in table.with_topics(VERSION_TOPICS, position):
-                stored = StoredEvent(uuid.UUID(aggregate), version, topic, state)
+                stored = StoredEvent(uuid.UUID(str(aggregate)), version, topic, state)
                 event = self._log.decode(stored)
                 assert isinstance(event, CalendarVersionDefined | PolicyVersionDefined)
                 self._stage_version(conn, event, at)
-        tickets = _tickets(table.by_aggregate(position, STAGING_PAGE), on_progress)
-        self._evaluate(conn, tickets, position)
+        workers = default_workers(position) if self._workers is None else self._workers
+        if workers > 0:
+            self._evaluate_ranges(conn, table, position, workers, on_progress)
+        else:
+            tickets = _tickets(table.by_aggregate(position, STAGING_PAGE), on_progress)
+            self._evaluate(conn, tickets, position)
         with write_transaction(conn):
             advance_position(conn, self._tables, 0, position)
         return position
+
+    def _evaluate_ranges(
+        self,
+        conn: Connection,
+        table: EventTable,
+        position: int,
+        workers: int,
+        on_progress: OnProgress | None,
+    ) -> None:
+        """Workers read and evaluate slices of the event table; this process writes."""
+        url = self._engine.url.render_as_string(hide_password=False)
+        digits = 2 if position < 5_000_000 else 3
+        tasks = [
+            RangeTask(url, table.name, position, key_range)
+            for key_range in table.key_ranges(digits)
+        ]
+        write = self._writer(conn)
+        done = [0]
+
+        def write_and_report(result: Evaluated) -> None:
+            write(result)
+            done[0] += 1
+            if on_progress:
+                share = position * done[0] // len(tasks)
+                on_progress(share, share)
+
+        evaluate_ranges(tasks, self._catalog_rows, workers, write_and_report)
+        write(None)
 
     def _from_staging(self, conn: Connection, on_progress: OnProgress | None) -> int:
         with write_transaction(conn):
@@ -250,7 +285,7 @@ class BulkLoader:
         for topic, version, position, payload in records:
             fact = payload
             if topic != FACT:
-                stored = StoredEvent(uuid.UUID(aggregate), version, topic, payload)
+                stored = StoredEvent(uuid.UUID(str(aggregate)), version, topic, payload)
                 event = self._log.decode(stored)
                 assert isinstance(event, TicketEvent)
                 fact = json.dumps([event.ticket_id, to_fact(event)]).encode()
@@ -295,22 +330,16 @@ def _chunked(tickets: Iterator[StagedTicket], size: int) -> Iterator[list[Staged
 
 
 def _tickets(rows: Iterator[ScanRow], on_progress: OnProgress | None) -> Iterator[StagedTicket]:
-    """Group the event table's rows (by aggregate, then version) into tickets."""
-    current: list[Record] = []
-    current_key = ""
-    seen = 0
-    for aggregate, version, position, topic, state in rows:
-        seen += 1
-        if on_progress and seen % LOG_PAGE == 0:
+    """Group the event table's rows into tickets, reporting progress as rows are read."""
+
+    def counted() -> Iterator[ScanRow]:
+        seen = 0
+        for row in rows:
+            seen += 1
+            if on_progress and seen % LOG_PAGE == 0:
+                on_progress(seen, seen)
+            yield row
+        if on_progress:
             on_progress(seen, seen)
-        if topic not in TICKET_TOPICS:
-            continue
-        if aggregate != current_key and current:
-            yield current_key, current
-            current = []
-        current_key = aggregate
-        current.append((topic, version, position, state))
-    if current:
-        yield current_key, current
-    if on_progress:
-        on_progress(seen, seen)
+
+    return group_tickets(counted())

@@ -17,9 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.pool import NullPool
+
 from projections.catalog import CatalogRow, ProjectionCatalog
+from projections.eventtable import EventTable, ScanRow
 from projections.facts import Fact
-from projections.rawfacts import raw_fact
+from projections.rawfacts import TICKET_TOPICS, raw_fact
 from projections.rows import (
     CLOCK_COLUMNS,
     TICKET_COLUMNS,
@@ -90,7 +94,35 @@ def build_catalog(rows: Iterable[tuple[CatalogRow, bool]]) -> ProjectionCatalog:
     return catalog
 
 
+def group_tickets(rows: Iterable[ScanRow]) -> Iterator[StagedTicket]:
+    """The event table's rows (by aggregate, then version) as tickets; other aggregates skipped."""
+    current: list[Record] = []
+    current_key: Any = None
+    for aggregate, version, position, topic, state in rows:
+        if topic not in TICKET_TOPICS:
+            continue
+        if aggregate != current_key and current:
+            yield str(current_key), current
+            current = []
+        current_key = aggregate
+        current.append((topic, version, position, state))
+    if current:
+        yield str(current_key), current
+
+
+@dataclass(frozen=True)
+class RangeTask:
+    """One slice of the event table for a worker to read and evaluate by itself."""
+
+    url: str
+    table: str
+    up_to: int
+    key_range: tuple[Any, Any]
+    page: int = 5000
+
+
 _WORKER_CATALOG: list[ProjectionCatalog] = []
+_WORKER_ENGINES: dict[str, Engine] = {}
 
 
 def _start_worker(rows: list[tuple[CatalogRow, bool]]) -> None:
@@ -99,6 +131,15 @@ def _start_worker(rows: list[tuple[CatalogRow, bool]]) -> None:
 
 def _in_worker(chunk: Sequence[StagedTicket]) -> Evaluated:
     return evaluate_chunk(_WORKER_CATALOG[-1], chunk)
+
+
+def _range_in_worker(task: RangeTask) -> Evaluated:
+    engine = _WORKER_ENGINES.get(task.url)
+    if engine is None:
+        engine = create_engine(task.url, poolclass=NullPool)
+        _WORKER_ENGINES[task.url] = engine
+    rows = EventTable(engine, task.table).by_aggregate(task.up_to, task.page, task.key_range)
+    return evaluate_chunk(_WORKER_CATALOG[-1], list(group_tickets(rows)))
 
 
 def evaluate_all(
@@ -113,11 +154,32 @@ def evaluate_all(
         for chunk in chunks:
             write(evaluate_chunk(catalog, chunk))
         return
+    in_pool(_in_worker, chunks, catalog_rows, workers, write)
+
+
+def evaluate_ranges(
+    tasks: Sequence[RangeTask],
+    catalog_rows: list[tuple[CatalogRow, bool]],
+    workers: int,
+    write: Callable[[Evaluated], None],
+) -> None:
+    """Each worker reads its slices of the event table itself: this process only writes."""
+    in_pool(_range_in_worker, iter(tasks), catalog_rows, workers, write)
+
+
+def in_pool(
+    work: Callable[[Any], Evaluated],
+    tasks: Iterator[Any],
+    catalog_rows: list[tuple[CatalogRow, bool]],
+    workers: int,
+    write: Callable[[Evaluated], None],
+) -> None:
+    """Run ``work`` over ``tasks`` in worker processes, a bounded number in flight, in order."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_start_worker, initargs=(catalog_rows,)) as pool:
         pending: deque[multiprocessing.pool.AsyncResult[Evaluated]] = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(_in_worker, (chunk,)))
+        for task in tasks:
+            pending.append(pool.apply_async(work, (task,)))
             if len(pending) >= IN_FLIGHT * workers:
                 write(pending.popleft().get())
         while pending:

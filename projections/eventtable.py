@@ -10,15 +10,19 @@ when the log names its table; otherwise a rebuild stages the log first.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Engine, text
 
 _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SCAN_CACHE_KIB = 32768
-ScanRow = tuple[str, int, int, str, bytes]  # aggregate, version, position, topic, state
+# aggregate (as stored: hex text on SQLite, a UUID on PostgreSQL), version, position,
+# topic, state. The aggregate only groups rows; uuid.UUID(str(aggregate)) reads either.
+ScanRow = tuple[Any, int, int, str, bytes]
 
 
 class EventTable:
@@ -27,7 +31,7 @@ class EventTable:
             raise ValueError(f"unexpected event table name {name!r}")
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
-        self._name = name
+        self.name = name
         self._position = "rowid" if self._sqlite else "notification_id"
 
     @classmethod
@@ -39,17 +43,30 @@ class EventTable:
             return None
         return cls(engine, name)
 
-    def by_aggregate(self, up_to: int, page: int) -> Iterator[ScanRow]:
+    def key_ranges(self, prefix_digits: int = 2) -> list[tuple[Any, Any]]:
+        """Slices of the aggregate key space (uuid5 ids spread evenly): [lo, hi) pairs."""
+        count = 16**prefix_digits
+        bounds: list[Any] = [None]
+        for prefix in range(1, count):
+            bound = f"{prefix:0{prefix_digits}x}".ljust(32, "0")
+            bounds.append(bound if self._sqlite else UUID(bound))
+        bounds.append(None)
+        return list(itertools.pairwise(bounds))
+
+    def by_aggregate(
+        self, up_to: int, page: int, key_range: tuple[Any, Any] = (None, None)
+    ) -> Iterator[ScanRow]:
         """Every event at or before ``up_to``, by aggregate then version, a page at a time."""
         columns = f"originator_id, originator_version, {self._position}, topic, state"
-        first = (
-            f"SELECT {columns} FROM {self._name} WHERE {self._position} <= :up_to "
-            "ORDER BY originator_id, originator_version LIMIT :page"
-        )
+        where = f"{self._position} <= :up_to"
+        lo, hi = key_range
+        where += "" if lo is None else " AND originator_id >= :lo"
+        where += "" if hi is None else " AND originator_id < :hi"
+        order = "ORDER BY originator_id, originator_version LIMIT :page"
+        first = f"SELECT {columns} FROM {self.name} WHERE {where} {order}"
         after_sql = (
-            f"SELECT {columns} FROM {self._name} WHERE {self._position} <= :up_to "
-            "AND (originator_id, originator_version) > (:aggregate, :version) "
-            "ORDER BY originator_id, originator_version LIMIT :page"
+            f"SELECT {columns} FROM {self.name} WHERE {where} "
+            f"AND (originator_id, originator_version) > (:aggregate, :version) {order}"
         )
         after: dict[str, Any] | None = None
         with self._engine.connect() as conn:
@@ -58,14 +75,13 @@ class EventTable:
                 # interior pages turns most lookups into one leaf read.
                 conn.exec_driver_sql(f"PRAGMA cache_size=-{SCAN_CACHE_KIB}")
             while True:
-                params = {"up_to": up_to, "page": page, **(after or {})}
+                params = {"up_to": up_to, "page": page, "lo": lo, "hi": hi, **(after or {})}
                 rows = conn.execute(text(after_sql if after else first), params).all()
                 conn.rollback()
                 if not rows:
                     return
                 for aggregate, version, position, topic, state in rows:
-                    # The stored form (hex text or uuid) only groups rows; see ``aggregate_uuid``.
-                    yield str(aggregate), version, position, topic, bytes(state)
+                    yield aggregate, version, position, topic, bytes(state)
                 last = rows[-1]
                 after = {"aggregate": last[0], "version": last[1]}
 
@@ -74,10 +90,10 @@ class EventTable:
         marks = ", ".join(f":t{i}" for i in range(len(topics)))
         sql = (
             f"SELECT originator_id, originator_version, {self._position}, topic, state "
-            f"FROM {self._name} WHERE topic IN ({marks}) AND {self._position} <= :up_to "
+            f"FROM {self.name} WHERE topic IN ({marks}) AND {self._position} <= :up_to "
             f"ORDER BY {self._position}"
         )
         params: dict[str, Any] = {f"t{i}": topic for i, topic in enumerate(topics)}
         with self._engine.connect() as conn:
             rows = conn.execute(text(sql), params | {"up_to": up_to}).all()
-        return [(str(a), v, p, t, bytes(s)) for a, v, p, t, s in rows]
+        return [(a, v, p, t, bytes(s)) for a, v, p, t, s in rows]

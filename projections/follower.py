@@ -88,7 +88,12 @@ class Follower:
             with write_transaction(conn):
                 lock_schema(conn)
                 live_generation(conn, for_update=True)
-                while batch := self._log.read_after(self.position, limit):
+                # Up to the head as of now: later events are the live worker's, on the
+                # new generation; chasing a busy writer here could never end.
+                head = self._log.max_position()
+                while self.position < head and (
+                    batch := [e for e in self._log.read_after(self.position, limit) if e[0] <= head]
+                ):
                     self.apply(conn, projector, batch)
                     self.position = batch[-1][0]
                     applied += len(batch)

@@ -129,15 +129,22 @@ def rebuild(
             progress.update(position, events)
 
     BulkLoader(engine, log, tables_for(fresh), workers=workers).load(on_progress)
-    follower = Follower(engine, log, generation=fresh)
-    try:
-        events = counted[0] + follower.switch_over(batch_size)
-    finally:
-        follower.close()
+    position, caught_up = _switch(engine, log, fresh, batch_size)
+    events = counted[0] + caught_up
     seconds = time.monotonic() - started
     if progress:
-        progress.update(follower.position, events, force=True)
+        progress.update(position, events, force=True)
         progress.finish(f"rebuild: generation {fresh} is live ({events:,} events, {seconds:.1f}s)")
     time.sleep(grace_seconds)
     _drop(engine, old)
-    return RebuildResult(fresh, old, follower.position, events, seconds)
+    return RebuildResult(fresh, old, position, events, seconds)
+
+
+def _switch(engine: Engine, log: EventLog, generation: int, batch_size: int) -> tuple[int, int]:
+    """Apply what was written meanwhile and go live; (position reached, events applied)."""
+    follower = Follower(engine, log, generation=generation)
+    try:
+        applied = follower.switch_over(batch_size)
+        return follower.position, applied
+    finally:
+        follower.close()

@@ -54,10 +54,21 @@ def insert_tuples(
     """A plain multi-row INSERT through the driver (bulk loads: no per-row SQLAlchemy work)."""
     if not rows:
         return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        _copy(conn, f"COPY {table.name} ({names}) FROM STDIN", rows)
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     marks = ", ".join([mark] * len(columns))
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
+
+
+def _copy(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """PostgreSQL COPY through psycopg, in the connection's current transaction."""
+    raw: Any = conn.connection.dbapi_connection
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:

@@ -57,8 +57,7 @@ def run_worker(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    stats = runner.stats
-    stream.write(f"projection worker: stopped at position {stats.position}\n")
+    stream.write(f"projection worker: stopped at position {runner.stats.position}\n")
 
 
 def run_rebuild(

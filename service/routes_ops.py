@@ -18,12 +18,23 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-def _projection_status(request: Request) -> dict[str, Any] | None:
-    projections = getattr(request.app.state, "projection_service", None)
-    if projections is None:
-        return None
-    status: dict[str, Any] = projections.status()
-    return status
+def _database_check(runtime: Any) -> str:
+    try:
+        runtime.store.ping()
+    except Exception as error:  # readiness reports any failure rather than raising
+        return f"unreachable: {type(error).__name__}"
+    return "ok"
+
+
+def _projection_check(runtime: Any) -> tuple[bool, dict[str, Any] | str]:
+    """Ready unless the projection failed, or this process should run it and does not."""
+    try:
+        status: dict[str, Any] = runtime.projections.status()
+    except Exception as error:  # the status query needs the database too
+        return False, f"unavailable: {type(error).__name__}"
+    in_process = runtime.settings.projections_enabled
+    healthy = status.get("last_error") is None and (status.get("running") or not in_process)
+    return bool(healthy), status
 
 
 @router.get(
@@ -37,16 +48,11 @@ def readyz(request: Request) -> Response:
     checks: dict[str, Any] = {}
     ready = runtime is not None
     if runtime is not None:
-        try:
-            runtime.store.ping()
-            checks["database"] = "ok"
-        except Exception as error:
-            checks["database"] = f"unreachable: {type(error).__name__}"
-            ready = False
-    projections = _projection_status(request)
-    if projections is not None:
-        checks["projections"] = projections
-        ready = ready and bool(projections.get("running"))
+        checks["database"] = _database_check(runtime)
+        ready = checks["database"] == "ok"
+        if runtime.projections is not None:
+            projected, checks["projections"] = _projection_check(runtime)
+            ready = ready and projected
     body = Health(status="ready" if ready else "not ready", checks=checks)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
 

@@ -49,9 +49,11 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
         settings, config, store, engine, catalog, writer, SlaService(store, catalog, writer), tokens
     )
     writer.start()
+    # The read side is always there for the projection endpoints; it follows the log
+    # in this process only when enabled (else a `slaclock project` worker does).
+    runtime.projections = build_projections(runtime)
     enabled = settings.projections_enabled if with_projections is None else with_projections
     if enabled:
-        runtime.projections = build_projections(runtime)
         writer.on_commit(runtime.projections.wake)
         runtime.projections.start()
     return runtime
@@ -59,7 +61,9 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
 
 def build_projections(runtime: Runtime) -> Any:
     from projections.service import ProjectionService
+    from projections.tracking import ensure_schema
 
+    ensure_schema(runtime.engine)
     settings = runtime.settings
     return ProjectionService(
         runtime.engine,

@@ -29,7 +29,10 @@ def module_database_url(
 @pytest.fixture(scope="module")
 def base_url(module_database_url: str) -> Iterator[str]:
     settings = Settings(
-        database_url=module_database_url, admin_token=ADMIN_TOKEN, projections_enabled=False
+        database_url=module_database_url,
+        admin_token=ADMIN_TOKEN,
+        projections_enabled=False,
+        min_position_timeout_seconds=1.0,
     )
     with running_server(settings) as url:
         yield url

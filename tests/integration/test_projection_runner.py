@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -125,3 +129,38 @@ def test_a_failing_batch_is_reported_and_not_skipped(database_url: str) -> None:
             assert status["running"] is True
         finally:
             service.stop()
+
+
+_WORKER = """
+import sys
+from service.database import DatabaseConfig, create_sql_engine
+from service.eventstore import EventStore
+from projections.worker import run_worker
+config = DatabaseConfig.parse(sys.argv[1])
+run_worker(create_sql_engine(config), EventStore(config, create_table=False), poll_seconds=0.01)
+"""
+
+
+def test_the_worker_process_follows_and_stops_on_sigterm(database_url: str) -> None:
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        head = writer.opened("W-1", T0)
+        ensure_schema(engine)
+        service = ProjectionService(engine, store)
+        worker = subprocess.Popen(
+            [sys.executable, "-c", _WORKER, database_url],
+            env=os.environ | {"PYTHONPATH": os.getcwd()},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert service.wait_for(head, timeout=30)
+            later = writer.opened("W-2", T0)
+            assert service.wait_for(later, timeout=10)  # it keeps following
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err
+        assert f"stopped at position {later}" in err
