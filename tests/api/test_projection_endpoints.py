@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from projections.service import ProjectionService
@@ -20,7 +16,7 @@ from service.app import create_app
 from service.settings import Settings
 from tests.api.conftest import unique
 from tests.api.fixtures import define_plan, event, opened
-from tests.support.server import ADMIN_TOKEN, admin_client, free_port
+from tests.support.server import ADMIN_TOKEN, admin_client, serving
 
 OPENED_AT = datetime(2026, 3, 16, 16, 30, tzinfo=UTC)  # a Monday, Dublin office hours
 
@@ -31,28 +27,6 @@ class MovableClock:
 
     def __call__(self) -> datetime:
         return self.at or datetime.now(UTC)
-
-
-@contextmanager
-def serving(application: FastAPI) -> Iterator[str]:
-    """Serve this very app object (the test needs it to move the query instant)."""
-    port = free_port()
-    config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="test-uvicorn-projections")
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")

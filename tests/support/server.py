@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from service.app import create_app
 from service.settings import Settings
@@ -24,11 +25,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(settings: Settings) -> Iterator[str]:
-    """Serve ``create_app(settings)`` until the block ends; yields the base URL."""
+def serving(application: FastAPI) -> Iterator[str]:
+    """Serve this app object until the block ends; yields the base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings),
+        application,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -49,6 +50,13 @@ def running_server(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def running_server(settings: Settings) -> Iterator[str]:
+    """Serve ``create_app(settings)`` until the block ends; yields the base URL."""
+    with serving(create_app(settings)) as url:
+        yield url
 
 
 def admin_client(base_url: str, **kwargs: object) -> httpx.Client:
