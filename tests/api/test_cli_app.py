@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from service import cli
 from service.settings import Settings
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "serve-admin-token-0123456789abcdefghijkl"
@@ -28,19 +27,6 @@ def healthcheck_command() -> list[str]:
     [line] = [line for line in text.splitlines() if line.startswith("HEALTHCHECK")]
     command: list[str] = json.loads(line.split(" CMD ", 1)[1])
     return [sys.executable, *command[1:]]
-
-
-def wait_until_healthy(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "slaclock serve exited early"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("slaclock serve did not become healthy")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.api.fixtures import DUBLIN, opened, standard_policy
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_until_healthy
 
 TOKEN = "crash-test-admin-token"
 
@@ -36,15 +36,12 @@ def serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
         str(port),
     ]
     process = subprocess.Popen(argv, env=env, cwd=Path(__file__).resolve().parents[2])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("the server did not become ready")
+    try:
+        wait_until_healthy(process, f"http://127.0.0.1:{port}/readyz")
+    except AssertionError:
+        process.kill()
+        raise
+    return process
 
 
 def post_until_killed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -57,6 +58,19 @@ def running_server(settings: Settings) -> Iterator[str]:
     """Serve ``create_app(settings)`` until the block ends; yields the base URL."""
     with serving(create_app(settings)) as url:
         yield url
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "slaclock serve exited early"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("slaclock serve did not become healthy")
 
 
 def admin_client(base_url: str, **kwargs: object) -> httpx.Client:
