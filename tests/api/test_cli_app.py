@@ -15,7 +15,7 @@ import pytest
 
 from service import cli
 from service.settings import Settings
-from tests.support.server import free_port, wait_until_healthy
+from tests.support.server import free_port, serve_argv, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "serve-admin-token-0123456789abcdefghijkl"
@@ -39,16 +39,7 @@ def served(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         "SLA_PROJECTIONS_ENABLED": "false",
         "SLA_PORT": "1",  # the flag must win over the environment
     }
-    argv = [
-        sys.executable,
-        "-m",
-        "service.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    argv = serve_argv(port)
     process = subprocess.Popen(
         argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

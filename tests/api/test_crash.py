@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.api.fixtures import DUBLIN, opened, standard_policy
-from tests.support.server import free_port, wait_until_healthy
+from tests.support.server import free_port, serve_argv, wait_until_healthy
 
 TOKEN = "crash-test-admin-token"
 
@@ -25,16 +24,7 @@ def serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
         "SLA_ADMIN_TOKEN": TOKEN,
         "SLA_PROJECTIONS_ENABLED": "false",
     }
-    argv = [
-        sys.executable,
-        "-m",
-        "service.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    argv = serve_argv(port)
     process = subprocess.Popen(argv, env=env, cwd=Path(__file__).resolve().parents[2])
     try:
         wait_until_healthy(process, f"http://127.0.0.1:{port}/readyz")

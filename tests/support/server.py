@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -71,6 +72,20 @@ def wait_until_healthy(process: subprocess.Popen[bytes], url: str) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("slaclock serve did not become healthy")
+
+
+def serve_argv(port: int) -> list[str]:
+    """The command line of `slaclock serve` on loopback, as a subprocess runs it."""
+    return [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
 
 
 def admin_client(base_url: str, **kwargs: object) -> httpx.Client:
