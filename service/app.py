@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from service import problems, routes_catalog, routes_events, routes_ops, routes_tickets
+from service.fastlane import IngestFastLane
 from service.limits import BodyLimit
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = None
     problems.install(app)
+    if settings.ingest_fast_lane:
+        app.add_middleware(IngestFastLane, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (routes_events, routes_catalog, routes_tickets, routes_ops):
         app.include_router(module.router)

@@ -72,22 +72,30 @@ def _is_admin_token(token: str, settings: Settings) -> bool:
     return hmac.compare_digest(token.encode(), admin.encode())
 
 
+def cached_scopes(state: Any, token: str) -> Granted | None:
+    """What ``token`` grants when that is known without I/O, else None (ask ``authenticate``).
+
+    ``state`` is the app's state: the admin token, or a fresh entry of the token cache.
+    """
+    if _is_admin_token(token, state.settings):
+        return ALL_SCOPES
+    store: TokenStore | None = getattr(state, "tokens", None)
+    hit = store.cached(token) if store is not None else None
+    return hit.scopes if hit is not None else None
+
+
 async def authenticate(request: Request, token: str) -> Granted:
     """The scopes ``token`` grants; ProblemError 401 when it grants nothing."""
-    settings: Settings = request.app.state.settings
-    if _is_admin_token(token, settings):
-        return ALL_SCOPES
+    granted = cached_scopes(request.app.state, token)
+    if granted is not None:
+        return granted
     store: TokenStore | None = getattr(request.app.state, "tokens", None)
     if store is None:  # before startup or after shutdown
         raise _unavailable()
-    hit = store.cached(token)
-    if hit is not None:
-        scopes = hit.scopes
-    else:
-        try:
-            scopes = await run_in_threadpool(store.authenticate, token)
-        except SQLAlchemyError as exc:
-            raise _unavailable() from exc
+    try:
+        scopes = await run_in_threadpool(store.authenticate, token)
+    except SQLAlchemyError as exc:
+        raise _unavailable() from exc
     if scopes is None:
         raise _unauthorized("unknown or revoked token", 'Bearer error="invalid_token"')
     return scopes

@@ -90,6 +90,14 @@ def problem_for(error: BaseException) -> ProblemError:
     return ProblemError(500, "Internal error", "an unexpected error occurred", slug="internal")
 
 
+def problem_answer(error: BaseException) -> JSONResponse:
+    """The answer to any error a request meets; an unexpected one is logged first."""
+    problem = problem_for(error)
+    if problem.slug == "internal":
+        log.error("unhandled error", exc_info=error)
+    return problem_response(problem)
+
+
 def _field_of(loc: Sequence[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     path = ""
@@ -115,7 +123,7 @@ def install(app: FastAPI) -> None:
         return problem_response(exc)
 
     async def on_known(_: Request, exc: Exception) -> JSONResponse:
-        return problem_response(problem_for(exc))
+        return problem_answer(exc)
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -130,10 +138,6 @@ def install(app: FastAPI) -> None:
             ProblemError(exc.status_code, title, detail, headers=dict(exc.headers or {}))
         )
 
-    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return problem_response(problem_for(exc))
-
     app.add_exception_handler(ProblemError, on_problem)
     from service.writer import StoreUnavailable
 
@@ -141,7 +145,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StoreUnavailable, on_known)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)
+    app.add_exception_handler(Exception, on_known)
 
 
 _DESCRIPTIONS = {

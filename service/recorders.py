@@ -26,15 +26,32 @@ class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        rows = [
-            (_key(s.originator_id), s.originator_version, s.topic, s.state) for s in stored_events
-        ]
-        c.executemany(self.insert_events_statement, rows)
-        c.execute("SELECT last_insert_rowid()")
-        last = int(c.fetchone()[0])
+        # One multi-row INSERT per chunk, not executemany: sqlite3 releases the GIL
+        # around every step, and each row would then wait to win it back from the
+        # busy event loop. A statement is one step, whatever its number of rows.
+        last = 0
+        for start in range(0, len(stored_events), SQLITE_ROWS_PER_STATEMENT):
+            chunk = stored_events[start : start + SQLITE_ROWS_PER_STATEMENT]
+            c.execute(self._multi_row_insert(len(chunk)), _sqlite_params(chunk))
+            last = int(c.lastrowid)
         # The single writer holds SQLite's write lock for the whole transaction, and a
         # rowid table gives each new row max(rowid) + 1: the group's rowids are consecutive.
-        return list(range(last - len(rows) + 1, last + 1))
+        return list(range(last - len(stored_events) + 1, last + 1))
+
+    def _multi_row_insert(self, rows: int) -> str:
+        head = self.insert_events_statement.partition("VALUES")[0]
+        return head + "VALUES " + ",".join(["(?,?,?,?)"] * rows)
+
+
+# Four parameters a row, well under SQLite's 32,766 host parameters a statement.
+SQLITE_ROWS_PER_STATEMENT = 1000
+
+
+def _sqlite_params(stored_events: Sequence[StoredEvent]) -> list[Any]:
+    params: list[Any] = []
+    for s in stored_events:
+        params += (_key(s.originator_id), s.originator_version, s.topic, s.state)
+    return params
 
 
 def _key(originator_id: UUID | str) -> str:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -14,6 +11,7 @@ from service.application import EventInput
 from service.auth import AUTH_RESPONSES, Scope, require_scope
 from service.dependencies import Service
 from service.eventstore import RecordedEvent
+from service.fastlane import instant_text, json_bytes, receipt_body, well_formed
 from service.ingest import Receipt
 from service.problems import documented, problem_body, problem_for
 from service.schemas import (
@@ -48,61 +46,16 @@ async def post_event(ticket_id: TicketIdPath, body: EventIn, service: Service) -
     item = EventInput(ticket_id, body.event_id, body.type, body.occurred_at, body.data)
     receipt = await service.record_event(item)
     # A plain JSON response: the hot path skips re-validating what it just built.
-    return _json(_receipt_body(receipt), 201 if receipt.created else 200)
-
-
-def _receipt_body(receipt: Receipt) -> dict[str, Any]:
-    return {
-        "ticket_id": receipt.ticket_id,
-        "event_id": receipt.event_id,
-        "version": receipt.version,
-        "position": receipt.position,
-        "recorded_at": _instant(receipt.recorded_at),
-    }
+    return _json(receipt_body(receipt), 201 if receipt.created else 200)
 
 
 def _json(payload: dict[str, Any], status: int = 200) -> Response:
-    content = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return Response(content, status_code=status, media_type="application/json")
+    return Response(json_bytes(payload), status_code=status, media_type="application/json")
 
 
 def _batch_items(raw: list[dict[str, Any]]) -> list[EventInput | Exception]:
     """Well-formed items take a fast path; anything unusual gets pydantic's full answer."""
-    return [_fast_item(entry) or _one_item(entry) for entry in raw]
-
-
-_ITEM_KEYS = frozenset({"ticket_id", "event_id", "type", "occurred_at", "data"})
-_TICKET_ID = re.compile(TICKET_ID_PATTERN)
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
-
-
-def _fast_item(entry: dict[str, Any]) -> EventInput | None:
-    """The common case, checked by hand: the same rules as BatchItemIn, or None to defer."""
-    if not entry.keys() <= _ITEM_KEYS:
-        return None
-    ticket_id, event_id = entry.get("ticket_id"), entry.get("event_id")
-    event_type, instant = entry.get("type"), entry.get("occurred_at")
-    data = entry.get("data", {})
-    if not (isinstance(ticket_id, str) and _TICKET_ID.match(ticket_id)):
-        return None
-    if not (isinstance(event_id, str) and 0 < len(event_id) <= 128):
-        return None
-    if not (isinstance(event_type, str) and isinstance(instant, str) and isinstance(data, dict)):
-        return None
-    occurred_at = _aware(instant)
-    if occurred_at is None:
-        return None
-    return EventInput(ticket_id, event_id, event_type, occurred_at, data)
-
-
-def _aware(text: str) -> datetime | None:
-    if not _RFC3339.match(text):
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+    return [well_formed(entry) or _one_item(entry) for entry in raw]
 
 
 def _one_item(entry: dict[str, Any]) -> EventInput | Exception:
@@ -121,14 +74,10 @@ def _batch_result(result: Receipt | Exception) -> dict[str, Any]:
             "event_id": result.event_id,
             "version": result.version,
             "position": result.position,
-            "recorded_at": _instant(result.recorded_at),
+            "recorded_at": instant_text(result.recorded_at),
         }
     problem = problem_for(result)
     return problem_body(problem.status, problem.title, problem.detail, problem.slug, problem.errors)
-
-
-def _instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @router.post(

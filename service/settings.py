@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     port: int = 8000
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="request body limit")
     max_batch_items: int = 1000
+    ingest_fast_lane: bool = Field(
+        default=True, description="serve well-formed single events without FastAPI's routing"
+    )
     group_commit_max_events: int = Field(default=2000, description="events per writer txn")
     projections_enabled: bool = Field(default=True, description="run projections in serve")
     projection_batch_size: int = 500

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from service.routes_events import _fast_item
+from service.fastlane import well_formed
 from service.schemas import BatchItemIn
 
 GOOD = {
@@ -39,7 +39,7 @@ GOOD = {
 )
 def test_fast_path_agrees_with_the_schema(change: dict[str, Any]) -> None:
     entry = GOOD | change
-    fast = _fast_item(entry)
+    fast = well_formed(entry)
     try:
         model = BatchItemIn.model_validate(entry)
     except ValidationError:
