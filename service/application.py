@@ -6,7 +6,6 @@ consistent with what was written (projections may lag; this never does).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,7 +80,7 @@ class SlaService:
     # --- writes --------------------------------------------------------------
 
     async def record_event(self, item: EventInput) -> Receipt:
-        (answer,) = await asyncio.wrap_future(self.writer.submit([to_command(item)]))
+        (answer,) = await self.writer.submit([to_command(item)])
         if isinstance(answer, Exception):
             raise answer
         assert isinstance(answer, Receipt)
@@ -98,7 +97,7 @@ class SlaService:
             except ValidationFailed as error:
                 commands.append(error)
         valid = [c for c in commands if isinstance(c, NewTicketEvent)]
-        answered: list[Answer | Exception] = await asyncio.wrap_future(self.writer.submit(valid))
+        answered: list[Answer | Exception] = await self.writer.submit(valid)
         answers = iter(answered)
         results: list[Receipt | Exception] = []
         for command in commands:
@@ -114,7 +113,7 @@ class SlaService:
             raise Conflict(f"calendar {ALWAYS_OPEN_ID!r} is built in and cannot be redefined")
         given = to_utc(effective_from, "effective_from") if effective_from else None
         command = DefineVersion(kind, key, document, given)
-        (answer,) = await asyncio.wrap_future(self.writer.submit([command]))
+        (answer,) = await self.writer.submit([command])
         if isinstance(answer, Exception):
             raise answer
         assert isinstance(answer, VersionReceipt)

@@ -8,6 +8,7 @@ command that needs it, so ``slaclock --help`` stays instant.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -154,6 +155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app
 
+    _calm_the_collector()
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -162,6 +164,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws="none",
     )
     return 0
+
+
+def _calm_the_collector() -> None:
+    """Fewer, cheaper garbage collections for a long-running server.
+
+    With the default thresholds, full collections walk every long-lived object (the
+    writer's ticket heads, caches) again and again as they grow: single-event
+    ingest's p99 was 111 ms against 15 ms without them (benchmarks/ingest.py,
+    SQLite). Freezing what startup built and collecting the young generation
+    every 50,000 allocations keeps cycles collected at a fraction of the cost.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def openapi_settings() -> Settings:

@@ -8,12 +8,13 @@ whole group, and nothing is acknowledged before it is durable.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,15 +52,36 @@ class _Request:
     """Commands submitted together (one HTTP request); answered together after commit."""
 
     commands: list[Command]
-    future: Future[list[Answer | Exception]] = field(default_factory=Future)
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[list[Answer | Exception]]
     results: list[Answer | Exception | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.results = [None] * len(self.commands)
 
-    def settle(self) -> None:
-        if not self.future.done():
-            self.future.set_result([r if r is not None else _lost() for r in self.results])
+    def answers(self) -> list[Answer | Exception]:
+        return [r if r is not None else _lost() for r in self.results]
+
+
+def _settle(requests: list[_Request], error: Exception | None = None) -> None:
+    """Answer requests on their event loop (a request whose caller gave up is skipped)."""
+    for request in requests:
+        if request.future.done():
+            continue
+        if error is None:
+            request.future.set_result(request.answers())
+        else:
+            request.future.set_exception(error)
+
+
+def _settle_from_thread(requests: list[_Request], error: Exception | None = None) -> None:
+    # One wake-up per loop and group, rather than one per request.
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Request]] = {}
+    for request in requests:
+        by_loop.setdefault(request.loop, []).append(request)
+    for loop, waiting in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
+            loop.call_soon_threadsafe(_settle, waiting, error)
 
 
 @dataclass
@@ -132,20 +154,20 @@ class Writer:
             self._thread.join()
             self._thread = None
 
-    def submit(self, commands: Sequence[Command]) -> Future[list[Answer | Exception]]:
+    async def submit(self, commands: Sequence[Command]) -> list[Answer | Exception]:
         """Queue commands in order; each is decided and answered on its own.
 
-        The future gives one result per command (its answer, or the error that
-        refused it) once every accepted command is durably committed.
+        Gives one result per command (its answer, or the error that refused it)
+        once every accepted command is durably committed.
         """
         if self._thread is None:
             raise StoreUnavailable("the writer is not running")
-        request = _Request(list(commands))
-        if not request.commands:
-            request.settle()
-        else:
-            self._queue.put(request)
-        return request.future
+        if not commands:
+            return []
+        loop = asyncio.get_running_loop()
+        request = _Request(list(commands), loop, loop.create_future())
+        self._queue.put(request)
+        return await request.future
 
     # --- the writer thread ---------------------------------------------------
 
@@ -169,18 +191,19 @@ class Writer:
                 size += len(item.commands)
             units = [_Unit(r, i) for r in group for i in range(len(r.commands))]
             self._commit_with_fallback(units)
-            for request in group:
-                request.settle()
+            _settle_from_thread(group)
         self._drain()
 
     def _drain(self) -> None:
+        waiting: list[_Request] = []
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                return
+                break
             if item is not _STOP:
-                item.future.set_exception(_lost())
+                waiting.append(item)
+        _settle_from_thread(waiting, _lost())
 
     def _commit_with_fallback(self, units: list[_Unit]) -> None:
         try:
