@@ -16,18 +16,15 @@ from uuid import UUID
 from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import (
     ApplicationRecorder,
-    DatetimeAsISO,
-    DecimalAsStr,
     InfrastructureFactory,
-    JSONTranscoder,
     Mapper,
     Notification,
     StoredEvent,
-    UUIDAsHex,
 )
 from eventsourcing.utils import Environment
 
 from service.database import DatabaseConfig
+from service.transcoder import event_transcoder
 
 
 @dataclass(frozen=True)
@@ -50,10 +47,7 @@ class EventStore:
             else "service.recorders:BulkPostgresApplicationRecorder"
         )
         self._factory = InfrastructureFactory.construct(env)
-        transcoder = JSONTranscoder()
-        for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
-            transcoder.register(transcoding)
-        self.mapper: Mapper[UUID] = Mapper(transcoder=transcoder)
+        self.mapper: Mapper[UUID] = Mapper(transcoder=event_transcoder())
         self.recorder: ApplicationRecorder = self._factory.application_recorder()
         self._position_sql = self._build_position_sql()
 

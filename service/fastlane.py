@@ -1,90 +1,43 @@
-"""The ingest fast lane: well-formed, authorised single events without FastAPI's per-request work.
+"""The ingest fast lane: well-formed, authorised ingest without FastAPI's per-request work.
 
 On this machine FastAPI spends about 150 µs of the event loop on a POST with a
 body and dependencies before the route runs (docs/architecture.md, "Ingest fast
 lane"); for single-event ingest that framework cost, not the store, bounded the
-rate. This ASGI middleware serves ``POST /v1/tickets/{ticket_id}/events`` itself
-when it can vouch for the whole request: a JSON body of known length, a token
-already known to grant ``events:write``, and an event of the documented shape.
+rate, and for batches its body validation cost more than the events' own rules.
+This ASGI middleware serves ``POST /v1/tickets/{ticket_id}/events`` and
+``POST /v1/events/batch`` itself when it can vouch for the whole request: a
+JSON body of known length, a token already known to grant ``events:write``, and
+a body of the documented shape.
 
 Everything else is replayed, untouched, into the app, whose declared route (the
-OpenAPI contract) answers it. The lane calls the same application service and
-renders errors with the same function as the app's exception handlers, so its
-answers are the declared route's answers; tests/api/test_fast_lane.py compares
-them request by request.
+OpenAPI contract) answers it. The lane calls the same application service,
+parses and renders through service/event_bodies.py as the routes do, and renders
+errors with the function the app's exception handlers use, so its answers are
+the declared routes' answers; tests/api/test_fast_lane.py compares them request
+by request.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import re
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.application import EventInput, SlaService
 from service.auth import cached_scopes
-from service.ingest import Receipt
+from service.event_bodies import batch_body, batch_items, json_bytes, receipt_body, well_formed
 from service.problems import problem_answer
-from service.schemas import TICKET_ID_PATTERN
+from service.schemas import MAX_BATCH_ITEMS
 from service.tokens import Scope as TokenScope
 
-log = logging.getLogger(__name__)
-
-_EVENTS_PATH = re.compile(r"^/v1/tickets/([^/]+)/events$")
-_ITEM_KEYS = frozenset({"ticket_id", "event_id", "type", "occurred_at", "data"})
-_TICKET_ID = re.compile(TICKET_ID_PATTERN)
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+_TICKET_EVENTS = ("/v1/tickets/", "/events")
+_BATCH = "/v1/events/batch"
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
-
-def well_formed(entry: dict[str, Any]) -> EventInput | None:
-    """An event checked by hand against BatchItemIn's rules, or None to defer to pydantic."""
-    if not entry.keys() <= _ITEM_KEYS:
-        return None
-    ticket_id, event_id = entry.get("ticket_id"), entry.get("event_id")
-    event_type, instant = entry.get("type"), entry.get("occurred_at")
-    data = entry.get("data", {})
-    if not (isinstance(ticket_id, str) and _TICKET_ID.match(ticket_id)):
-        return None
-    if not (isinstance(event_id, str) and 0 < len(event_id) <= 128):
-        return None
-    if not (isinstance(event_type, str) and isinstance(instant, str) and isinstance(data, dict)):
-        return None
-    occurred_at = _aware(instant)
-    if occurred_at is None:
-        return None
-    return EventInput(ticket_id, event_id, event_type, occurred_at, data)
-
-
-def _aware(text: str) -> datetime | None:
-    if not _RFC3339.match(text):
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
-def receipt_body(receipt: Receipt) -> dict[str, Any]:
-    return {
-        "ticket_id": receipt.ticket_id,
-        "event_id": receipt.event_id,
-        "version": receipt.version,
-        "position": receipt.position,
-        "recorded_at": instant_text(receipt.recorded_at),
-    }
-
-
-def instant_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def json_bytes(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+Answer = tuple[int, dict[str, Any]]
+Handler = Callable[[SlaService, Any], Awaitable[Answer]]
 
 
 class IngestFastLane:
@@ -94,25 +47,29 @@ class IngestFastLane:
         self.served = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = _EVENTS_PATH.match(scope["path"]) if scope["type"] == "http" else None
-        if match is None or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        service = self._authorised_service(scope)
-        if service is None:
+        route = _route(scope) if scope["type"] == "http" and scope["method"] == "POST" else None
+        service = self._authorised_service(scope) if route is not None else None
+        if route is None or service is None:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
         if body is None:
             return  # the client went away before sending its body: nobody to answer
-        item = _event_of(match[1], body)
-        if item is None:
+        parse, handle = route
+        parsed = parse(body)
+        if parsed is None:
             await self.app(scope, _replay(body, receive), send)
             return
-        await self._record(service, item, scope, receive, send)
+        self.served += 1
+        try:
+            status, payload = await handle(service, parsed)
+        except Exception as error:  # every error is answered as the app's handlers would
+            await problem_answer(error)(scope, receive, send)
+            return
+        await _send_json(send, status, payload)
 
     def _authorised_service(self, scope: Scope) -> SlaService | None:
-        """The service, when the request's shape and token let the lane take it."""
+        """The service, when the request's headers and token let the lane take it."""
         state = scope["app"].state
         service = state.service
         if not isinstance(service, SlaService):
@@ -131,30 +88,59 @@ class IngestFastLane:
             return None
         return service
 
-    async def _record(
-        self, service: SlaService, item: EventInput, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        self.served += 1
-        try:
-            receipt = await service.record_event(item)
-        except Exception as error:  # every error is answered as the app's handlers would
-            await problem_answer(error)(scope, receive, send)
-            return
-        content = json_bytes(receipt_body(receipt))
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(content)).encode())]
-        status = 201 if receipt.created else 200
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+
+def _route(scope: Scope) -> tuple[Callable[[bytes], Any], Handler] | None:
+    path: str = scope["path"]
+    if path == _BATCH:
+        return _batch_of, _record_batch
+    prefix, suffix = _TICKET_EVENTS
+    if path.startswith(prefix) and path.endswith(suffix):
+        ticket_id = path[len(prefix) : -len(suffix)]
+        if ticket_id and "/" not in ticket_id:
+            return (lambda body: _event_of(ticket_id, body)), _record_event
+    return None
 
 
 def _event_of(ticket_id: str, body: bytes) -> EventInput | None:
-    try:
-        entry = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(entry, dict) or "ticket_id" in entry:
+    entry = _json_object(body)
+    if entry is None or "ticket_id" in entry:
         return None
     return well_formed({**entry, "ticket_id": ticket_id})
+
+
+def _batch_of(body: bytes) -> list[dict[str, Any]] | None:
+    """The items of a batch of BatchIn's exact shape, or None to let the route judge it."""
+    entry = _json_object(body)
+    events = entry.get("events") if entry is not None and entry.keys() == {"events"} else None
+    if not isinstance(events, list) or len(events) > MAX_BATCH_ITEMS:
+        return None
+    if not all(type(e) is dict for e in events):
+        return None
+    return events
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None  # the declared route answers it, as json.loads judges it
+    return parsed if type(parsed) is dict else None
+
+
+async def _record_event(service: SlaService, item: EventInput) -> Answer:
+    receipt = await service.record_event(item)
+    return (201 if receipt.created else 200), receipt_body(receipt)
+
+
+async def _record_batch(service: SlaService, events: list[dict[str, Any]]) -> Answer:
+    return 200, batch_body(await service.record_batch(batch_items(events)))
+
+
+async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
+    content = json_bytes(payload)
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(content)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -5,19 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import AwareDatetime, ValidationError
+from pydantic import AwareDatetime
 
 from service.application import EventInput
 from service.auth import AUTH_RESPONSES, Scope, require_scope
 from service.dependencies import Service
+from service.event_bodies import batch_body, batch_items, json_bytes, receipt_body
 from service.eventstore import RecordedEvent
-from service.fastlane import instant_text, json_bytes, receipt_body, well_formed
-from service.ingest import Receipt
-from service.problems import documented, problem_body, problem_for
+from service.problems import documented
 from service.schemas import (
     TICKET_ID_PATTERN,
     BatchIn,
-    BatchItemIn,
     BatchOut,
     EventIn,
     EventReceipt,
@@ -53,33 +51,6 @@ def _json(payload: dict[str, Any], status: int = 200) -> Response:
     return Response(json_bytes(payload), status_code=status, media_type="application/json")
 
 
-def _batch_items(raw: list[dict[str, Any]]) -> list[EventInput | Exception]:
-    """Well-formed items take a fast path; anything unusual gets pydantic's full answer."""
-    return [well_formed(entry) or _one_item(entry) for entry in raw]
-
-
-def _one_item(entry: dict[str, Any]) -> EventInput | Exception:
-    try:
-        item = BatchItemIn.model_validate(entry)
-    except ValidationError as error:
-        return error
-    return EventInput(item.ticket_id, item.event_id, item.type, item.occurred_at, item.data)
-
-
-def _batch_result(result: Receipt | Exception) -> dict[str, Any]:
-    if isinstance(result, Receipt):
-        return {
-            "status": 201 if result.created else 200,
-            "ticket_id": result.ticket_id,
-            "event_id": result.event_id,
-            "version": result.version,
-            "position": result.position,
-            "recorded_at": instant_text(result.recorded_at),
-        }
-    problem = problem_for(result)
-    return problem_body(problem.status, problem.title, problem.detail, problem.slug, problem.errors)
-
-
 @router.post(
     "/v1/events/batch",
     operation_id="post_event_batch",
@@ -88,8 +59,8 @@ def _batch_result(result: Receipt | Exception) -> dict[str, Any]:
     responses={**AUTH_RESPONSES, **documented(400, 413, 422, 503)},
 )
 async def post_batch(body: BatchIn, service: Service) -> Response:
-    results = await service.record_batch(_batch_items(body.events))
-    return _json({"results": [_batch_result(r) for r in results]})
+    results = await service.record_batch(batch_items(body.events))
+    return _json(batch_body(results))
 
 
 def _recorded(recorded: RecordedEvent) -> RecordedEventOut:

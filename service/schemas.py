@@ -32,8 +32,13 @@ class BatchItemIn(EventIn):
     ticket_id: TicketId
 
 
+MAX_BATCH_ITEMS = 1000
+
+
 class BatchIn(Strict):
-    events: list[dict[str, Any]] = Field(max_length=1000, description="up to 1,000 items")
+    events: list[dict[str, Any]] = Field(
+        max_length=MAX_BATCH_ITEMS, description="up to 1,000 items"
+    )
 
 
 class EventReceipt(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from service.fastlane import well_formed
+from service.event_bodies import well_formed
 from service.schemas import BatchItemIn
 
 GOOD = {

@@ -83,8 +83,9 @@ def lane_of(app: FastAPI) -> IngestFastLane:
 def answer(response: httpx.Response) -> dict[str, Any]:
     is_json = "json" in response.headers.get("content-type", "")
     body = response.json() if is_json else response.text
-    if isinstance(body, dict) and "recorded_at" in body:
-        body["recorded_at"] = "<server clock>"
+    for receipt in [body, *(body.get("results", []) if isinstance(body, dict) else [])]:
+        if isinstance(receipt, dict) and "recorded_at" in receipt:
+            receipt["recorded_at"] = "<server clock>"
     return {
         "status": response.status_code,
         "content-type": response.headers.get("content-type"),
@@ -208,6 +209,50 @@ def test_the_lane_leaves_every_refusal_to_the_declared_route(
 ) -> None:
     got = both(sides, "/v1/tickets/A-1/events", auth=auth, json=event())
     assert got["status"] == status, got
+
+
+def item(ticket_id: str, **changes: Any) -> dict[str, Any]:
+    return event(ticket_id=ticket_id, **changes)
+
+
+BATCHES: list[tuple[str, dict[str, Any]]] = [
+    ("a batch", {"json": {"events": [item("B-1"), item("B-2"), item("B-1")]}}),
+    (
+        "a batch with bad items",
+        {
+            "json": {
+                "events": [
+                    item("B-3", type="teleported"),
+                    item("B-3", occurred_at="yesterday"),
+                    item("B-4", extra=1),
+                    item("B-5", data={"plan": "nope"}),
+                    item("B-1", event_id="e9"),
+                    {"event_id": "x"},
+                ]
+            }
+        },
+    ),
+    ("an empty batch", {"json": {"events": []}}),
+    ("a batch with an extra key", {"json": {"events": [], "more": 1}}),
+    ("a batch of non-objects", {"json": {"events": [1, "two"]}}),
+    ("a batch too long", {"json": {"events": [item(f"L-{n}") for n in range(1001)]}}),
+    ("a batch of malformed JSON", {"content": b'{"events": [', "headers": JSON}),
+    ("a batch that is a list", {"json": [item("B-6")]}),
+]
+
+
+@pytest.mark.parametrize("request_kwargs", [b[1] for b in BATCHES], ids=[b[0] for b in BATCHES])
+def test_the_lane_answers_batches_as_the_declared_route(
+    sides: tuple[Side, Side], request_kwargs: dict[str, Any]
+) -> None:
+    both(sides, "/v1/events/batch", **request_kwargs)
+
+
+def test_the_lane_served_well_formed_batches(sides: tuple[Side, Side]) -> None:
+    served = lane_of(sides[0].app).served
+    both(sides, "/v1/events/batch", json={"events": [item("C-1"), item("C-2", type="nope")]})
+    both(sides, "/v1/events/batch", json={"events": [item("C-3")], "extra": True})
+    assert lane_of(sides[0].app).served == served + 1
 
 
 def test_a_token_known_to_the_cache_takes_the_lane(sides: tuple[Side, Side]) -> None:

@@ -1,0 +1,96 @@
+"""Event bodies in and receipts out: the shapes both ingest paths share.
+
+The declared routes (service/routes_events.py) and the fast lane
+(service/fastlane.py) parse and answer through these functions, so they cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from service.application import EventInput
+from service.ingest import Receipt
+from service.problems import problem_body, problem_for
+from service.schemas import TICKET_ID_PATTERN, BatchItemIn
+
+_ITEM_KEYS = frozenset({"ticket_id", "event_id", "type", "occurred_at", "data"})
+_TICKET_ID = re.compile(TICKET_ID_PATTERN)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+
+
+def well_formed(entry: dict[str, Any]) -> EventInput | None:
+    """An event checked by hand against BatchItemIn's rules, or None to defer to pydantic."""
+    if not entry.keys() <= _ITEM_KEYS:
+        return None
+    ticket_id, event_id = entry.get("ticket_id"), entry.get("event_id")
+    event_type, instant = entry.get("type"), entry.get("occurred_at")
+    data = entry.get("data", {})
+    if not (isinstance(ticket_id, str) and _TICKET_ID.match(ticket_id)):
+        return None
+    if not (isinstance(event_id, str) and 0 < len(event_id) <= 128):
+        return None
+    if not (isinstance(event_type, str) and isinstance(instant, str) and isinstance(data, dict)):
+        return None
+    occurred_at = _aware(instant)
+    if occurred_at is None:
+        return None
+    return EventInput(ticket_id, event_id, event_type, occurred_at, data)
+
+
+def _aware(text: str) -> datetime | None:
+    if not _RFC3339.match(text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def receipt_body(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "ticket_id": receipt.ticket_id,
+        "event_id": receipt.event_id,
+        "version": receipt.version,
+        "position": receipt.position,
+        "recorded_at": instant_text(receipt.recorded_at),
+    }
+
+
+def instant_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_bytes(payload: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, as json.dumps(separators=(",", ":"), ensure_ascii=False) writes it."""
+    return orjson.dumps(payload)
+
+
+def batch_items(raw: list[dict[str, Any]]) -> list[EventInput | Exception]:
+    """Well-formed items take a fast path; anything unusual gets pydantic's full answer."""
+    return [well_formed(entry) or _one_item(entry) for entry in raw]
+
+
+def _one_item(entry: dict[str, Any]) -> EventInput | Exception:
+    try:
+        item = BatchItemIn.model_validate(entry)
+    except ValidationError as error:
+        return error
+    return EventInput(item.ticket_id, item.event_id, item.type, item.occurred_at, item.data)
+
+
+def batch_body(results: list[Receipt | Exception]) -> dict[str, Any]:
+    return {"results": [_batch_result(r) for r in results]}
+
+
+def _batch_result(result: Receipt | Exception) -> dict[str, Any]:
+    if isinstance(result, Receipt):
+        return {"status": 201 if result.created else 200, **receipt_body(result)}
+    problem = problem_for(result)
+    return problem_body(problem.status, problem.title, problem.detail, problem.slug, problem.errors)

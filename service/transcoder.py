@@ -1,0 +1,87 @@
+"""eventsourcing's JSON event format, written and read by orjson.
+
+The stored bytes are exactly what the library's JSONTranscoder writes (compact
+separators, UTF-8, registered types as ``{"_type_": name, "_data_": value}``),
+so the log stays readable by the library and by older slaclock versions; only
+the speed differs: encoding a ticket event takes about a tenth of the time, and
+the writer and every projection rebuild spend their time there.
+
+orjson writes datetimes and dataclasses natively; they are passed through to the
+registered transcodings instead. A UUID (which orjson cannot pass through) or a
+non-finite float (which it would write as null) sends the whole object to the
+library's encoder, so every state keeps its meaning; tests/unit/test_transcoder.py
+checks the bytes against the library's for every event class.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    TranscodingNotRegisteredError,
+    UUIDAsHex,
+)
+
+_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+)
+
+
+def event_transcoder() -> FastJSONTranscoder:
+    """The transcoder of slaclock's event store, with the library's standard transcodings."""
+    transcoder = FastJSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(transcoding)
+    return transcoder
+
+
+class FastJSONTranscoder(JSONTranscoder):
+    def encode(self, obj: Any) -> bytes:
+        if _needs_library(obj):
+            return super().encode(obj)
+        return orjson.dumps(obj, default=self._encode_obj, option=_OPTIONS)
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:  # NaN or Infinity, which only the library writes
+            return super().decode(data)
+        return self._revive(parsed)
+
+    def _revive(self, value: Any) -> Any:
+        """Turn ``{"_type_", "_data_"}`` objects back into values, innermost first."""
+        if type(value) is list:
+            return [self._revive(v) if type(v) in (dict, list) else v for v in value]
+        if type(value) is not dict:
+            return value
+        for key, item in value.items():
+            if type(item) in (dict, list):
+                value[key] = self._revive(item)
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return self._decode_tagged(value["_type_"], value["_data_"])
+        return value
+
+    def _decode_tagged(self, name: Any, data: Any) -> Any:
+        try:
+            transcoding = self.names[name]
+        except (KeyError, TypeError):
+            msg = f"Data serialized with name '{name}' is not deserializable."
+            raise TranscodingNotRegisteredError(msg) from None
+        return transcoding.decode(data)
+
+
+def _needs_library(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict:
+        return any(_needs_library(v) for v in value.values())
+    if kind is list or kind is tuple:
+        return any(_needs_library(v) for v in value)
+    if kind is float:
+        return not math.isfinite(value)
+    return isinstance(value, UUID)
