@@ -7,6 +7,7 @@ drift apart.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +64,9 @@ def receipt_body(receipt: Receipt) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=256)
 def instant_text(moment: datetime) -> str:
+    # Cached: every receipt of a committed group carries the same recorded_at.
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from service.database import DatabaseConfig
-from service.transcoder import event_transcoder
+from service.transcoder import event_transcoder, stored_ticket_event
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class EventStore:
     # --- writing -------------------------------------------------------------
 
     def encode(self, events: Sequence[DomainEvent]) -> list[StoredEvent]:
-        return [self.mapper.to_stored_event(e) for e in events]
+        return [stored_ticket_event(e) or self.mapper.to_stored_event(e) for e in events]
 
     def append(self, events: Sequence[DomainEvent]) -> list[int]:
         """Store ``events`` in one transaction and return their global positions."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -22,13 +23,14 @@ from hypothesis import strategies as st
 
 from domain.events import (
     CLASS_OF_TYPE,
+    NAMESPACE,
     CalendarVersionDefined,
     PolicyVersionDefined,
     calendar_uuid,
     policy_uuid,
     ticket_uuid,
 )
-from service.transcoder import event_transcoder
+from service.transcoder import event_transcoder, stored_ticket_event
 
 T0 = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
 
@@ -146,3 +148,22 @@ def test_any_state_of_plain_values_and_datetimes_matches_the_library(state: dict
     encoded = event_transcoder().encode(state)
     assert encoded == library().encode(state)
     assert event_transcoder().decode(encoded) == library().decode(encoded)
+
+
+@pytest.mark.parametrize("event", ticket_events(), ids=lambda e: type(e).__name__)
+def test_a_ticket_event_written_directly_is_what_the_mapper_writes(event: Any) -> None:
+    assert stored_ticket_event(event) == Mapper(transcoder=library()).to_stored_event(event)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [*catalog_events(), replace(ticket_events()[0], data={"plan": "gold", "count": 3})],
+    ids=["calendar", "policy", "non-text data"],
+)
+def test_anything_else_is_left_to_the_mapper(event: Any) -> None:
+    assert stored_ticket_event(event) is None
+
+
+@given(st.text(max_size=200))
+def test_ticket_ids_are_uuid5_in_the_slaclock_namespace(ticket_id: str) -> None:
+    assert ticket_uuid(ticket_id) == uuid.uuid5(NAMESPACE, f"ticket:{ticket_id}")
