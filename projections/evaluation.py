@@ -10,13 +10,13 @@ costly part of a rebuild and is pure, so it spreads over the cores.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
@@ -62,7 +62,7 @@ def staged_facts(ticket: StagedTicket) -> tuple[str, list[Fact], int] | None:
     _aggregate, records = ticket
     for topic, version, _position, payload in records:
         if topic == FACT:
-            ticket_id, fact = json.loads(payload)
+            ticket_id, fact = orjson.loads(payload)
         else:
             found = raw_fact(topic, version, payload)
             if found is None:

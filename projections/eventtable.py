@@ -58,32 +58,42 @@ class EventTable:
     ) -> Iterator[ScanRow]:
         """Every event at or before ``up_to``, by aggregate then version, a page at a time."""
         columns = f"originator_id, originator_version, {self._position}, topic, state"
-        where = f"{self._position} <= :up_to"
+        where = f"{self._position} <= {self._mark('up_to')}"
         lo, hi = key_range
-        where += "" if lo is None else " AND originator_id >= :lo"
-        where += "" if hi is None else " AND originator_id < :hi"
-        order = "ORDER BY originator_id, originator_version LIMIT :page"
+        where += "" if lo is None else f" AND originator_id >= {self._mark('lo')}"
+        where += "" if hi is None else f" AND originator_id < {self._mark('hi')}"
+        order = f"ORDER BY originator_id, originator_version LIMIT {self._mark('page')}"
         first = f"SELECT {columns} FROM {self.name} WHERE {where} {order}"
         after_sql = (
-            f"SELECT {columns} FROM {self.name} WHERE {where} "
-            f"AND (originator_id, originator_version) > (:aggregate, :version) {order}"
+            f"SELECT {columns} FROM {self.name} WHERE {where} AND (originator_id, "
+            f"originator_version) > ({self._mark('aggregate')}, {self._mark('version')}) {order}"
         )
         after: dict[str, Any] | None = None
         with self._engine.connect() as conn:
-            if self._sqlite:
-                # Rows come in key order, not table order: caching the table's
-                # interior pages turns most lookups into one leaf read.
-                conn.exec_driver_sql(f"PRAGMA cache_size=-{SCAN_CACHE_KIB}")
-            while True:
-                params = {"up_to": up_to, "page": page, "lo": lo, "hi": hi, **(after or {})}
-                rows = conn.execute(text(after_sql if after else first), params).all()
-                conn.rollback()
-                if not rows:
-                    return
-                for aggregate, version, position, topic, state in rows:
-                    yield aggregate, version, position, topic, bytes(state)
-                last = rows[-1]
-                after = {"aggregate": last[0], "version": last[1]}
+            # The driver's own cursor: a rebuild reads every event once, and SQLAlchemy's
+            # result rows cost more per row than the driver's tuples.
+            driver: Any = conn.connection.dbapi_connection
+            cursor = driver.cursor()
+            try:
+                if self._sqlite:
+                    # Rows come in key order, not table order: caching the table's
+                    # interior pages turns most lookups into one leaf read.
+                    cursor.execute(f"PRAGMA cache_size=-{SCAN_CACHE_KIB}")
+                while True:
+                    params = {"up_to": up_to, "page": page, "lo": lo, "hi": hi, **(after or {})}
+                    cursor.execute(after_sql if after else first, params)
+                    rows = cursor.fetchall()
+                    driver.rollback()  # no snapshot held between pages
+                    if not rows:
+                        return
+                    for aggregate, version, position, topic, state in rows:
+                        yield aggregate, version, position, topic, bytes(state)
+                    after = {"aggregate": rows[-1][0], "version": rows[-1][1]}
+            finally:
+                cursor.close()
+
+    def _mark(self, name: str) -> str:
+        return f":{name}" if self._sqlite else f"%({name})s"
 
     def with_topics(self, topics: Sequence[str], up_to: int) -> list[ScanRow]:
         """The events of the given topics at or before ``up_to``, in log order (a full scan)."""

@@ -7,9 +7,10 @@ clocks never depend on it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from domain.business_time import from_us, to_us
 from domain.events import CLASS_OF_TYPE, TicketEvent, ticket_uuid
@@ -42,11 +43,11 @@ def merge(facts: list[Fact], new: Sequence[TicketEvent]) -> list[Fact]:
 
 
 def dumps(facts: list[Fact]) -> str:
-    return json.dumps(facts, separators=(",", ":"), sort_keys=True)
+    return orjson.dumps(facts, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def loads(text: str) -> list[Fact]:
-    loaded: list[Fact] = json.loads(text)
+    loaded: list[Fact] = orjson.loads(text)
     return loaded
 
 
