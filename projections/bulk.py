@@ -71,6 +71,7 @@ LOG_PAGE = 5000
 STAGING_PAGE = 5000
 CHUNK_TICKETS = 250
 WRITE_TICKETS = 2000  # tickets per write transaction
+LOAD_CACHE_KIB = 32768  # bounds the sorter that builds the indexes at the end, too
 PARALLEL_FROM_EVENTS = 50_000  # below this, worker start-up costs more than it saves
 _STAGED = ("aggregate", "version", "position", "topic", "payload")
 OnProgress = Callable[[int, int], None]  # (position reached, events read)
@@ -96,6 +97,7 @@ def relax_durability(conn: Connection) -> None:
     """
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
     else:
         conn.exec_driver_sql("SET synchronous_commit = off")
     conn.commit()
