@@ -39,13 +39,27 @@ def load_clocks(conn: Connection, tables: Tables, ids: Sequence[str]) -> dict[st
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> None:
-    """Insert ``rows``, replacing every column of a row whose key already exists."""
+    """Insert ``rows``, replacing every column of a row whose key already exists.
+
+    Plain SQL through the driver, as ``insert_tuples``: the follower writes every
+    batch this way, and building SQLAlchemy's upsert construct per call cost it
+    more than the database's own work.
+    """
     if not rows:
         return
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    statement = dialect.insert(table)
-    replaced = {name: statement.excluded[name] for name in rows[0] if name not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=replaced), rows)
+    columns = list(rows[0])
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    statement = (
+        f"{_insert_sql(conn, table, columns)} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+    conn.exec_driver_sql(statement, [tuple(row[c] for c in columns) for row in rows])
+
+
+def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(columns))
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
 
 
 def insert_tuples(
@@ -54,13 +68,10 @@ def insert_tuples(
     """A plain multi-row INSERT through the driver (bulk loads: no per-row SQLAlchemy work)."""
     if not rows:
         return
-    names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
-        _copy(conn, f"COPY {table.name} ({names}) FROM STDIN", rows)
+        _copy(conn, f"COPY {table.name} ({', '.join(columns)}) FROM STDIN", rows)
         return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    marks = ", ".join([mark] * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
+    conn.exec_driver_sql(_insert_sql(conn, table, columns), list(rows))
 
 
 def _copy(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
