@@ -73,7 +73,8 @@ class EventTable:
             # The driver's own cursor: a rebuild reads every event once, and SQLAlchemy's
             # result rows cost more per row than the driver's tuples.
             driver: Any = conn.connection.dbapi_connection
-            cursor = driver.cursor()
+            # On PostgreSQL, binary results: states arrive as bytes, not hex text to decode.
+            cursor = driver.cursor() if self._sqlite else driver.cursor(binary=True)
             try:
                 if self._sqlite:
                     # Rows come in key order, not table order: caching the table's

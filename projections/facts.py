@@ -8,6 +8,7 @@ clocks never depend on it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -64,20 +65,41 @@ def _event(cls: type[TicketEvent], fields: dict[str, Any]) -> TicketEvent:
 
 def to_events(ticket_id: str, facts: Sequence[Fact]) -> list[TicketEvent]:
     """The stored events again, as the evaluator takes them."""
-    originator = ticket_uuid(ticket_id)
     return [
-        _event(
-            _CLASSES[kind],
-            {
-                "originator_id": originator,
-                "originator_version": version,
-                "timestamp": from_us(recorded),
-                "ticket_id": ticket_id,
-                "event_id": event_id,
-                "occurred_at": from_us(occurred),
-                "data": data,
-                "fingerprint": "",
-            },
+        event_of(
+            ticket_id,
+            kind,
+            event_id,
+            occurred_at=from_us(occurred),
+            recorded_at=from_us(recorded),
+            version=version,
+            data=data,
         )
         for kind, event_id, occurred, recorded, version, data in facts
     ]
+
+
+def event_of(
+    ticket_id: str,
+    kind: str,
+    event_id: str,
+    *,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    version: int,
+    data: dict[str, Any],
+) -> TicketEvent:
+    """A ticket event as the evaluator takes it (the fingerprint left out, as in facts)."""
+    return _event(
+        _CLASSES[kind],
+        {
+            "originator_id": ticket_uuid(ticket_id),
+            "originator_version": version,
+            "timestamp": recorded_at,
+            "ticket_id": ticket_id,
+            "event_id": event_id,
+            "occurred_at": occurred_at,
+            "data": data,
+            "fingerprint": "",
+        },
+    )

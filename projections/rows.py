@@ -16,7 +16,7 @@ from typing import Any
 from domain.business_time import DAY_US, from_us, to_us
 from domain.clock_model import Clock, ClockState, Outcome, TicketState
 from domain.clocks import evaluate
-from domain.events import EventType
+from domain.events import EventType, TicketEvent
 from projections.catalog import ProjectionCatalog
 from projections.facts import Fact, dumps, to_events
 
@@ -108,9 +108,16 @@ def _ticket_row(ticket_id: str, facts: list[Fact], position: int, at_us: int) ->
 
 
 def evaluate_ticket(
-    ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
+    ticket_id: str,
+    facts: list[Fact],
+    position: int,
+    catalog: ProjectionCatalog,
+    events: list[TicketEvent] | None = None,
 ) -> TicketRows | None:
-    """The rows of one ticket; None when it has no ``opened`` fact (never accepted)."""
+    """The rows of one ticket; None when it has no ``opened`` fact (never accepted).
+
+    ``events`` are the facts as events, when the caller already has them.
+    """
     if not facts or facts[0][_TYPE] != EventType.OPENED.value:
         log.warning("ticket %r has events but no opening; it is left out", ticket_id)
         return None
@@ -123,7 +130,7 @@ def evaluate_ticket(
         return TicketRows(row, [])
     state = evaluate(
         ticket_id,
-        to_events(ticket_id, facts),
+        to_events(ticket_id, facts) if events is None else events,
         policy,
         catalog.timeline,
         from_us(at_us),
