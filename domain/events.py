@@ -67,12 +67,26 @@ def policy_uuid(plan_id: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"policy:{plan_id}")
 
 
+def isoformat(moment: datetime) -> str:
+    """``moment.isoformat()``, remembered for UTC instants.
+
+    The fingerprint and the stored event both spell each occurred_at, and every
+    event of a committed group shares its recorded_at. Only UTC instants are
+    cached: equal instants in other offsets compare (and hash) equal but spell
+    differently.
+    """
+    return _utc_isoformat(moment) if moment.tzinfo is UTC else moment.isoformat()
+
+
+_utc_isoformat = functools.lru_cache(maxsize=8192)(datetime.isoformat)
+
+
 def fingerprint(event_type: str, occurred_at: datetime, data: Mapping[str, Any]) -> str:
     """A stable digest of an event's body, to tell a retry from a conflicting reuse.
 
     ``data`` holds only validated strings, so the repr of its sorted items is canonical.
     """
-    canonical = f"{event_type}|{occurred_at.isoformat()}|{sorted(data.items())!r}"
+    canonical = f"{event_type}|{isoformat(occurred_at)}|{sorted(data.items())!r}"
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -31,7 +31,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from domain.events import CLASS_OF_TYPE
+from domain.events import CLASS_OF_TYPE, isoformat
 
 _OPTIONS = (
     orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
@@ -112,10 +112,10 @@ def stored_ticket_event(event: Any) -> StoredEvent | None:
     if topic is None or any(type(v) is not str for v in event.data.values()):
         return None
     state = {
-        "timestamp": {"_type_": "datetime_iso", "_data_": event.timestamp.isoformat()},
+        "timestamp": {"_type_": "datetime_iso", "_data_": isoformat(event.timestamp)},
         "ticket_id": event.ticket_id,
         "event_id": event.event_id,
-        "occurred_at": {"_type_": "datetime_iso", "_data_": event.occurred_at.isoformat()},
+        "occurred_at": {"_type_": "datetime_iso", "_data_": isoformat(event.occurred_at)},
         "data": event.data,
         "fingerprint": event.fingerprint,
     }

@@ -27,6 +27,7 @@ from domain.events import (
     CalendarVersionDefined,
     PolicyVersionDefined,
     calendar_uuid,
+    isoformat,
     policy_uuid,
     ticket_uuid,
 )
@@ -167,3 +168,11 @@ def test_anything_else_is_left_to_the_mapper(event: Any) -> None:
 @given(st.text(max_size=200))
 def test_ticket_ids_are_uuid5_in_the_slaclock_namespace(ticket_id: str) -> None:
     assert ticket_uuid(ticket_id) == uuid.uuid5(NAMESPACE, f"ticket:{ticket_id}")
+
+
+def test_the_cached_iso_text_keeps_each_offsets_own_spelling() -> None:
+    elsewhere = T0.astimezone(timezone(timedelta(hours=2)))
+    assert elsewhere == T0
+    assert isoformat(T0) == "2026-03-02T09:15:00+00:00"
+    assert isoformat(elsewhere) == "2026-03-02T11:15:00+02:00"
+    assert isoformat(T0) == T0.isoformat()
