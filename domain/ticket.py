@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.events import EventType, TicketEvent, TicketOpened
 
 
-@dataclass(frozen=True)
-class NewTicketEvent:
-    """A validated command to record one event."""
+class NewTicketEvent(NamedTuple):
+    """A validated command to record one event (a named tuple: one is made per event)."""
 
     ticket_id: str
     event_id: str

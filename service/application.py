@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.calendar import ALWAYS_OPEN, ALWAYS_OPEN_ID, calendar_document
 from domain.clocks import Clock, TicketState, evaluate
@@ -31,8 +31,7 @@ from service.ingest import CatalogKind, DefineVersion, Receipt, VersionReceipt
 from service.writer import Answer, Writer, utc_now
 
 
-@dataclass(frozen=True)
-class EventInput:
+class EventInput(NamedTuple):
     """One ticket event as a client posted it (shape already checked by the HTTP layer)."""
 
     ticket_id: str
