@@ -119,4 +119,15 @@ def stored_ticket_event(event: Any) -> StoredEvent | None:
         "data": event.data,
         "fingerprint": event.fingerprint,
     }
-    return StoredEvent(event.originator_id, event.originator_version, topic, orjson.dumps(state))
+    # Built as the frozen dataclass would build it, without its per-field __setattr__.
+    stored = _new_stored_event(StoredEvent)
+    stored.__dict__.update(
+        originator_id=event.originator_id,
+        originator_version=event.originator_version,
+        topic=topic,
+        state=orjson.dumps(state),
+    )
+    return stored
+
+
+_new_stored_event = object.__new__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -167,7 +168,16 @@ def test_anything_else_is_left_to_the_mapper(event: Any) -> None:
 
 @given(st.text(max_size=200))
 def test_ticket_ids_are_uuid5_in_the_slaclock_namespace(ticket_id: str) -> None:
-    assert ticket_uuid(ticket_id) == uuid.uuid5(NAMESPACE, f"ticket:{ticket_id}")
+    made, expected = ticket_uuid(ticket_id), uuid.uuid5(NAMESPACE, f"ticket:{ticket_id}")
+    assert made == expected
+    assert (str(made), hash(made), made.version, made.variant, made.is_safe) == (
+        str(expected),
+        hash(expected),
+        expected.version,
+        expected.variant,
+        expected.is_safe,
+    )
+    assert pickle.loads(pickle.dumps(made)) == expected
 
 
 def test_the_cached_iso_text_keeps_each_offsets_own_spelling() -> None:
