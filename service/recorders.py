@@ -32,6 +32,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from service.checkpointer import WRITER_AUTOCHECKPOINT_PAGES
+
 
 class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def insert_events(
@@ -44,6 +46,10 @@ class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         # the writer gives up and wins back the GIL once a group instead of three times.
         with self.datastore.get_connection(commit=True) as connection, _persistence_errors():
             cursor = connection.cursor()
+            if not getattr(connection, _TUNED, False):
+                # Checkpoints are service/checkpointer.py's work; this is only its bound.
+                cursor.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
+                setattr(connection, _TUNED, True)
             cursor.execute(
                 self._multi_row_insert(len(stored_events)), _sqlite_params(stored_events)
             )
@@ -71,6 +77,8 @@ class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         head = self.insert_events_statement.partition("VALUES")[0]
         return head + "VALUES " + ",".join(["(?,?,?,?)"] * rows)
 
+
+_TUNED = "_slaclock_autocheckpoint_set"
 
 # Four parameters a row, under SQLite's 32,766 host parameters a statement; as many
 # rows as the writer's default group, so a group is usually one statement.

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from service.application import SlaService
 from service.catalog import Catalog
+from service.checkpointer import WalCheckpointer
 from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
 from service.settings import Settings
@@ -27,11 +28,14 @@ class Runtime:
     service: SlaService
     tokens: TokenStore
     projections: Any = None
+    checkpointer: WalCheckpointer | None = None
 
     def close(self) -> None:
         if self.projections is not None:
             self.projections.stop()
         self.writer.stop()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.store.close()
         self.engine.dispose()
 
@@ -48,6 +52,10 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     runtime = Runtime(
         settings, config, store, engine, catalog, writer, SlaService(store, catalog, writer), tokens
     )
+    if config.sqlite_path is not None:
+        runtime.checkpointer = WalCheckpointer(config.sqlite_path)
+        writer.on_commit(runtime.checkpointer.nudge)
+        runtime.checkpointer.start()
     writer.start()
     # The read side is always there for the projection endpoints; it follows the log
     # in this process only when enabled (else a `slaclock project` worker does).

@@ -1,0 +1,73 @@
+"""Background WAL checkpoints for the SQLite store, off the writer's critical path.
+
+In WAL mode the connection whose commit takes the log past ``wal_autocheckpoint``
+pages copies the log back into the database before its commit returns. Every
+group of new tickets dirties index pages all over the unique index on
+``(originator_id, originator_version)`` (the ids are uuid5 hashes), so that copy
+costs about as much as the commit itself and grows with the table; it made the
+writer's batches 40% slower at 200,000 events (docs/architecture.md, "Write path").
+
+This thread runs a PASSIVE checkpoint after commits instead, on its own
+connection, with the GIL released: it never blocks the writer or a reader. The
+writer keeps a high ``wal_autocheckpoint`` (WRITER_AUTOCHECKPOINT_PAGES) as a
+bound, should this thread ever fall behind. Durability is unchanged: a commit is
+durable once its WAL frames are synced, before and after this change.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# The writer's own bound: about 40 MB of log at the default 4 KiB page.
+WRITER_AUTOCHECKPOINT_PAGES = 10_000
+IDLE_SECONDS = 1.0
+
+
+class WalCheckpointer:
+    def __init__(self, database: Path, *, idle_seconds: float = IDLE_SECONDS) -> None:
+        self._database = database
+        self._idle_seconds = idle_seconds
+        self._nudged = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.checkpoints = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="slaclock-checkpoint")
+            self._thread.start()
+
+    def nudge(self, _position: int = 0) -> None:
+        """Called after each commit (a writer listener): checkpoint soon."""
+        self._nudged.set()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stopping = True
+            self._nudged.set()
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self._database, isolation_level=None, timeout=30)
+        try:
+            while not self._stopping:
+                self._nudged.wait(self._idle_seconds)
+                self._nudged.clear()
+                self._checkpoint(connection)
+            self._checkpoint(connection)
+        finally:
+            connection.close()
+
+    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self.checkpoints += 1
+        except sqlite3.Error:  # the writer's own bound still holds; try again later
+            log.warning("WAL checkpoint failed", exc_info=True)
