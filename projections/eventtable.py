@@ -58,7 +58,11 @@ class EventTable:
     ) -> Iterator[ScanRow]:
         """Every event at or before ``up_to``, by aggregate then version, a page at a time."""
         columns = f"originator_id, originator_version, {self._position}, topic, state"
-        where = f"{self._position} <= {self._mark('up_to')}"
+        # On PostgreSQL, "+ 0" keeps the planner off the position index: it otherwise ANDs
+        # in a bitmap of every position up to the head, a scan of that whole index for each
+        # slice (three times the slice's own cost at 1,000,000 events).
+        bound = self._position if self._sqlite else f"{self._position} + 0"
+        where = f"{bound} <= {self._mark('up_to')}"
         lo, hi = key_range
         where += "" if lo is None else f" AND originator_id >= {self._mark('lo')}"
         where += "" if hi is None else f" AND originator_id < {self._mark('hi')}"
