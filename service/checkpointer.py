@@ -7,7 +7,8 @@ group of new tickets dirties index pages all over the unique index on
 costs about as much as the commit itself and grows with the table; it made the
 writer's batches 40% slower at 200,000 events (docs/architecture.md, "Write path").
 
-This thread runs a PASSIVE checkpoint after commits instead, on its own
+This thread runs a PASSIVE checkpoint every CHECKPOINT_AFTER_EVENTS committed
+events instead (and after a quiet second), on its own
 connection, with the GIL released: it never blocks the writer or a reader. The
 writer keeps a high ``wal_autocheckpoint`` (WRITER_AUTOCHECKPOINT_PAGES) as a
 bound, should this thread ever fall behind. Durability is unchanged: a commit is
@@ -26,12 +27,24 @@ log = logging.getLogger(__name__)
 # The writer's own bound: about 40 MB of log at the default 4 KiB page.
 WRITER_AUTOCHECKPOINT_PAGES = 10_000
 IDLE_SECONDS = 1.0
+# Not after every commit: single-event groups would each pay for a checkpoint and
+# its fsync of the database file.
+CHECKPOINT_AFTER_EVENTS = 1000
 
 
 class WalCheckpointer:
-    def __init__(self, database: Path, *, idle_seconds: float = IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        database: Path,
+        *,
+        idle_seconds: float = IDLE_SECONDS,
+        after_events: int = CHECKPOINT_AFTER_EVENTS,
+    ) -> None:
         self._database = database
         self._idle_seconds = idle_seconds
+        self._after_events = after_events
+        self._committed_through = 0  # the highest position the writer reported
+        self._checkpointed_through = 0
         self._nudged = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -43,9 +56,11 @@ class WalCheckpointer:
             self._thread = threading.Thread(target=self._run, name="slaclock-checkpoint")
             self._thread.start()
 
-    def nudge(self, _position: int = 0) -> None:
-        """Called after each commit (a writer listener): checkpoint soon."""
-        self._nudged.set()
+    def nudge(self, position: int) -> None:
+        """Called after each commit (a writer listener) with the highest position stored."""
+        self._committed_through = max(self._committed_through, position)
+        if position - self._checkpointed_through >= self._after_events:
+            self._nudged.set()
 
     def stop(self) -> None:
         if self._thread is not None:
@@ -60,14 +75,17 @@ class WalCheckpointer:
             while not self._stopping:
                 self._nudged.wait(self._idle_seconds)
                 self._nudged.clear()
-                self._checkpoint(connection)
+                if self._committed_through > self._checkpointed_through:
+                    self._checkpoint(connection)
             self._checkpoint(connection)
         finally:
             connection.close()
 
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
+        through = self._committed_through
         try:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self._checkpointed_through = through
             self.checkpoints += 1
         except sqlite3.Error:  # the writer's own bound still holds; try again later
             log.warning("WAL checkpoint failed", exc_info=True)

@@ -61,7 +61,7 @@ def test_commits_leave_the_log_to_the_background_checkpoint(tmp_path: Path) -> N
 
         checkpointer = WalCheckpointer(database)
         checkpointer.start()
-        checkpointer.nudge()
+        checkpointer.nudge(EVENTS)
         try:
             assert wait_until(lambda: database.stat().st_size > 4 * 1024 * 1024)
         finally:
@@ -94,3 +94,29 @@ def test_postgres_has_no_checkpointer(database_url: str) -> None:
         assert (runtime.checkpointer is None) == database_url.startswith("postgresql")
     finally:
         runtime.close()
+
+
+def test_small_commits_wait_for_enough_events_or_a_quiet_moment(tmp_path: Path) -> None:
+    database = tmp_path / "slaclock.db"
+    runtime = open_runtime(database)
+    runtime.close()
+    checkpointer = WalCheckpointer(database, idle_seconds=5, after_events=1000)
+    checkpointer.start()
+    try:
+        checkpointer.nudge(10)
+        checkpointer.nudge(400)
+        time.sleep(0.3)
+        assert checkpointer.checkpoints == 0
+        checkpointer.nudge(1500)
+        assert wait_until(lambda: checkpointer.checkpoints == 1)
+    finally:
+        checkpointer.stop()
+    quiet = WalCheckpointer(database, idle_seconds=0.1, after_events=1000)
+    quiet.start()
+    try:
+        quiet.nudge(5)
+        assert wait_until(lambda: quiet.checkpoints == 1)
+        time.sleep(0.3)
+        assert quiet.checkpoints == 1  # nothing new since: no more checkpoints
+    finally:
+        quiet.stop()
