@@ -7,6 +7,7 @@ clocks never depend on it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -93,7 +94,7 @@ def event_of(
     return _event(
         _CLASSES[kind],
         {
-            "originator_id": ticket_uuid(ticket_id),
+            "originator_id": _aggregate_id(ticket_id),
             "originator_version": version,
             "timestamp": recorded_at,
             "ticket_id": ticket_id,
@@ -103,3 +104,8 @@ def event_of(
             "fingerprint": "",
         },
     )
+
+
+# A ticket's events are built one after another (in key order, or from one ticket's
+# facts): a small cache hashes each ticket id once rather than once per event.
+_aggregate_id = functools.lru_cache(maxsize=1024)(ticket_uuid)
