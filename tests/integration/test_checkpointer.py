@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,10 +38,10 @@ def ingest(runtime: Runtime, count: int) -> None:
         assert all(isinstance(r, Receipt) and r.created for r in results)
 
 
-def wait_until(condition: object, seconds: float = 20) -> bool:
+def wait_until(condition: Callable[[], bool], seconds: float = 20) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if callable(condition) and condition():
+        if condition():
             return True
         time.sleep(0.05)
     return False
