@@ -58,9 +58,13 @@ class EventStore:
 
     def append(self, events: Sequence[DomainEvent]) -> list[int]:
         """Store ``events`` in one transaction and return their global positions."""
-        if not events:
+        return self.insert(self.encode(events))
+
+    def insert(self, stored: Sequence[StoredEvent]) -> list[int]:
+        """Store encoded events in one transaction and return their global positions."""
+        if not stored:
             return []
-        positions = self.recorder.insert_events(self.encode(events))
+        positions = self.recorder.insert_events(stored)
         assert positions is not None
         return list(positions)
 

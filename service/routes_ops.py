@@ -76,6 +76,10 @@ def metrics(request: Request) -> PlainTextResponse:
             "# HELP slaclock_writer_events_total Events committed by the writer.",
             "# TYPE slaclock_writer_events_total counter",
             f"slaclock_writer_events_total {writer.events_committed}",
+            "# HELP slaclock_writer_overlapped_groups_total Groups decided while the group"
+            " before them was being inserted.",
+            "# TYPE slaclock_writer_overlapped_groups_total counter",
+            f"slaclock_writer_overlapped_groups_total {writer.groups_overlapped}",
         ]
     projections = getattr(request.app.state, "projection_service", None)
     if projections is not None:

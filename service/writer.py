@@ -15,11 +15,12 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
 from domain.errors import DomainError
 from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 Answer = Receipt | VersionReceipt
 MAX_CONFLICT_RETRIES = 3
+# Groups this big are inserted in the background while the next is decided; smaller
+# ones (single events under load) are committed in line, without a thread hand-off.
+OVERLAP_FROM_EVENTS = 256
 SWITCH_INTERVAL_SECONDS = 0.0005
 
 
@@ -102,6 +106,34 @@ class _Unit:
     def answer(self, result: Answer | Exception) -> None:
         self.request.results[self.index] = result
 
+    def reset(self) -> None:
+        self.request.results[self.index] = None
+
+
+@dataclass
+class _Flight:
+    """A decided group whose insert runs while the writer decides the next one."""
+
+    requests: list[_Request]
+    units: list[_Unit]
+    decided: list[tuple[_Unit, Decision]]
+    insert: Future[list[int]]
+
+
+def _inserted_now(store: EventStore, stored: list[StoredEvent]) -> Future[list[int]]:
+    done: Future[list[int]] = Future()
+    try:
+        done.set_result(store.insert(stored))
+    except Exception as error:  # _land answers for it, as for an insert in the background
+        done.set_exception(error)
+    return done
+
+
+def _tickets_only(units: list[_Unit]) -> bool:
+    # A catalog version changes what later commands are decided against: such a group
+    # is stored before the next is decided.
+    return all(isinstance(u.command, NewTicketEvent) for u in units)
+
 
 def _lost() -> Exception:
     return StoreUnavailable("the writer stopped before committing this event")
@@ -130,10 +162,13 @@ class Writer:
         self._clock = clock
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._inserter = ThreadPoolExecutor(1, thread_name_prefix="slaclock-insert")
         self._last_recorded = datetime.min.replace(tzinfo=UTC)
         self._listeners: list[Callable[[int], None]] = []
         self.groups_committed = 0
         self.events_committed = 0
+        # Groups decided while the group before them was being inserted.
+        self.groups_overlapped = 0
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(max_position)`` after each committed group."""
@@ -145,6 +180,7 @@ class Writer:
         # slices for it. A shorter interval keeps group commits flowing.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_SECONDS))
         if self._thread is None:
+            self._inserter = ThreadPoolExecutor(1, thread_name_prefix="slaclock-insert")
             self._thread = threading.Thread(target=self._run, name="slaclock-writer")
             self._thread.start()
 
@@ -153,6 +189,11 @@ class Writer:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+            self._inserter.shutdown()
+
+    def queued(self) -> int:
+        """Requests waiting for the writer thread to take them."""
+        return self._queue.qsize()
 
     async def submit(self, commands: Sequence[Command]) -> list[Answer | Exception]:
         """Queue commands in order; each is decided and answered on its own.
@@ -172,27 +213,99 @@ class Writer:
     # --- the writer thread ---------------------------------------------------
 
     def _run(self) -> None:
+        # While one group's rows are being inserted (the GIL released), the writer
+        # decides and encodes the next; a group is answered only once its insert is done.
+        flight: _Flight | None = None
         stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            group: list[_Request] = [first]
-            size = len(first.commands)
-            while size < self._max_events:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                group.append(item)
-                size += len(item.commands)
+        while not (stopping and flight is None):
+            group: list[_Request] = []
+            if not stopping:
+                group, stopping = self._take_group(wait=flight is None)
             units = [_Unit(r, i) for r in group for i in range(len(r.commands))]
-            self._commit_with_fallback(units)
-            _settle_from_thread(group)
+            if flight is not None and not (units and _tickets_only(units)):
+                self._land(flight, following=[])
+                flight = None
+            if units:
+                flight = self._launch(group, units, after=flight)
         self._drain()
+
+    def _take_group(self, *, wait: bool) -> tuple[list[_Request], bool]:
+        """What is waiting, up to the bound, and whether the writer was told to stop."""
+        try:
+            first = self._queue.get() if wait else self._queue.get_nowait()
+        except queue.Empty:
+            return [], False
+        if first is _STOP:
+            return [], True
+        group: list[_Request] = [first]
+        size = len(first.commands)
+        while size < self._max_events:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return group, True
+            group.append(item)
+            size += len(item.commands)
+        return group, False
+
+    def _launch(
+        self, group: list[_Request], units: list[_Unit], after: _Flight | None
+    ) -> _Flight | None:
+        """Decide a group and commit it, once the group ``after`` is stored.
+
+        A big group of ticket events is left inserting (returned) while the writer
+        decides the next; anything else is committed and answered before returning.
+        """
+        decided = self._decide_or_fail(units)
+        if after is not None:
+            self.groups_overlapped += 1
+            if not self._land(after, following=units):
+                # What was decided assumed the group before it stored: decide again.
+                decided = self._decide_or_fail(units)
+        commands, stored = decided
+        if len(stored) >= OVERLAP_FROM_EVENTS and _tickets_only(units):
+            return _Flight(
+                group, units, commands, self._inserter.submit(self._store.insert, stored)
+            )
+        self._land(
+            _Flight(group, units, commands, _inserted_now(self._store, stored)), following=[]
+        )
+        return None
+
+    def _decide_or_fail(
+        self, units: list[_Unit]
+    ) -> tuple[list[tuple[_Unit, Decision]], list[StoredEvent]]:
+        try:
+            return self._decide(units, assume_new=True)
+        except Exception as error:  # every request must get an answer, whatever failed
+            self._forget(units)
+            self._fail(units, error)
+            return [], []
+
+    def _land(self, flight: _Flight, *, following: list[_Unit]) -> bool:
+        """Answer a group once its insert is done; False if it had to be committed again."""
+        landed = False
+        try:
+            self._answer(flight.decided, flight.insert.result())
+            landed = True
+        except IntegrityError:
+            self._undo(following)
+            self._forget(flight.units)
+            self._commit_again(flight.units)
+        except Exception as error:  # every request must get an answer, whatever failed
+            self._undo(following)
+            self._forget(flight.units)
+            self._fail(flight.units, error)
+        _settle_from_thread(flight.requests)
+        return landed
+
+    def _undo(self, units: list[_Unit]) -> None:
+        """Drop what deciding ``units`` cached or answered, to decide them afresh."""
+        self._forget(units)
+        for unit in units:
+            unit.reset()
 
     def _drain(self) -> None:
         waiting: list[_Request] = []
@@ -205,19 +318,16 @@ class Writer:
                 waiting.append(item)
         _settle_from_thread(waiting, _lost())
 
-    def _commit_with_fallback(self, units: list[_Unit]) -> None:
+    def _commit_again(self, units: list[_Unit]) -> None:
+        """After a first try that assumed tickets new: with heads read from the store."""
         try:
             try:
-                self._commit(units, assume_new=True)
-            except IntegrityError:
-                # A ticket assumed new was not, or another process wrote first: reload all.
-                self._forget(units)
                 self._commit(units, assume_new=False)
-        except IntegrityError:
-            self._forget(units)
-            for unit in units:
-                if unit.pending:
-                    self._commit_alone(unit)
+            except IntegrityError:
+                self._forget(units)
+                for unit in units:
+                    if unit.pending:
+                        self._commit_alone(unit)
         except Exception as error:  # every request must get an answer, whatever failed
             self._forget(units)
             self._fail(units, error)
@@ -236,7 +346,14 @@ class Writer:
         self._fail([unit], StoreUnavailable("the ticket kept changing; try again"))
 
     def _commit(self, units: list[_Unit], *, assume_new: bool) -> None:
+        decided, stored = self._decide(units, assume_new=assume_new)
+        self._answer(decided, self._store.insert(stored))
+
+    def _decide(
+        self, units: list[_Unit], *, assume_new: bool
+    ) -> tuple[list[tuple[_Unit, Decision]], list[StoredEvent]]:
         recorded_at = self._next_instant()
+        self._last_recorded = recorded_at
         pending = [u.command for u in units if u.pending]
         self._rules.prefetch(pending, assume_new_on_opened=assume_new)
         decided: list[tuple[_Unit, Decision]] = []
@@ -248,8 +365,10 @@ class Writer:
             except DomainError as error:
                 unit.answer(error)
         prepared = [d.event for _, d in decided if isinstance(d, Prepared)]
-        positions = self._store.append(prepared)
-        self._last_recorded = recorded_at
+        return decided, self._store.encode(prepared)
+
+    def _answer(self, decided: list[tuple[_Unit, Decision]], positions: list[int]) -> None:
+        prepared = [d.event for _, d in decided if isinstance(d, Prepared)]
         by_event = dict(zip((id(e) for e in prepared), positions, strict=True))
         for unit, answer in self._answers(decided, by_event):
             unit.answer(answer)

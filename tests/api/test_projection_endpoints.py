@@ -182,3 +182,14 @@ def test_readyz_and_metrics_report_projection_lag(client: httpx.Client) -> None:
     metrics = client.get("/metrics").text
     assert 'slaclock_projection_lag_events{projection="tickets"}' in metrics
     assert 'slaclock_projection_lag_seconds{projection="tickets"}' in metrics
+    counters = dict(
+        line.split(" ") for line in metrics.splitlines() if line.startswith("slaclock_writer_")
+    )
+    assert set(counters) == {
+        "slaclock_writer_groups_total",
+        "slaclock_writer_events_total",
+        "slaclock_writer_overlapped_groups_total",
+    }
+    assert int(counters["slaclock_writer_events_total"]) >= int(
+        counters["slaclock_writer_groups_total"]
+    )
