@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from service.ingest import Receipt
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 from tests.api.fixtures import DUBLIN, standard_policy
+from tests.support.waiting import eventually
 
 AT = datetime(2026, 3, 16, 16, 30, tzinfo=UTC)
 # Well past SQLite's default wal_autocheckpoint of 1,000 pages (4 MB).
@@ -38,15 +38,6 @@ def ingest(runtime: Runtime, count: int) -> None:
         assert all(isinstance(r, Receipt) and r.created for r in results)
 
 
-def wait_until(condition: Callable[[], bool], seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_commits_leave_the_log_to_the_background_checkpoint(tmp_path: Path) -> None:
     database = tmp_path / "slaclock.db"
     wal = Path(f"{database}-wal")
@@ -64,7 +55,7 @@ def test_commits_leave_the_log_to_the_background_checkpoint(tmp_path: Path) -> N
         checkpointer.start()
         checkpointer.nudge(EVENTS)
         try:
-            assert wait_until(lambda: database.stat().st_size > 4 * 1024 * 1024)
+            assert eventually(lambda: database.stat().st_size > 4 * 1024 * 1024)
         finally:
             checkpointer.stop()
         assert checkpointer.checkpoints >= 1
@@ -83,7 +74,7 @@ def test_the_running_checkpointer_follows_commits_and_stops_with_the_runtime(
         ingest(runtime, 2000)
         checkpointer = runtime.checkpointer
         assert checkpointer is not None
-        assert wait_until(lambda: checkpointer.checkpoints >= 1)
+        assert eventually(lambda: checkpointer.checkpoints >= 1)
     finally:
         runtime.close()
     assert not [t for t in threading.enumerate() if t.name == "slaclock-checkpoint"]
@@ -109,14 +100,14 @@ def test_small_commits_wait_for_enough_events_or_a_quiet_moment(tmp_path: Path) 
         time.sleep(0.3)
         assert checkpointer.checkpoints == 0
         checkpointer.nudge(1500)
-        assert wait_until(lambda: checkpointer.checkpoints == 1)
+        assert eventually(lambda: checkpointer.checkpoints == 1)
     finally:
         checkpointer.stop()
     quiet = WalCheckpointer(database, idle_seconds=0.1, after_events=1000)
     quiet.start()
     try:
         quiet.nudge(5)
-        assert wait_until(lambda: quiet.checkpoints == 1)
+        assert eventually(lambda: quiet.checkpoints == 1)
         time.sleep(0.3)
         assert quiet.checkpoints == 1  # nothing new since: no more checkpoints
     finally:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from projections.runner import ProjectionRunner
@@ -21,15 +20,7 @@ from tests.integration.test_projection_support import (
     follow_all,
     plan_document,
 )
-
-
-def _eventually(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+from tests.support.waiting import eventually
 
 
 def _projection_threads() -> list[threading.Thread]:
@@ -77,15 +68,15 @@ def test_one_worker_is_active_and_a_standby_takes_over(database_url: str) -> Non
         first = ProjectionRunner(engine, store, poll_seconds=0.01, standby_seconds=0.05)
         second = ProjectionRunner(engine, store, poll_seconds=0.01, standby_seconds=0.05)
         first.start()
-        assert _eventually(lambda: first.stats.active)
+        assert eventually(lambda: first.stats.active)
         second.start()
         try:
             time.sleep(0.3)
             assert (first.stats.active, second.stats.active) == (True, False)
             first.stop()
-            assert _eventually(lambda: second.stats.active)
+            assert eventually(lambda: second.stats.active)
             position = writer.opened("T-1", T0)
-            assert _eventually(lambda: second.stats.position == position)
+            assert eventually(lambda: second.stats.position == position)
             assert second.stats.events_total >= 1
         finally:
             first.stop()
@@ -122,7 +113,7 @@ def test_a_failing_batch_is_reported_and_not_skipped(database_url: str) -> None:
         service = ProjectionService(engine, store, poll_seconds=0.01)
         service.start()
         try:
-            assert _eventually(lambda: service.status()["errors_total"] >= 1)
+            assert eventually(lambda: service.status()["errors_total"] >= 1)
             status = service.status()
             assert "nowhere" in (status["last_error"] or "")
             assert status["position"] == 0  # the batch was rolled back whole, not skipped
