@@ -162,7 +162,6 @@ class Writer:
         self._clock = clock
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._inserter = ThreadPoolExecutor(1, thread_name_prefix="slaclock-insert")
         self._last_recorded = datetime.min.replace(tzinfo=UTC)
         self._listeners: list[Callable[[int], None]] = []
         self.groups_committed = 0
@@ -180,7 +179,6 @@ class Writer:
         # slices for it. A shorter interval keeps group commits flowing.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_SECONDS))
         if self._thread is None:
-            self._inserter = ThreadPoolExecutor(1, thread_name_prefix="slaclock-insert")
             self._thread = threading.Thread(target=self._run, name="slaclock-writer")
             self._thread.start()
 
@@ -189,7 +187,6 @@ class Writer:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
-            self._inserter.shutdown()
 
     def queued(self) -> int:
         """Requests waiting for the writer thread to take them."""
@@ -217,16 +214,17 @@ class Writer:
         # decides and encodes the next; a group is answered only once its insert is done.
         flight: _Flight | None = None
         stopping = False
-        while not (stopping and flight is None):
-            group: list[_Request] = []
-            if not stopping:
-                group, stopping = self._take_group(wait=flight is None)
-            units = [_Unit(r, i) for r in group for i in range(len(r.commands))]
-            if flight is not None and not (units and _tickets_only(units)):
-                self._land(flight, following=[])
-                flight = None
-            if units:
-                flight = self._launch(group, units, after=flight)
+        with ThreadPoolExecutor(1, thread_name_prefix="slaclock-insert") as inserter:
+            while not (stopping and flight is None):
+                group: list[_Request] = []
+                if not stopping:
+                    group, stopping = self._take_group(wait=flight is None)
+                units = [_Unit(r, i) for r in group for i in range(len(r.commands))]
+                if flight is not None and not (units and _tickets_only(units)):
+                    self._land(flight, following=[])
+                    flight = None
+                if units:
+                    flight = self._launch(group, units, after=flight, inserter=inserter)
         self._drain()
 
     def _take_group(self, *, wait: bool) -> tuple[list[_Request], bool]:
@@ -251,7 +249,12 @@ class Writer:
         return group, False
 
     def _launch(
-        self, group: list[_Request], units: list[_Unit], after: _Flight | None
+        self,
+        group: list[_Request],
+        units: list[_Unit],
+        *,
+        after: _Flight | None,
+        inserter: ThreadPoolExecutor,
     ) -> _Flight | None:
         """Decide a group and commit it, once the group ``after`` is stored.
 
@@ -266,9 +269,7 @@ class Writer:
                 decided = self._decide_or_fail(units)
         commands, stored = decided
         if len(stored) >= OVERLAP_FROM_EVENTS and _tickets_only(units):
-            return _Flight(
-                group, units, commands, self._inserter.submit(self._store.insert, stored)
-            )
+            return _Flight(group, units, commands, inserter.submit(self._store.insert, stored))
         self._land(
             _Flight(group, units, commands, _inserted_now(self._store, stored)), following=[]
         )
