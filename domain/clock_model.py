@@ -7,9 +7,13 @@ datetimes at full precision: the wire format truncates them to whole seconds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, NamedTuple
+
+from domain.events import EventType
 
 
 class TicketStatus(StrEnum):
@@ -88,3 +92,47 @@ class TicketState:
 
     def clock(self, metric: str) -> Clock | None:
         return next((c for c in self.clocks if c.metric == metric), None)
+
+
+class Occurrence(NamedTuple):
+    """What the evaluator reads of a ticket event; its instant in epoch microseconds.
+
+    Projections hold their events as compact facts and evaluate them as these,
+    without building event objects or datetimes.
+    """
+
+    type: EventType
+    occurred_us: int
+    version: int
+    event_id: str
+    data: Mapping[str, Any]
+
+
+class ClockFigures(NamedTuple):
+    """A clock as its ledger holds it, instants in epoch microseconds; ``Clock`` is built
+    from these, and the projections store them as they are."""
+
+    metric: str
+    calendar: str
+    state: ClockState
+    outcome: Outcome
+    at_risk: bool
+    target_seconds: int
+    elapsed_seconds: int
+    started_us: int
+    due_us: int | None
+    warn_us: int | None
+    stopped_us: int | None
+    breached_us: int | None
+
+
+class TicketFigures(NamedTuple):
+    """A ticket's evaluated state in epoch microseconds (``TicketState`` without datetimes)."""
+
+    policy_version: int
+    priority: str
+    customer: str | None
+    kind: str
+    status: TicketStatus
+    opened_us: int
+    clocks: tuple[ClockFigures, ...]

@@ -13,14 +13,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 
-from domain.business_time import CalendarTimeline, to_us
+from domain.business_time import CalendarTimeline, from_us, to_us
 from domain.calendar import ALWAYS_OPEN_ID
 from domain.clock_model import (
     Clock,
+    ClockFigures,
     ClockState,
+    Occurrence,
     Outcome,
     Segment,
     SegmentKind,
+    TicketFigures,
     TicketState,
     TicketStatus,
 )
@@ -32,13 +35,18 @@ from domain.versions import Version
 
 __all__ = [
     "Clock",
+    "ClockFigures",
     "ClockState",
+    "Occurrence",
     "Outcome",
     "Segment",
     "SegmentKind",
+    "TicketFigures",
     "TicketState",
     "TicketStatus",
     "evaluate",
+    "evaluate_figures",
+    "occurrence_of",
 ]
 
 # Which metrics each event stops (closed stops everything still going).
@@ -66,22 +74,58 @@ def evaluate(
     (projections need no segments), which changes nothing else. Raises
     NotFound when the ticket was not opened by ``at``.
     """
-    ordered = _replay_order(events, at)
-    if not ordered or ordered[0].type is not EventType.OPENED:
-        raise NotFound(f"ticket {ticket_id!r} was not opened by {at.isoformat()}")
-    replay = _Replay(ticket_id, ordered[0], policy, _Calendars(calendars), with_segments)
-    for event in ordered[1:]:
-        replay.apply(event)
+    occurrences = [occurrence_of(event) for event in events]
+    replay = _replay(
+        ticket_id, occurrences, policy, calendars, to_us(at), with_segments=with_segments
+    )
     return replay.state(at)
 
 
-def _replay_order(events: Sequence[TicketEvent], at: datetime) -> list[TicketEvent]:
+def evaluate_figures(
+    ticket_id: str,
+    occurrences: Sequence[Occurrence],
+    policy: Version[Policy],
+    calendars: Callable[[str], CalendarTimeline],
+    at_us: int,
+) -> TicketFigures:
+    """``evaluate`` without segments, in epoch microseconds from end to end: the same
+    replay, answered as the ledgers hold it (what the projections store)."""
+    replay = _replay(ticket_id, occurrences, policy, calendars, at_us, with_segments=False)
+    return replay.figures(at_us)
+
+
+def occurrence_of(event: TicketEvent) -> Occurrence:
+    return Occurrence(
+        event.type, to_us(event.occurred_at), event.originator_version, event.event_id, event.data
+    )
+
+
+def _replay(
+    ticket_id: str,
+    occurrences: Sequence[Occurrence],
+    policy: Version[Policy],
+    calendars: Callable[[str], CalendarTimeline],
+    at_us: int,
+    *,
+    with_segments: bool,
+) -> _Replay:
+    ordered = _replay_order(occurrences, at_us)
+    if not ordered or ordered[0].type is not EventType.OPENED:
+        at = from_us(at_us).isoformat()
+        raise NotFound(f"ticket {ticket_id!r} was not opened by {at}")
+    replay = _Replay(ticket_id, ordered[0], policy, _Calendars(calendars), with_segments)
+    for occurrence in ordered[1:]:
+        replay.apply(occurrence)
+    return replay
+
+
+def _replay_order(occurrences: Sequence[Occurrence], at_us: int) -> list[Occurrence]:
     """Events up to ``at`` by occurred_at, ties by version; nothing before the opening counts."""
     ordered = sorted(
-        (e for e in events if e.occurred_at <= at),
-        key=lambda e: (e.occurred_at, e.originator_version),
+        (o for o in occurrences if o.occurred_us <= at_us),
+        key=lambda o: (o.occurred_us, o.version),
     )
-    opened = next((i for i, e in enumerate(ordered) if e.type is EventType.OPENED), None)
+    opened = next((i for i, o in enumerate(ordered) if o.type is EventType.OPENED), None)
     return [] if opened is None else ordered[opened:]
 
 
@@ -112,7 +156,7 @@ class _Replay:
     def __init__(
         self,
         ticket_id: str,
-        opened: TicketEvent,
+        opened: Occurrence,
         policy: Version[Policy],
         calendars: _Calendars,
         with_segments: bool,
@@ -126,10 +170,10 @@ class _Replay:
         self.ledgers = self._open_ledgers(opened, calendars, with_segments)
 
     def _open_ledgers(
-        self, opened: TicketEvent, calendars: _Calendars, with_segments: bool
+        self, opened: Occurrence, calendars: _Calendars, with_segments: bool
     ) -> list[MetricLedger]:
         ledgers = []
-        at, fraction = to_us(opened.occurred_at), self.policy.warning_fraction
+        at, fraction = opened.occurred_us, self.policy.warning_fraction
         for name, metric in self.policy.metrics.items():
             ledger = MetricLedger(
                 name, metric.pause_when_awaiting_customer, fraction, calendars, with_segments
@@ -142,8 +186,8 @@ class _Replay:
     def _calendar(self) -> str:
         return self.policy.calendar_for(self.priority)
 
-    def apply(self, event: TicketEvent) -> None:
-        kind, at, event_id = event.type, to_us(event.occurred_at), event.event_id
+    def apply(self, event: Occurrence) -> None:
+        kind, at, event_id = event.type, event.occurred_us, event.event_id
         if self.closed and kind is not EventType.REOPENED:
             return  # a closed ticket changes no more until it is reopened
         if kind is EventType.PRIORITY_CHANGED:
@@ -210,7 +254,20 @@ class _Replay:
             customer=None if customer is None else str(customer),
             kind=str(data.get("kind", "incident")),
             status=self.status(),
-            opened_at=self.opened.occurred_at.astimezone(UTC),
+            opened_at=from_us(self.opened.occurred_us),
             evaluated_at=at.astimezone(UTC),
             clocks=tuple(clock for clock in clocks if clock is not None),
+        )
+
+    def figures(self, at_us: int) -> TicketFigures:
+        clocks = (ledger.figures(at_us) for ledger in self.ledgers)
+        customer = self.opened.data.get("customer")
+        return TicketFigures(
+            self.policy_version,
+            self.priority,
+            None if customer is None else str(customer),
+            str(self.opened.data.get("kind", "incident")),
+            self.status(),
+            self.opened.occurred_us,
+            tuple(clock for clock in clocks if clock is not None),
         )

@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from domain.business_time import US, CalendarTimeline, from_us
-from domain.clock_model import Clock, ClockState, Outcome, Segment, SegmentKind
+from domain.clock_model import Clock, ClockFigures, ClockState, Outcome, Segment, SegmentKind
 from domain.policy import WORKING_DAYS, Target
 
 Timelines = Callable[[str], CalendarTimeline]
@@ -197,31 +197,49 @@ class MetricLedger:
 
     # --- the answer ---------------------------------------------------------------
 
-    def clock(self, at: int) -> Clock | None:
+    def figures(self, at: int) -> ClockFigures | None:
         """The clock as of ``at`` (no event after it), or None while it has no target."""
         if self.target is None:
             return None
         self.check_breach(at)
         running = self.state is ClockState.RUNNING
-        elapsed = self.accrued_at(at) // US
-        target = self.target // US
         breached = self.outcome is Outcome.BREACHED
         warn_at = self.warn_at() if running else None
         due_at = (self.breached_at if breached else self.due()) if running else None
+        return ClockFigures(
+            self.metric,
+            self.calendar,
+            self.state,
+            self.outcome,
+            running and not breached and warn_at is not None and at > warn_at,
+            self.target // US,
+            self.accrued_at(at) // US,
+            self.opened,
+            due_at,
+            warn_at,
+            self.stopped_at,
+            self.breached_at,
+        )
+
+    def clock(self, at: int) -> Clock | None:
+        """``figures`` as datetimes, with the segments when they are kept."""
+        figures = self.figures(at)
+        if figures is None:
+            return None
         return Clock(
-            metric=self.metric,
-            calendar=self.calendar,
-            state=self.state,
-            outcome=self.outcome,
-            at_risk=running and not breached and warn_at is not None and at > warn_at,
-            target_seconds=target,
-            elapsed_seconds=elapsed,
-            remaining_seconds=target - elapsed,
-            started_at=from_us(self.opened),
-            due_at=_instant(due_at),
-            warn_at=_instant(warn_at),
-            stopped_at=_instant(self.stopped_at),
-            breached_at=_instant(self.breached_at),
+            metric=figures.metric,
+            calendar=figures.calendar,
+            state=figures.state,
+            outcome=figures.outcome,
+            at_risk=figures.at_risk,
+            target_seconds=figures.target_seconds,
+            elapsed_seconds=figures.elapsed_seconds,
+            remaining_seconds=figures.target_seconds - figures.elapsed_seconds,
+            started_at=from_us(figures.started_us),
+            due_at=_instant(figures.due_us),
+            warn_at=_instant(figures.warn_us),
+            stopped_at=_instant(figures.stopped_us),
+            breached_at=_instant(figures.breached_us),
             segments=self._segments(at),
         )
 

@@ -20,7 +20,6 @@ import orjson
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-from domain.events import TicketEvent
 from projections.catalog import CatalogRow, ProjectionCatalog
 from projections.eventtable import EventTable, ScanRow
 from projections.facts import Fact
@@ -56,28 +55,21 @@ class Evaluated:
         self.undecodable.extend(other.undecodable)
 
 
-def staged_facts(
-    ticket: StagedTicket,
-) -> tuple[str, list[Fact], int, list[TicketEvent] | None] | None:
-    """The ticket's id, facts, last position and (when read raw) events; None if a record
-    needs the log's decoder."""
+def staged_facts(ticket: StagedTicket) -> tuple[str, list[Fact], int] | None:
+    """The ticket's id, facts and last position; None if a record needs the log's decoder."""
     ticket_id = ""
     facts: list[Fact] = []
-    events: list[TicketEvent] | None = []
     _aggregate, records = ticket
     for topic, version, _position, payload in records:
         if topic == FACT:
             ticket_id, fact = orjson.loads(payload)
-            events = None
         else:
             found = raw_fact(topic, version, payload)
             if found is None:
                 return None
-            ticket_id, fact, event = found
-            if events is not None:
-                events.append(event)
+            ticket_id, fact = found
         facts.append(fact)
-    return ticket_id, facts, max(record[2] for record in records), events
+    return ticket_id, facts, max(record[2] for record in records)
 
 
 def evaluate_chunk(catalog: ProjectionCatalog, chunk: Sequence[StagedTicket]) -> Evaluated:
@@ -87,8 +79,7 @@ def evaluate_chunk(catalog: ProjectionCatalog, chunk: Sequence[StagedTicket]) ->
         if staged is None:
             done.undecodable.append(ticket)
             continue
-        ticket_id, facts, position, events = staged
-        rows = evaluate_ticket(ticket_id, facts, position, catalog, events)
+        rows = evaluate_ticket(*staged, catalog)
         if rows is not None:
             done.tickets.append(tuple(rows.ticket[c] for c in TICKET_COLUMNS))
             done.clocks.extend(tuple(c[k] for k in CLOCK_COLUMNS) for c in rows.clocks)

@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 
 from domain.business_time import to_us
-from domain.events import CLASS_OF_TYPE, CalendarVersionDefined, PolicyVersionDefined, TicketEvent
-from projections.facts import Fact, event_of
+from domain.events import CLASS_OF_TYPE, CalendarVersionDefined, PolicyVersionDefined
+from projections.facts import Fact
 
 _TYPE_OF_TOPIC = {
     f"{cls.__module__}:{cls.__qualname__}": t.value for t, cls in CLASS_OF_TYPE.items()
@@ -38,12 +38,8 @@ def _instant(value: Any) -> datetime | None:
     return None
 
 
-def raw_fact(topic: str, version: int, state: bytes) -> tuple[str, Fact, TicketEvent] | None:
-    """(ticket_id, fact, event) of a stored ticket event; None when it must be decoded normally.
-
-    The event is built here too, from the instants just parsed, so the evaluator
-    does not turn the fact's microseconds back into datetimes.
-    """
+def raw_fact(topic: str, version: int, state: bytes) -> tuple[str, Fact] | None:
+    """(ticket_id, fact) of a stored ticket event; None when it must be decoded normally."""
     kind = _TYPE_OF_TOPIC.get(topic)
     if kind is None:
         return None
@@ -53,15 +49,5 @@ def raw_fact(topic: str, version: int, state: bytes) -> tuple[str, Fact, TicketE
     plain = isinstance(data, dict) and all(not isinstance(v, dict | list) for v in data.values())
     if occurred is None or recorded is None or not plain:
         return None
-    ticket_id, event_id = body["ticket_id"], body["event_id"]
-    fact = [kind, event_id, to_us(occurred), to_us(recorded), version, data]
-    event = event_of(
-        ticket_id,
-        kind,
-        event_id,
-        occurred_at=occurred,
-        recorded_at=recorded,
-        version=version,
-        data=data,
-    )
-    return ticket_id, fact, event
+    fact = [kind, body["event_id"], to_us(occurred), to_us(recorded), version, data]
+    return body["ticket_id"], fact

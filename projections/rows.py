@@ -13,18 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from domain.business_time import DAY_US, from_us, to_us
-from domain.clock_model import Clock, ClockState, Outcome, TicketState
-from domain.clocks import evaluate
-from domain.events import EventType, TicketEvent
+from domain.business_time import DAY_US, from_us
+from domain.clock_model import ClockFigures, ClockState, Occurrence, Outcome, TicketFigures
+from domain.clocks import evaluate_figures
+from domain.events import EventType
 from projections.catalog import ProjectionCatalog
-from projections.facts import Fact, dumps, to_events
+from projections.facts import Fact, dumps
 
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 SummaryKey = tuple[str, str, str, int]  # plan, priority, metric, opened_day
 _OCCURRED, _TYPE = 2, 0
+_EVENT_TYPES = {kind.value: kind for kind in EventType}
 
 
 TICKET_COLUMNS = (
@@ -45,46 +46,50 @@ class TicketRows:
     clocks: list[Row]
 
 
-def _us(instant: Any) -> int | None:
-    return None if instant is None else to_us(instant)
-
-
-def clock_row(state: TicketState, clock: Clock) -> Row:
+def clock_row(ticket: Row, state: TicketFigures, clock: ClockFigures) -> Row:
     running = clock.state is ClockState.RUNNING and clock.outcome is Outcome.PENDING
-    running_due = _us(clock.due_at) if running else None
-    breached_at = _us(clock.breached_at) if clock.outcome is Outcome.BREACHED else None
+    running_due = clock.due_us if running else None
+    breached_at = clock.breached_us if clock.outcome is Outcome.BREACHED else None
     return {
-        "ticket_id": state.ticket_id,
+        "ticket_id": ticket["ticket_id"],
         "metric": clock.metric,
-        "plan": state.plan,
+        "plan": ticket["plan"],
         "priority": state.priority,
         "customer": state.customer,
         "status": state.status.value,
-        "opened_at_us": to_us(state.opened_at),
+        "opened_at_us": state.opened_us,
         "calendar": clock.calendar,
         "state": clock.state.value,
         "outcome": clock.outcome.value,
         "target_seconds": clock.target_seconds,
         "elapsed_seconds": clock.elapsed_seconds,
-        "started_at_us": _us(clock.started_at),
-        "due_at_us": _us(clock.due_at),
-        "warn_at_us": _us(clock.warn_at),
+        "started_at_us": clock.started_us,
+        "due_at_us": clock.due_us,
+        "warn_at_us": clock.warn_us,
         "breached_at_us": breached_at,
-        "stopped_at_us": _us(clock.stopped_at),
-        "evaluated_at_us": to_us(state.evaluated_at),
+        "stopped_at_us": clock.stopped_us,
+        "evaluated_at_us": ticket["last_event_at_us"],
         "running_due_us": running_due,
         "breach_from_us": breached_at if breached_at is not None else running_due,
     }
 
 
-def settled_at(state: TicketState) -> int | None:
+def settled_at(state: TicketFigures) -> int | None:
     """None while a clock still runs or is paused; else the last instant it depends on."""
     if any(clock.state is not ClockState.STOPPED for clock in state.clocks):
         return None
-    instants = [to_us(state.opened_at)]
+    instants = [state.opened_us]
     for clock in state.clocks:
-        instants.extend(_us(i) or 0 for i in (clock.stopped_at, clock.due_at, clock.warn_at))
+        instants.extend(i or 0 for i in (clock.stopped_us, clock.due_us, clock.warn_us))
     return max(instants)
+
+
+def occurrences(facts: list[Fact]) -> list[Occurrence]:
+    """Facts as the evaluator reads them: no event objects, no datetimes."""
+    return [
+        Occurrence(_EVENT_TYPES[kind], occurred, version, event_id, data)
+        for kind, event_id, occurred, _recorded, version, data in facts
+    ]
 
 
 def _ticket_row(ticket_id: str, facts: list[Fact], position: int, at_us: int) -> Row:
@@ -108,16 +113,9 @@ def _ticket_row(ticket_id: str, facts: list[Fact], position: int, at_us: int) ->
 
 
 def evaluate_ticket(
-    ticket_id: str,
-    facts: list[Fact],
-    position: int,
-    catalog: ProjectionCatalog,
-    events: list[TicketEvent] | None = None,
+    ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
 ) -> TicketRows | None:
-    """The rows of one ticket; None when it has no ``opened`` fact (never accepted).
-
-    ``events`` are the facts as events, when the caller already has them.
-    """
+    """The rows of one ticket; None when it has no ``opened`` fact (never accepted)."""
     if not facts or facts[0][_TYPE] != EventType.OPENED.value:
         log.warning("ticket %r has events but no opening; it is left out", ticket_id)
         return None
@@ -128,14 +126,7 @@ def evaluate_ticket(
         # The write side refuses such an opening; a later policy version with an
         # earlier effective_from re-evaluates this ticket.
         return TicketRows(row, [])
-    state = evaluate(
-        ticket_id,
-        to_events(ticket_id, facts) if events is None else events,
-        policy,
-        catalog.timeline,
-        from_us(at_us),
-        with_segments=False,
-    )
+    state = evaluate_figures(ticket_id, occurrences(facts), policy, catalog.timeline, at_us)
     row.update(
         policy_version=state.policy_version,
         priority=state.priority,
@@ -144,7 +135,7 @@ def evaluate_ticket(
         status=state.status.value,
         settled_at_us=settled_at(state),
     )
-    return TicketRows(row, [clock_row(state, clock) for clock in state.clocks])
+    return TicketRows(row, [clock_row(row, state, clock) for clock in state.clocks])
 
 
 def summary_key(row: Row) -> SummaryKey:
