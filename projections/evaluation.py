@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.pool import NullPool
 
 from projections.catalog import CatalogRow, ProjectionCatalog
 from projections.eventtable import EventTable, ScanRow
@@ -136,7 +135,7 @@ def _in_worker(chunk: Sequence[StagedTicket]) -> Evaluated:
 def _range_in_worker(task: RangeTask) -> Evaluated:
     engine = _WORKER_ENGINES.get(task.url)
     if engine is None:
-        engine = create_engine(task.url, poolclass=NullPool)
+        engine = create_engine(task.url, pool_size=1)
         _WORKER_ENGINES[task.url] = engine
     rows = EventTable(engine, task.table).by_aggregate(task.up_to, task.page, task.key_range)
     return evaluate_chunk(_WORKER_CATALOG[-1], list(group_tickets(rows)))

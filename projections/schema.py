@@ -191,25 +191,53 @@ def existing_generations(conn: Connection) -> set[int]:
 def create_generation(conn: Connection, generation: int, *, indexes: bool = True) -> Tables:
     """Create a generation's empty tables with its tracking row at position 0.
 
-    ``indexes=False`` leaves out the secondary indexes, for a bulk load that
-    builds them once at the end (``create_indexes``), far faster than
-    maintaining them row by row.
+    ``indexes=False`` is for a bulk load: it leaves out the secondary indexes
+    and the keys of the two big tables (tickets, clocks), which ``create_indexes``
+    builds once at the end by sorting, far faster than maintaining them row by
+    row while keys arrive in random order.
     """
     tables = tables_for(generation)
     if indexes:
         tables.metadata.create_all(conn, checkfirst=True)
     else:
+        keyed_later = {tables.tickets.name, tables.clocks.name}
         for table in tables.metadata.sorted_tables:
-            conn.execute(CreateTable(table, if_not_exists=True))
+            created = _keyless(table) if table.name in keyed_later else table
+            conn.execute(CreateTable(created, if_not_exists=True))
     if conn.execute(tables.tracking.select()).first() is None:
         conn.execute(tables.tracking.insert().values(name=PROJECTION, position=0))
     return tables
 
 
+def _keyless(table: Table) -> Table:
+    columns = [Column(c.name, c.type, nullable=c.nullable) for c in table.columns]
+    return Table(table.name, MetaData(), *columns)
+
+
 def create_indexes(conn: Connection, tables: Tables) -> None:
+    """Every key and index a generation lacks (after a bulk load into keyless tables)."""
+    for table in (tables.tickets, tables.clocks):
+        _add_key(conn, table)
     for table in tables.metadata.sorted_tables:
         for index in table.indexes:
             index.create(conn, checkfirst=True)
+
+
+def _add_key(conn: Connection, table: Table) -> None:
+    """The primary key as the table would have had it; on SQLite, where a key cannot be
+    added to a table, the unique index SQLite builds for such a key anyway."""
+    if inspect(conn).get_pk_constraint(table.name)["constrained_columns"]:
+        return  # created with its key
+    columns = ", ".join(c.name for c in table.primary_key.columns)
+    name = f"{table.name}_pkey"
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table.name} ({columns})"
+        )
+    else:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {table.name} ADD CONSTRAINT {name} PRIMARY KEY ({columns})"
+        )
 
 
 def drop_generation(conn: Connection, generation: int) -> None:

@@ -10,9 +10,11 @@ from datetime import timedelta
 import pytest
 from eventsourcing.domain import DomainEvent
 from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import IntegrityError
 
 from projections.rebuild import Progress, rebuild
 from projections.runner import ProjectionRunner
+from projections.schema import tables_for
 from projections.tracking import live_generation
 from service.eventstore import EventStore
 from tests.integration.test_projection_support import (
@@ -156,3 +158,37 @@ def test_every_rebuild_path_gives_the_live_rows(database_url: str) -> None:
         for log, workers in ((DecodedOnly(store), 0), (RawOnly(store), 0), (store, 0), (store, 2)):
             rebuild(engine, log, grace_seconds=0, workers=workers)
             assert snapshot(engine) == live, (type(log).__name__, workers)
+
+
+def _keys(engine: Engine, generation: int) -> dict[str, list[str]]:
+    """Each big table's unique key columns, however the database declares them."""
+    keys = {}
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        for name in ("tickets", "clocks"):
+            table = f"slaproj_g{generation}_{name}"
+            key = inspector.get_pk_constraint(table)["constrained_columns"]
+            unique = [i["column_names"] for i in inspector.get_indexes(table) if i["unique"]]
+            keys[name] = [str(column) for column in key or unique[0]]
+    return keys
+
+
+def test_a_rebuilt_generation_has_the_keys_of_a_live_one(database_url: str) -> None:
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        write_scenario(writer, tickets=10, seed=5)
+        follow_all(engine, store)
+        live = _keys(engine, 1)
+        assert live == {"tickets": ["ticket_id"], "clocks": ["ticket_id", "metric"]}
+        rebuild(engine, store, grace_seconds=0)
+        assert _keys(engine, 2) == live
+        tables = tables_for(2)
+        with engine.connect() as conn:
+            row = conn.execute(tables.clocks.select().limit(1)).mappings().one()
+            with pytest.raises(IntegrityError):
+                conn.execute(tables.clocks.insert().values(dict(row)))
+        # The live worker's upserts need those keys: it follows on the rebuilt generation.
+        writer.event("S-1", "responded", T0 + timedelta(days=9))
+        before = snapshot(engine)
+        follow_all(engine, store)
+        assert snapshot(engine) != before
