@@ -2,6 +2,9 @@
 
 Run: .venv/bin/python -m benchmarks.ingest [--seconds 10] [--backends sqlite,postgres]
 Needs wrk (Debian package `wrk`). Prints req/s, the ratio to /healthz, and batch events/s.
+
+``--growth N`` instead measures batch ingest alone, N rounds of 100,000 events
+into one growing database, to show how the rate falls as the event table grows.
 """
 
 from __future__ import annotations
@@ -129,11 +132,26 @@ def measure(kind: str, seconds: int, port: int) -> dict[str, float]:
     return {"healthz": health, "ingest": ingest, "non_2xx": bad, "batch": batch}
 
 
+def growth(kind: str, rounds: int, port: int) -> list[float]:
+    """Batch events/s of each successive 100,000 events into one database."""
+    with database(kind) as url, server(url, port, projections=False) as base:
+        with admin(base) as http:
+            assert http.put("/v1/calendars/bench-cal", json=CALENDAR).status_code in (200, 201)
+            assert http.put("/v1/policies/bench", json=POLICY).status_code in (200, 201)
+        return [batch_rate(base, batches=100) for _ in range(rounds)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--growth", type=int, default=0, help="rounds of 100,000 batch events")
     args = parser.parse_args()
+    if args.growth:
+        for n, kind in enumerate(args.backends.split(",")):
+            rates = growth(kind, args.growth, 8750 + n)
+            print(kind, " ".join(f"{rate:,.0f}" for rate in rates))
+        return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     goals = {"sqlite": (0.5, 15_000), "postgres": (0.4, 10_000)}
