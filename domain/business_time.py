@@ -339,7 +339,10 @@ class CalendarTimeline:
         return self._cals[self._index(to_us(instant))]
 
     def hours_per_working_day_at(self, instant: datetime) -> float:
-        return self.calendar_at(instant).hours_per_working_day
+        return self.hours_per_working_day_at_us(to_us(instant))
+
+    def hours_per_working_day_at_us(self, instant_us: int) -> float:
+        return self._cals[self._index(instant_us)].hours_per_working_day
 
     # --- epoch microseconds ------------------------------------------------------
 

@@ -143,7 +143,7 @@ class MetricLedger:
         """
         hours = 0.0
         if target.unit == WORKING_DAYS:
-            hours = self.timeline.hours_per_working_day_at(from_us(at))
+            hours = self.timeline.hours_per_working_day_at_us(at)
         goal, warn = _thresholds(target, hours, self._fraction)
         if warn != self._warn or self._warned_at is None:
             # A threshold already passed counts as reached when the target applied.

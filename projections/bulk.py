@@ -70,7 +70,7 @@ from projections.tracking import advance_position, read_position, write_transact
 LOG_PAGE = 5000
 STAGING_PAGE = 5000
 CHUNK_TICKETS = 250
-WRITE_TICKETS = 10000  # tickets per write transaction
+WRITE_TICKETS = 2000  # tickets per write transaction
 LOAD_CACHE_KIB = 32768  # bounds the sorter that builds the indexes at the end, too
 PARALLEL_FROM_EVENTS = 50_000  # below this, worker start-up costs more than it saves
 _STAGED = ("aggregate", "version", "position", "topic", "payload")

@@ -23,14 +23,7 @@ from projections.catalog import CatalogRow, ProjectionCatalog
 from projections.eventtable import EventTable, ScanRow
 from projections.facts import Fact
 from projections.rawfacts import TICKET_TOPICS, raw_fact
-from projections.rows import (
-    CLOCK_COLUMNS,
-    TICKET_COLUMNS,
-    SummaryKey,
-    add_deltas,
-    evaluate_ticket,
-    summary_deltas,
-)
+from projections.rows import SummaryKey, add_deltas, count_outcomes, evaluate_ticket_values
 
 FACT = "fact"
 Record = tuple[str, int, int, bytes]  # topic, version, position, payload
@@ -78,11 +71,12 @@ def evaluate_chunk(catalog: ProjectionCatalog, chunk: Sequence[StagedTicket]) ->
         if staged is None:
             done.undecodable.append(ticket)
             continue
-        rows = evaluate_ticket(*staged, catalog)
-        if rows is not None:
-            done.tickets.append(tuple(rows.ticket[c] for c in TICKET_COLUMNS))
-            done.clocks.extend(tuple(c[k] for k in CLOCK_COLUMNS) for c in rows.clocks)
-            add_deltas(done.summary, summary_deltas([], rows.clocks))
+        values = evaluate_ticket_values(*staged, catalog)
+        if values is not None:
+            ticket_values, clocks = values
+            done.tickets.append(ticket_values)
+            done.clocks.extend(clocks)
+            count_outcomes(done.summary, clocks)
     return done
 
 

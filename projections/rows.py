@@ -46,32 +46,33 @@ class TicketRows:
     clocks: list[Row]
 
 
-def clock_row(ticket: Row, state: TicketFigures, clock: ClockFigures) -> Row:
+def clock_values(ticket: Row, state: TicketFigures, clock: ClockFigures) -> tuple[Any, ...]:
+    """A clock's row as values in ``CLOCK_COLUMNS`` order (what a bulk insert takes)."""
     running = clock.state is ClockState.RUNNING and clock.outcome is Outcome.PENDING
     running_due = clock.due_us if running else None
     breached_at = clock.breached_us if clock.outcome is Outcome.BREACHED else None
-    return {
-        "ticket_id": ticket["ticket_id"],
-        "metric": clock.metric,
-        "plan": ticket["plan"],
-        "priority": state.priority,
-        "customer": state.customer,
-        "status": state.status.value,
-        "opened_at_us": state.opened_us,
-        "calendar": clock.calendar,
-        "state": clock.state.value,
-        "outcome": clock.outcome.value,
-        "target_seconds": clock.target_seconds,
-        "elapsed_seconds": clock.elapsed_seconds,
-        "started_at_us": clock.started_us,
-        "due_at_us": clock.due_us,
-        "warn_at_us": clock.warn_us,
-        "breached_at_us": breached_at,
-        "stopped_at_us": clock.stopped_us,
-        "evaluated_at_us": ticket["last_event_at_us"],
-        "running_due_us": running_due,
-        "breach_from_us": breached_at if breached_at is not None else running_due,
-    }
+    return (
+        ticket["ticket_id"],
+        clock.metric,
+        ticket["plan"],
+        state.priority,
+        state.customer,
+        state.status.value,
+        state.opened_us,
+        clock.calendar,
+        clock.state.value,
+        clock.outcome.value,
+        clock.target_seconds,
+        clock.elapsed_seconds,
+        clock.started_us,
+        clock.due_us,
+        clock.warn_us,
+        breached_at,
+        clock.stopped_us,
+        ticket["last_event_at_us"],  # evaluated at the ticket's latest event
+        running_due,
+        breached_at if breached_at is not None else running_due,
+    )
 
 
 def settled_at(state: TicketFigures) -> int | None:
@@ -116,6 +117,27 @@ def evaluate_ticket(
     ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
 ) -> TicketRows | None:
     """The rows of one ticket; None when it has no ``opened`` fact (never accepted)."""
+    evaluated = _evaluate(ticket_id, facts, position, catalog)
+    if evaluated is None:
+        return None
+    row, clocks = evaluated
+    return TicketRows(row, [dict(zip(CLOCK_COLUMNS, values, strict=True)) for values in clocks])
+
+
+def evaluate_ticket_values(
+    ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]] | None:
+    """``evaluate_ticket`` as values in ``TICKET_COLUMNS`` / ``CLOCK_COLUMNS`` order."""
+    evaluated = _evaluate(ticket_id, facts, position, catalog)
+    if evaluated is None:
+        return None
+    row, clocks = evaluated
+    return tuple(row[c] for c in TICKET_COLUMNS), clocks
+
+
+def _evaluate(
+    ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
+) -> tuple[Row, list[tuple[Any, ...]]] | None:
     if not facts or facts[0][_TYPE] != EventType.OPENED.value:
         log.warning("ticket %r has events but no opening; it is left out", ticket_id)
         return None
@@ -125,7 +147,7 @@ def evaluate_ticket(
     if policy is None:
         # The write side refuses such an opening; a later policy version with an
         # earlier effective_from re-evaluates this ticket.
-        return TicketRows(row, [])
+        return row, []
     state = evaluate_figures(ticket_id, occurrences(facts), policy, catalog.timeline, at_us)
     row.update(
         policy_version=state.policy_version,
@@ -135,7 +157,7 @@ def evaluate_ticket(
         status=state.status.value,
         settled_at_us=settled_at(state),
     )
-    return TicketRows(row, [clock_row(row, state, clock) for clock in state.clocks])
+    return row, [clock_values(row, state, clock) for clock in state.clocks]
 
 
 def summary_key(row: Row) -> SummaryKey:
@@ -144,13 +166,25 @@ def summary_key(row: Row) -> SummaryKey:
 
 def summary_deltas(old: Sequence[Row], new: Sequence[Row]) -> dict[SummaryKey, list[int]]:
     """How the compliance counters (met, breached, pending) move from ``old`` to ``new``."""
-    index = {Outcome.MET.value: 0, Outcome.BREACHED.value: 1, Outcome.PENDING.value: 2}
     deltas: dict[SummaryKey, list[int]] = {}
     for rows, sign in ((old, -1), (new, 1)):
         for row in rows:
             counts = deltas.setdefault(summary_key(row), [0, 0, 0])
-            counts[index[row["outcome"]]] += sign
+            counts[_OUTCOME_INDEX[row["outcome"]]] += sign
     return {key: counts for key, counts in deltas.items() if any(counts)}
+
+
+_OUTCOME_INDEX = {Outcome.MET.value: 0, Outcome.BREACHED.value: 1, Outcome.PENDING.value: 2}
+_PLAN, _PRIORITY, _METRIC = CLOCK_COLUMNS.index("plan"), CLOCK_COLUMNS.index("priority"), 1
+_OPENED, _OUTCOME = CLOCK_COLUMNS.index("opened_at_us"), CLOCK_COLUMNS.index("outcome")
+
+
+def count_outcomes(total: dict[SummaryKey, list[int]], clocks: Sequence[tuple[Any, ...]]) -> None:
+    """Add clock rows given as values (``CLOCK_COLUMNS`` order) to compliance counters."""
+    for values in clocks:
+        key = (values[_PLAN], values[_PRIORITY] or "", values[_METRIC], values[_OPENED] // DAY_US)
+        counts = total.setdefault(key, [0, 0, 0])
+        counts[_OUTCOME_INDEX[values[_OUTCOME]]] += 1
 
 
 def add_deltas(total: dict[SummaryKey, list[int]], more: dict[SummaryKey, list[int]]) -> None:
