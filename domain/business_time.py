@@ -334,10 +334,6 @@ class CalendarTimeline:
     def _end_of(self, index: int) -> int:
         return self._bounds[index + 1] if index + 1 < len(self._bounds) else _MAX_US
 
-    def calendar_at(self, instant: datetime) -> BusinessCalendar:
-        """The compiled version in effect at ``instant``."""
-        return self._cals[self._index(to_us(instant))]
-
     def hours_per_working_day_at(self, instant: datetime) -> float:
         return self.hours_per_working_day_at_us(to_us(instant))
 

@@ -160,8 +160,13 @@ def _evaluate(
     return row, [clock_values(row, state, clock) for clock in state.clocks]
 
 
-def summary_key(row: Row) -> SummaryKey:
-    return (row["plan"], row["priority"] or "", row["metric"], row["opened_at_us"] // DAY_US)
+_OUTCOME_INDEX = {Outcome.MET.value: 0, Outcome.BREACHED.value: 1, Outcome.PENDING.value: 2}
+_PLAN, _PRIORITY, _METRIC = CLOCK_COLUMNS.index("plan"), CLOCK_COLUMNS.index("priority"), 1
+_OPENED, _OUTCOME = CLOCK_COLUMNS.index("opened_at_us"), CLOCK_COLUMNS.index("outcome")
+
+
+def _summary_key(plan: str, priority: str | None, metric: str, opened_us: int) -> SummaryKey:
+    return (plan, priority or "", metric, opened_us // DAY_US)
 
 
 def summary_deltas(old: Sequence[Row], new: Sequence[Row]) -> dict[SummaryKey, list[int]]:
@@ -169,20 +174,16 @@ def summary_deltas(old: Sequence[Row], new: Sequence[Row]) -> dict[SummaryKey, l
     deltas: dict[SummaryKey, list[int]] = {}
     for rows, sign in ((old, -1), (new, 1)):
         for row in rows:
-            counts = deltas.setdefault(summary_key(row), [0, 0, 0])
+            key = _summary_key(row["plan"], row["priority"], row["metric"], row["opened_at_us"])
+            counts = deltas.setdefault(key, [0, 0, 0])
             counts[_OUTCOME_INDEX[row["outcome"]]] += sign
     return {key: counts for key, counts in deltas.items() if any(counts)}
-
-
-_OUTCOME_INDEX = {Outcome.MET.value: 0, Outcome.BREACHED.value: 1, Outcome.PENDING.value: 2}
-_PLAN, _PRIORITY, _METRIC = CLOCK_COLUMNS.index("plan"), CLOCK_COLUMNS.index("priority"), 1
-_OPENED, _OUTCOME = CLOCK_COLUMNS.index("opened_at_us"), CLOCK_COLUMNS.index("outcome")
 
 
 def count_outcomes(total: dict[SummaryKey, list[int]], clocks: Sequence[tuple[Any, ...]]) -> None:
     """Add clock rows given as values (``CLOCK_COLUMNS`` order) to compliance counters."""
     for values in clocks:
-        key = (values[_PLAN], values[_PRIORITY] or "", values[_METRIC], values[_OPENED] // DAY_US)
+        key = _summary_key(values[_PLAN], values[_PRIORITY], values[_METRIC], values[_OPENED])
         counts = total.setdefault(key, [0, 0, 0])
         counts[_OUTCOME_INDEX[values[_OUTCOME]]] += 1
 
