@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -36,6 +38,18 @@ class RunnerStats:
     last_error: str | None = None
 
 
+class Signal(Protocol):
+    """What the loop needs of an event flag: threading.Event, or multiprocessing's."""
+
+    def set(self) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
 class ProjectionRunner:
     def __init__(
         self,
@@ -48,6 +62,9 @@ class ProjectionRunner:
         standby_seconds: float = 1.0,
         lock: WorkerLock | None = None,
         follower: Follower | None = None,
+        wake: Signal | None = None,
+        stop: Signal | None = None,
+        on_stats: Callable[[RunnerStats], None] | None = None,
     ) -> None:
         self._follower = follower or Follower(engine, log)
         self._lock = lock or worker_lock(engine)
@@ -57,8 +74,10 @@ class ProjectionRunner:
         self._catchup_size = max(batch_size, catchup_batch_size)
         self._poll = poll_seconds
         self._standby = standby_seconds
-        self._stop = threading.Event()
-        self._wake = threading.Event()
+        # Another process may hold these (the child process of `slaclock serve`).
+        self._stop: Signal = stop or threading.Event()
+        self._wake: Signal = wake or threading.Event()
+        self._on_stats = on_stats
         self._committed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stats = RunnerStats()
@@ -157,3 +176,5 @@ class ProjectionRunner:
     def _set(self, **changes: object) -> None:
         # Readers take the whole frozen snapshot; one assignment keeps it consistent.
         self._stats = replace(self._stats, **changes)  # type: ignore[arg-type]
+        if self._on_stats is not None:
+            self._on_stats(self._stats)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
@@ -37,6 +38,21 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class RunnerHandle(Protocol):
+    """A projection runner as the service drives it: in a thread, or in a child process."""
+
+    @property
+    def stats(self) -> RunnerStats: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+    def wait_committed(self, timeout: float) -> None: ...
+
+
 @dataclass(frozen=True)
 class ProjectionSettings:
     batch_size: int = 500
@@ -56,6 +72,7 @@ class ProjectionService:
         wait_timeout_seconds: float = 5.0,
         standby_seconds: float = 1.0,
         now: Now = utc_now,
+        runner_factory: Callable[[], RunnerHandle] | None = None,
     ) -> None:
         self.settings = ProjectionSettings(
             batch_size, poll_seconds, wait_timeout_seconds, standby_seconds
@@ -64,7 +81,8 @@ class ProjectionService:
         self.log = log
         self.now = now
         self.reader = ProjectionReader(engine, self.current_time)
-        self._runner: ProjectionRunner | None = None
+        self._runner: RunnerHandle | None = None
+        self._runner_factory = runner_factory or self._thread_runner
         self._lock = threading.Lock()
         # How many readers are waiting for a position (min_position reads).
         self._waiting = 0
@@ -80,14 +98,17 @@ class ProjectionService:
             if self._runner is not None:
                 return
             ensure_schema(self.engine)
-            self._runner = ProjectionRunner(
-                self.engine,
-                self.log,
-                batch_size=self.settings.batch_size,
-                poll_seconds=self.settings.poll_seconds,
-                standby_seconds=self.settings.standby_seconds,
-            )
+            self._runner = self._runner_factory()
             self._runner.start()
+
+    def _thread_runner(self) -> RunnerHandle:
+        return ProjectionRunner(
+            self.engine,
+            self.log,
+            batch_size=self.settings.batch_size,
+            poll_seconds=self.settings.poll_seconds,
+            standby_seconds=self.settings.standby_seconds,
+        )
 
     def stop(self) -> None:
         with self._lock:

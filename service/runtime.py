@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from service.tokens import TokenStore
 from service.writer import Writer
 
 if TYPE_CHECKING:
-    from projections.service import ProjectionService
+    from projections.service import ProjectionService, RunnerHandle
 
 
 @dataclass
@@ -82,4 +83,11 @@ def build_projections(runtime: Runtime) -> ProjectionService:
         batch_size=settings.projection_batch_size,
         poll_seconds=settings.projection_poll_seconds,
         wait_timeout_seconds=settings.min_position_timeout_seconds,
+        runner_factory=_child_process(settings) if settings.projections_child_process else None,
     )
+
+
+def _child_process(settings: Settings) -> Callable[[], RunnerHandle]:
+    from service.projection_process import ProjectionProcess
+
+    return lambda: ProjectionProcess(settings)
