@@ -20,9 +20,9 @@ from domain.events import (
     fingerprint,
     parse_event_type,
     ticket_uuid,
-    to_utc,
     validate_data,
 )
+from domain.instants import to_utc
 from domain.ticket import NewTicketEvent
 from domain.versions import Version, in_effect_at, known_at
 from service.catalog import Catalog

@@ -258,3 +258,19 @@ def test_opened_on_a_holiday_accrues_nothing_that_day() -> None:
     clock = clock_of(ticket, "2026-04-06T16:00:00Z", plan=policy())  # Easter Monday
     assert clock.elapsed_seconds == 0
     assert clock.due_at == utc("2026-04-07T16:00:00Z")  # Tuesday 09:00-17:00 BST
+
+
+def test_a_target_not_met_before_the_horizon_has_no_due_instant() -> None:
+    # One minute a week and 8,760 hours: due in about 10,000 years, after 2200-01-01.
+    sparse = calendar_doc("UTC", hours=[], week={"mon": [["09:00", "09:01"]]})
+    plan = one_target({"hours": 8760}, calendar="sparse", warning_fraction=0.5)
+    ticket = Ticket().opened("2026-03-02T09:00:00Z")
+    for at in ("2026-03-02T09:00:30Z", "2199-12-31T23:59:59Z"):
+        clock = clock_of(ticket, at, plan=plan, lookup=calendars({"sparse": sparse}))
+        assert (clock.state, clock.outcome, clock.at_risk) == (
+            ClockState.RUNNING,
+            Outcome.PENDING,
+            False,
+        )
+        assert (clock.due_at, clock.warn_at) == (None, None)
+    assert clock.elapsed_seconds == 9071 * 60  # one minute on each of 9,071 Mondays
