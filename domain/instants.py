@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from domain.errors import ValidationFailed
+from domain.errors import Conflict, ValidationFailed
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # included
 END = datetime(2200, 1, 1, tzinfo=UTC)  # excluded
@@ -32,3 +32,16 @@ def to_utc(instant: datetime, field: str = "occurred_at") -> datetime:
     if utc is None or not EARLIEST <= utc < END:
         raise ValidationFailed.single(field, f"must be an instant {RANGE_TEXT}")
     return utc
+
+
+def check_evaluable(ticket_id: str, earliest_us: int, at_us: int) -> None:
+    """Refuse to evaluate what only events stored before the range was enforced can hold.
+
+    Their calendar maths would overflow or run for millennia; a 409 says the
+    stored ticket, not the request, is the problem.
+    """
+    if earliest_us < EARLIEST_US or at_us >= END_US:
+        raise Conflict(
+            f"ticket {ticket_id!r} holds an event outside the instants slaclock evaluates"
+            f" ({RANGE_TEXT})"
+        )

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from domain.clock_model import ClockState, Outcome
+from domain.errors import Conflict
 from domain.policy import Policy
 from domain.versions import Version
 from tests.unit.builders import (
@@ -274,3 +277,14 @@ def test_a_target_not_met_before_the_horizon_has_no_due_instant() -> None:
         )
         assert (clock.due_at, clock.warn_at) == (None, None)
     assert clock.elapsed_seconds == 9071 * 60  # one minute on each of 9,071 Mondays
+
+
+def test_events_outside_the_range_of_instants_are_not_evaluated() -> None:
+    # Only a log written before the range was enforced holds such events.
+    early = Ticket().opened("0001-01-01T00:00:00Z")
+    with pytest.raises(Conflict, match="outside the instants slaclock evaluates"):
+        clock_of(early, "2026-03-02T09:00:00Z")
+    late = Ticket().opened("2026-03-02T09:00:00Z").then("responded", "9999-12-31T00:00:00Z")
+    assert clock_of(late, "2026-03-03T09:00:00Z").state is ClockState.RUNNING  # not yet applied
+    with pytest.raises(Conflict, match="outside the instants slaclock evaluates"):
+        clock_of(late, "9999-12-31T00:00:00Z")
