@@ -1,8 +1,9 @@
 """The projection worker loop: a plain (non-daemon) thread, or the main thread of a worker process.
 
 It takes the worker lock (standing by while another process holds it), then
-applies the log batch after batch; when caught up it sleeps until woken (the
-writer calls ``wake()`` after each commit) or until the poll interval passes.
+applies the log batch after batch; when caught up it sleeps until woken (a
+commit while a ``min_position`` reader waits, see ``ProjectionService.wake``) or
+until the poll interval passes.
 A failing batch is rolled back, reported in ``stats`` and retried with backoff:
 one poison event stops progress visibly, never silently.
 """

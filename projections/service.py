@@ -2,7 +2,7 @@
 
 ``ProjectionService`` is what the HTTP app holds (``app.state.projection_service``):
 ``start()``/``stop()`` in the lifespan (when projections run in-process),
-``wake()`` after each write, ``wait_for()`` behind ``min_position``,
+``wake(position)`` after each write, ``wait_for()`` behind ``min_position``,
 ``status()`` for /readyz and ``metrics_lines()`` for /metrics, and ``reader``
 for the listings. Reads work whether or not this process runs the worker.
 """
@@ -67,6 +67,8 @@ class ProjectionService:
         self.reader = ProjectionReader(engine, self.current_time)
         self._runner: ProjectionRunner | None = None
         self._lock = threading.Lock()
+        # How many readers are waiting for a position (min_position reads).
+        self._waiting = 0
 
     def current_time(self) -> datetime:
         """The query instant (``now`` may be replaced, e.g. by a test moving time)."""
@@ -94,7 +96,19 @@ class ProjectionService:
         if runner is not None:
             runner.stop()
 
-    def wake(self) -> None:
+    def wake(self, position: int) -> None:
+        """The writer committed up to ``position``: wake the runner only if a reader waits.
+
+        Waking the runner after every commit made it compete with the writer for
+        the GIL and the database (single-event ingest about 24% slower in an A/B
+        run), for no reader's benefit. Without a waiting reader the runner
+        follows at its poll interval, in bigger and cheaper batches; a
+        ``min_position`` read gets its write projected as soon as it is committed.
+        """
+        if self._waiting:
+            self._wake_runner()
+
+    def _wake_runner(self) -> None:
         runner = self._runner
         if runner is not None:
             runner.wake()
@@ -109,6 +123,17 @@ class ProjectionService:
         """True once the projections have processed ``position``; False after ``timeout``."""
         limit = self.settings.wait_timeout_seconds if timeout is None else timeout
         deadline = time.monotonic() + limit
+        with self._lock:
+            self._waiting += 1
+        try:
+            # The write may be committed already: its commit found nobody waiting.
+            self._wake_runner()
+            return self._wait(position, deadline)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def _wait(self, position: int, deadline: float) -> bool:
         while True:
             runner = self._runner
             local = runner is not None and runner.stats.active

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -16,6 +16,9 @@ from service.settings import Settings
 from service.tokens import TokenStore
 from service.writer import Writer
 
+if TYPE_CHECKING:
+    from projections.service import ProjectionService
+
 
 @dataclass
 class Runtime:
@@ -27,7 +30,7 @@ class Runtime:
     writer: Writer
     service: SlaService
     tokens: TokenStore
-    projections: Any = None
+    projections: ProjectionService | None = None
     checkpointer: WalCheckpointer | None = None
 
     def close(self) -> None:
@@ -59,15 +62,15 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     writer.start()
     # The read side is always there for the projection endpoints; it follows the log
     # in this process only when enabled (else a `slaclock project` worker does).
-    runtime.projections = build_projections(runtime)
+    projections = runtime.projections = build_projections(runtime)
     enabled = settings.projections_enabled if with_projections is None else with_projections
     if enabled:
-        writer.on_commit(runtime.projections.wake)
-        runtime.projections.start()
+        writer.on_commit(projections.wake)
+        projections.start()
     return runtime
 
 
-def build_projections(runtime: Runtime) -> Any:
+def build_projections(runtime: Runtime) -> ProjectionService:
     from projections.service import ProjectionService
     from projections.tracking import ensure_schema
 
