@@ -28,6 +28,7 @@ from projections.catalog import CatalogRow, ProjectionCatalog
 from projections.facts import Fact, loads, merge
 from projections.quarantine import (
     QUARANTINE_COLUMNS,
+    any_quarantined,
     load_quarantined,
     quarantine_values,
     quarantined_ids,
@@ -49,13 +50,18 @@ class _Evaluations:
 
 
 class Projector:
-    def __init__(self, tables: Tables, catalog: ProjectionCatalog) -> None:
+    def __init__(
+        self, tables: Tables, catalog: ProjectionCatalog, *, holds_quarantined: bool = True
+    ) -> None:
         self.tables = tables
         self.catalog = catalog
+        # False while the quarantine is known empty: batches then skip looking in it.
+        self.holds_quarantined = holds_quarantined
 
     @classmethod
     def load(cls, conn: Connection, tables: Tables) -> Projector:
-        return cls(tables, ProjectionCatalog.load(conn, tables))
+        catalog = ProjectionCatalog.load(conn, tables)
+        return cls(tables, catalog, holds_quarantined=any_quarantined(conn, tables))
 
     def apply(self, conn: Connection, batch: Sequence[tuple[int, DomainEvent]]) -> None:
         touched: dict[str, list[TicketEvent]] = {}
@@ -82,7 +88,7 @@ class Projector:
             return
         ids = sorted(touched)
         current = load_tickets(conn, self.tables, ids)
-        held = load_quarantined(conn, self.tables, [i for i in ids if i not in current])
+        held = self._held(conn, [i for i in ids if i not in current])
         done = _Evaluations()
         for ticket_id in ids:
             row = current.get(ticket_id) or held.get(ticket_id)
@@ -93,14 +99,22 @@ class Projector:
     def _reevaluate(self, conn: Connection, ids: Sequence[str]) -> None:
         """Evaluate tickets again with the current versions (no new events), and retry
         every ticket set aside: the new version may be what it lacked."""
-        wanted = set(ids) | set(quarantined_ids(conn, self.tables))
+        wanted = set(ids)
+        if self.holds_quarantined:
+            wanted.update(quarantined_ids(conn, self.tables))
         for part in chunks(sorted(wanted)):
             current = load_tickets(conn, self.tables, part)
-            held = load_quarantined(conn, self.tables, [i for i in part if i not in current])
+            held = self._held(conn, [i for i in part if i not in current])
             done = _Evaluations()
             for ticket_id, row in sorted((held | current).items()):
                 self._evaluate(done, ticket_id, loads(row["facts"]), row["last_position"])
             self._write(conn, done, held)
+
+    def _held(self, conn: Connection, ids: Sequence[str]) -> dict[str, Row]:
+        """The quarantine rows of ``ids`` (tickets with no row in the read model)."""
+        if not self.holds_quarantined or not ids:
+            return {}
+        return load_quarantined(conn, self.tables, ids)
 
     def _evaluate(
         self, into: _Evaluations, ticket_id: str, facts: list[Fact], position: int
@@ -124,6 +138,7 @@ class Projector:
 
     def _set_aside(self, conn: Connection, failed: list[Row]) -> None:
         """Take failed tickets' rows out of the read model and keep them in quarantine."""
+        self.holds_quarantined = True
         ids = [row["ticket_id"] for row in failed]
         removed = [row for rows in load_clocks(conn, self.tables, ids).values() for row in rows]
         delete_keys(conn, self.tables.clocks, _CLOCK_KEY, removed)

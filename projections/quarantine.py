@@ -46,6 +46,11 @@ def load_quarantined(conn: Connection, tables: Tables, ids: Sequence[str]) -> di
     return found
 
 
+def any_quarantined(conn: Connection, tables: Tables) -> bool:
+    q = tables.quarantined
+    return conn.execute(select(q.c.ticket_id).limit(1)).first() is not None
+
+
 def quarantined_ids(conn: Connection, tables: Tables) -> list[str]:
     q = tables.quarantined
     return list(conn.execute(select(q.c.ticket_id).order_by(q.c.ticket_id)).scalars())
