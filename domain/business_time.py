@@ -396,6 +396,8 @@ class CalendarTimeline:
         index = self._index(start_us)
         while index + 1 < len(self._cals):
             boundary = self._bounds[index + 1]
+            if boundary >= HORIZON_US:
+                break  # a version from the horizon on cannot change what is due before it
             available = self._cals[index].business_us(start_us, boundary)
             if amount_us <= available:
                 break

@@ -447,3 +447,16 @@ def test_versions_starting_together_the_higher_number_wins() -> None:
 def test_a_timeline_needs_a_version() -> None:
     with pytest.raises(ValueError, match="no version"):
         CalendarTimeline("empty", [])
+
+
+def test_a_version_starting_after_the_horizon_is_never_compiled() -> None:
+    # Only a log written before the range was enforced holds such a version.
+    sparse = parse_calendar({"timezone": "Asia/Tokyo", "week": {"tue": [["09:00", "09:01"]]}})
+    versions = [
+        Version(1, None, utc(2026, 1, 1), sparse),
+        Version(2, utc(9999, 1, 1), utc(2026, 1, 2), ALWAYS_OPEN),
+    ]
+    timeline = CalendarTimeline("odd", versions)
+    assert timeline.add_business_time(utc(2026, 3, 2), 8760 * H) is None
+    assert timeline.add_business_time(utc(2026, 3, 3), MIN) == utc(2026, 3, 3, 0, 1)
+    assert compiled_calendar(sparse).compiled_chunks == 1  # not the 7,000 up to 9999
