@@ -104,12 +104,6 @@ def fingerprint(event_type: str, occurred_at: datetime, data: Mapping[str, Any])
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def to_utc(instant: datetime, field: str = "occurred_at") -> datetime:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValidationFailed.single(field, "must carry a UTC offset (RFC 3339)")
-    return instant.astimezone(UTC)
-
-
 # --- the stored event classes -------------------------------------------------
 
 

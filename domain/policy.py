@@ -27,6 +27,10 @@ WORKING_DAYS = "working_days"
 # About one year of business time in each unit: a longer SLA target is a typo,
 # and unbounded ones would push due instants past datetime's range.
 MAX_AMOUNT = {"minutes": 525_600, "hours": 8_760, WORKING_DAYS: 366}
+# Document sizes: far above any real plan, low enough that validating and
+# evaluating a policy stays cheap (issue 12: 40,000 priorities froze ingest).
+MAX_PRIORITIES = 100
+MAX_PRIORITY_RULES = 1000
 
 _TOP_LEVEL = {
     "name",
@@ -191,11 +195,19 @@ class _Reader:
             return ""
         return value
 
+    def too_many(self, value: Any, limit: int, path: str, what: str) -> bool:
+        if len(value) > limit:
+            self.fail(path, f"at most {limit} {what}")
+            return True
+        return False
+
     def priorities(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
             self.fail("priorities", "required: a non-empty list of priority names")
             return ()
-        before, seen = len(self.errors), list[str]()
+        if self.too_many(value, MAX_PRIORITIES, "priorities", "priorities"):
+            return ()
+        before, seen = len(self.errors), dict[str, None]()  # a dict: ordered, O(1) lookups
         for index, item in enumerate(value):
             path = f"priorities[{index}]"
             if not self.name(item, path):
@@ -203,7 +215,7 @@ class _Reader:
             if item in seen:
                 self.fail(path, f"duplicate priority {item!r}")
             else:
-                seen.append(item)
+                seen[item] = None
         if len(self.errors) == before:
             self.known = set(seen)
         return tuple(seen)
@@ -220,6 +232,8 @@ class _Reader:
     def rules(self, value: Any) -> tuple[PriorityRule, ...]:
         if not isinstance(value, list):
             self.fail("priority_rules", "must be a list of {when, priority} objects")
+            return ()
+        if self.too_many(value, MAX_PRIORITY_RULES, "priority_rules", "rules"):
             return ()
         rules = (self.rule(item, f"priority_rules[{index}]") for index, item in enumerate(value))
         return tuple(rule for rule in rules if rule is not None)
@@ -250,6 +264,8 @@ class _Reader:
     def overrides(self, value: Any) -> dict[str, str]:
         if not isinstance(value, Mapping):
             self.fail("calendar_overrides", "must map priorities to calendar ids")
+            return {}
+        if self.too_many(value, MAX_PRIORITIES, "calendar_overrides", "entries"):
             return {}
         overrides = {}
         for priority, calendar in value.items():
@@ -302,6 +318,8 @@ class _Reader:
     def targets(self, value: Any, path: str) -> dict[str, Target]:
         if not isinstance(value, Mapping) or not value:
             self.fail(path, "required: an object mapping priorities to targets")
+            return {}
+        if self.too_many(value, MAX_PRIORITIES, path, "targets"):
             return {}
         targets = {}
         for priority, item in value.items():

@@ -22,6 +22,7 @@ from domain.business_time import from_us, to_us
 from projections.compliance import ComplianceQuery, report
 from projections.metrics import render
 from projections.ports import EventLog, Now
+from projections.quarantine import quarantine_summary
 from projections.queries import ProjectionReader
 from projections.runner import ProjectionRunner, RunnerStats
 from projections.schema import Tables
@@ -30,8 +31,8 @@ from projections.tracking import ensure_schema, read_position
 WAIT_STEP_SECONDS = 0.02
 
 
-def _tracked(conn: Connection, tables: Tables) -> tuple[int, int]:
-    return tables.generation, read_position(conn, tables)
+def _tracked(conn: Connection, tables: Tables) -> tuple[int, int, int, list[str]]:
+    return (tables.generation, read_position(conn, tables), *quarantine_summary(conn, tables))
 
 
 def utc_now() -> datetime:
@@ -182,7 +183,7 @@ class ProjectionService:
 
     def status(self) -> dict[str, Any]:
         """Where the projection stands, for /readyz (JSON-ready)."""
-        generation, position = self.reader.read(_tracked)
+        generation, position, quarantined, shown = self.reader.read(_tracked)
         head = self.log.max_position()
         runner = self._runner
         stats = runner.stats if runner is not None else RunnerStats()
@@ -197,6 +198,9 @@ class ProjectionService:
             "events_total": stats.events_total,
             "errors_total": stats.errors_total,
             "last_error": stats.last_error,
+            # Set aside, not failed: the others are projected, so readiness stands.
+            "quarantined_tickets": quarantined,
+            "quarantined_examples": shown,
         }
 
     def _lag_seconds(self, position: int, head: int) -> float:

@@ -21,8 +21,10 @@ from service.problems import problem_body, problem_for
 from service.schemas import TICKET_ID_PATTERN, BatchItemIn
 
 _ITEM_KEYS = frozenset({"ticket_id", "event_id", "type", "occurred_at", "data"})
+# Always fullmatch: Python's ``$`` also matches before a final newline, so
+# ``.match`` would let "abc\n" through where the declared routes refuse it.
 _TICKET_ID = re.compile(TICKET_ID_PATTERN)
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 
 
 def well_formed(entry: dict[str, Any]) -> EventInput | None:
@@ -32,7 +34,7 @@ def well_formed(entry: dict[str, Any]) -> EventInput | None:
     ticket_id, event_id = entry.get("ticket_id"), entry.get("event_id")
     event_type, instant = entry.get("type"), entry.get("occurred_at")
     data = entry.get("data", {})
-    if not (isinstance(ticket_id, str) and _TICKET_ID.match(ticket_id)):
+    if not (isinstance(ticket_id, str) and _TICKET_ID.fullmatch(ticket_id)):
         return None
     if not (isinstance(event_id, str) and 0 < len(event_id) <= 128):
         return None
@@ -45,7 +47,7 @@ def well_formed(entry: dict[str, Any]) -> EventInput | None:
 
 
 def _aware(text: str) -> datetime | None:
-    if not _RFC3339.match(text):
+    if not _RFC3339.fullmatch(text):
         return None
     try:
         moment = datetime.fromisoformat(text)

@@ -38,12 +38,39 @@ CatalogKind = Literal["calendar", "policy"]
 
 @dataclass(frozen=True)
 class DefineVersion:
-    """A command to store a new version of a calendar or a policy."""
+    """A command to store a new version of a calendar or a policy, already validated.
+
+    ``document`` is the canonical document; ``calendars`` the (field, calendar id)
+    references of a policy, which only the writer can check against the catalog
+    as it stands when the version is committed.
+    """
 
     kind: CatalogKind
     key: str
     document: dict[str, Any]
     effective_from: datetime | None
+    calendars: tuple[tuple[str, str], ...] = ()
+
+
+def validated_version(
+    kind: CatalogKind, key: str, document: dict[str, Any], effective_from: datetime | None
+) -> DefineVersion:
+    """Parse and validate a PUT body (ValidationFailed naming each bad field).
+
+    The caller runs this on its own thread, before submitting: validation is
+    the costly part of a version, and the single writer must not hold every
+    other write behind it.
+    """
+    if kind == "calendar":
+        canonical = calendar_document(parse_calendar(document))
+        return DefineVersion(kind, key, canonical, effective_from)
+    policy = parse_policy(document)
+    overrides = policy.calendar_overrides.items()
+    references = (
+        ("calendar", policy.calendar),
+        *((f"calendar_overrides.{priority}", calendar_id) for priority, calendar_id in overrides),
+    )
+    return DefineVersion(kind, key, policy_document(policy), effective_from, references)
 
 
 Command = NewTicketEvent | DefineVersion
@@ -224,13 +251,11 @@ class IngestRules:
     # --- catalog versions ----------------------------------------------------
 
     def _catalog_version(self, command: DefineVersion, recorded_at: datetime) -> Decision:
+        document = command.document  # validated by the caller (validated_version)
         if command.kind == "calendar":
-            document = calendar_document(parse_calendar(command.document))
             versions: list[Version[Any]] = list(self._catalog.calendar_versions(command.key))
         else:
-            policy = parse_policy(command.document)
-            self._check_calendars(policy)
-            document = policy_document(policy)
+            self._check_calendars(command.calendars)
             versions = list(self._catalog.policy_versions(command.key))
         if versions:
             newest = max(versions, key=lambda v: v.number)
@@ -266,11 +291,7 @@ class IngestRules:
             effective_from=command.effective_from,
         )
 
-    def _check_calendars(self, policy: Policy) -> None:
-        references = [("calendar", policy.calendar)] + [
-            (f"calendar_overrides.{priority}", calendar_id)
-            for priority, calendar_id in policy.calendar_overrides.items()
-        ]
+    def _check_calendars(self, references: tuple[tuple[str, str], ...]) -> None:
         errors = [
             FieldError(field, f"calendar {calendar_id!r} does not exist")
             for field, calendar_id in references

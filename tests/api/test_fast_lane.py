@@ -24,10 +24,11 @@ from service.tokens import TokenStore
 from tests.api.fixtures import define_plan
 from tests.support.server import ADMIN_TOKEN, admin_client, serving
 
+OPENED_AT = "2026-03-02T09:15:00Z"
 OPENED = {
     "event_id": "e1",
     "type": "opened",
-    "occurred_at": "2026-03-02T09:15:00Z",
+    "occurred_at": OPENED_AT,
     "data": {"plan": "standard", "customer": "acme", "priority": "high"},
 }
 
@@ -164,6 +165,8 @@ CASES: list[tuple[str, str, dict[str, Any], int]] = [
     ("an extra field", "T-7", {"json": event(extra=1)}, 422),
     ("ticket_id in the body", "T-8", {"json": event(ticket_id="T-8")}, 422),
     ("a bad ticket id", "T%209", {"json": event()}, 422),
+    ("a ticket id ending in a newline", "T-9%0A", {"json": event()}, 422),
+    ("an instant ending in a newline", "T-9", {"json": event(occurred_at=OPENED_AT + "\n")}, 422),
     ("malformed JSON", "T-10", {"content": b'{"event_id": ', "headers": JSON}, 400),
     ("a JSON array", "T-11", {"json": [event()]}, 422),
     ("a chunked body", "T-12", {"content": chunked(event()), "headers": JSON}, 201),
@@ -246,6 +249,14 @@ def test_the_lane_answers_batches_as_the_declared_route(
     sides: tuple[Side, Side], request_kwargs: dict[str, Any]
 ) -> None:
     both(sides, "/v1/events/batch", **request_kwargs)
+
+
+def test_a_trailing_newline_is_refused_in_a_batch_on_both_paths(sides: tuple[Side, Side]) -> None:
+    # Python's ``$`` matches before a final newline: full-string matching must refuse these.
+    items = [item("N-1\n"), item("N-2", occurred_at=OPENED_AT + "\n"), item("N-3")]
+    got = both(sides, "/v1/events/batch", json={"events": items})
+    assert [r["status"] for r in got["body"]["results"]] == [422, 422, 201]
+    assert got["body"]["results"][0]["errors"][0]["field"] == "ticket_id"
 
 
 def test_the_lane_served_well_formed_batches(sides: tuple[Side, Side]) -> None:

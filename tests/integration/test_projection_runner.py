@@ -18,7 +18,6 @@ from tests.integration.test_projection_support import (
     LogWriter,
     database,
     follow_all,
-    plan_document,
 )
 from tests.support.waiting import eventually
 
@@ -141,15 +140,18 @@ def test_a_failing_batch_is_reported_and_not_skipped(database_url: str) -> None:
     with database(database_url) as (store, engine):
         writer = LogWriter(store)
         writer.calendar("office")
-        writer.policy("gold", plan_document(calendar="nowhere"))  # never defined: cannot evaluate
+        writer.policy("gold")
         writer.opened("F-1", T0)
+        # A version the projection cannot read fails the batch (a ticket that cannot be
+        # evaluated is only set aside: test_projection_quarantine.py).
+        writer.calendar("bad", {"timezone": "Nowhere/Land", "week": {"mon": [["09:00", "17:00"]]}})
         ensure_schema(engine)
         service = ProjectionService(engine, store, poll_seconds=0.01)
         service.start()
         try:
             assert eventually(lambda: service.status()["errors_total"] >= 1)
             status = service.status()
-            assert "nowhere" in (status["last_error"] or "")
+            assert "Nowhere/Land" in (status["last_error"] or "")
             assert status["position"] == 0  # the batch was rolled back whole, not skipped
             assert status["running"] is True
         finally:
