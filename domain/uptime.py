@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from domain.errors import ValidationFailed
 from domain.outages import Outage, from_micros, micros
+from domain.service_events import OutageStarted, ServiceEvent
 from domain.uptime_terms import CreditTier
 
 # An open outage's end: later than any instant a datetime can hold.
@@ -82,10 +83,24 @@ def add_local_days(instant: datetime, days: int, zone: ZoneInfo) -> datetime:
 class OutageTimeline:
     """A service's outages as sorted, disjoint integer intervals, for fast month sums."""
 
-    def __init__(self, outages: Sequence[Outage]) -> None:
-        self.outages = list(outages)
-        self.starts = [micros(o.start) for o in outages]
-        self.ends = [OPEN if o.end is None else micros(o.end) for o in outages]
+    def __init__(self, outages: Sequence[Outage] = ()) -> None:
+        self.outages: list[Outage] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for outage in outages:
+            self.append(outage)
+
+    def append(self, outage: Outage) -> None:
+        self.outages.append(outage)
+        self.starts.append(micros(outage.start))
+        self.ends.append(OPEN if outage.end is None else micros(outage.end))
+
+    def close_last(self, outage: Outage) -> None:
+        """Replace the open last outage by its ended self."""
+        self.outages.pop()
+        self.starts.pop()
+        self.ends.pop()
+        self.append(outage)
 
     def pieces(self, low: int, high: int) -> list[tuple[int, int, int]]:
         """(index, start, end) of each outage clipped to [low, high), in order."""
@@ -181,3 +196,43 @@ def _failure(
     ended = outage.end if outage.end is not None and outage.end <= at else None
     deadline = None if ended is None else add_local_days(ended, *window)
     return TierFailure(tier, from_micros(tipping_us), outage, ended, deadline)
+
+
+class LiveOutages:
+    """A service's outages kept current as its events arrive, in any order.
+
+    An event that sorts after every other (the usual case) costs one step of the
+    replay; a late one replays the service's events again. The result is always
+    ``outages_of(events)``.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[ServiceEvent] = []
+        self.timeline = OutageTimeline()
+        self._opened: ServiceEvent | None = None
+
+    def add(self, event: ServiceEvent) -> None:
+        in_order = not self.events or _order(event) > _order(self.events[-1])
+        self.events.append(event)
+        if in_order:
+            self._step(event)
+            return
+        self.events.sort(key=_order)
+        self.timeline, self._opened = OutageTimeline(), None
+        for each in self.events:
+            self._step(each)
+
+    def _step(self, event: ServiceEvent) -> None:
+        opened = self._opened
+        if isinstance(event, OutageStarted):
+            if opened is None:
+                self._opened = event
+                self.timeline.append(Outage(event.occurred_at, None, event.event_id, None))
+        elif opened is not None:
+            ended = Outage(opened.occurred_at, event.occurred_at, opened.event_id, event.event_id)
+            self.timeline.close_last(ended)
+            self._opened = None
+
+
+def _order(event: ServiceEvent) -> tuple[datetime, int]:
+    return (event.occurred_at, event.originator_version)

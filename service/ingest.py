@@ -28,10 +28,12 @@ from domain.events import (
     ticket_uuid,
 )
 from domain.policy import Policy, parse_policy, policy_document
+from domain.service_events import NewServiceEvent, ServiceEvent
 from domain.ticket import NewTicketEvent, TicketHead, check_order, check_retry
 from domain.versions import Version, in_effect_at
 from service.catalog import Catalog
 from service.eventstore import EventStore
+from service.outage_ingest import ServiceRetryOf, ServiceRules
 
 CatalogKind = Literal["calendar", "policy"]
 
@@ -46,7 +48,7 @@ class DefineVersion:
     effective_from: datetime | None
 
 
-Command = NewTicketEvent | DefineVersion
+Command = NewTicketEvent | DefineVersion | NewServiceEvent
 
 
 class Receipt(NamedTuple):
@@ -87,7 +89,7 @@ class RetryOf:
     version: int
 
 
-Decision = Prepared | RetryOf | VersionReceipt
+Decision = Prepared | RetryOf | VersionReceipt | ServiceRetryOf
 
 
 class IngestRules:
@@ -96,10 +98,14 @@ class IngestRules:
         self._catalog = catalog
         self._heads: OrderedDict[str, TicketHead] = OrderedDict()
         self._max_heads = max_heads
+        self.services = ServiceRules(store)
 
     def decide(self, command: Command, recorded_at: datetime) -> Decision:
         if isinstance(command, NewTicketEvent):
             return self._ticket_event(command, recorded_at)
+        if isinstance(command, NewServiceEvent):
+            decided = self.services.decide(command, recorded_at)
+            return Prepared(decided) if isinstance(decided, ServiceEvent) else decided
         return self._catalog_version(command, recorded_at)
 
     def prefetch(self, commands: list[Command], *, assume_new_on_opened: bool = True) -> None:

@@ -14,6 +14,7 @@ from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
 from service.settings import Settings
 from service.tokens import TokenStore
+from service.uptime_api import UptimeApi
 from service.writer import Writer
 
 
@@ -28,6 +29,7 @@ class Runtime:
     service: SlaService
     tokens: TokenStore
     projections: Any = None
+    uptime: UptimeApi | None = None
     checkpointer: WalCheckpointer | None = None
 
     def close(self) -> None:
@@ -52,6 +54,7 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     runtime = Runtime(
         settings, config, store, engine, catalog, writer, SlaService(store, catalog, writer), tokens
     )
+    runtime.uptime = UptimeApi(store, catalog, writer)
     if config.sqlite_path is not None:
         runtime.checkpointer = WalCheckpointer(config.sqlite_path)
         writer.on_commit(runtime.checkpointer.nudge)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from random import Random
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from domain.outages import micros, outages_of
 from domain.service_events import ServiceEvent
-from domain.uptime import Month, MonthUptime, OutageTimeline, evaluate_month
+from domain.uptime import LiveOutages, Month, MonthUptime, OutageTimeline, evaluate_month
 from tests.unit.uptime_support import LONDON_TERMS, service_event
 
 ORIGIN = datetime(2026, 1, 25, tzinfo=UTC)
@@ -107,3 +108,20 @@ def test_outages_are_sorted_disjoint_and_cover_exactly_the_down_minutes(
     assert all(o.end is not None for o in outages[:-1])
     assert all(a.end is not None and a.end <= b.start for a, b in pairwise(outages))
     assert sorted(covered) == reference(raw, 0, SPAN_MINUTES + 1, SPAN_MINUTES + 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(EVENTS, st.randoms(use_true_random=False))
+def test_live_outages_in_any_arrival_order_equal_the_replay(
+    raw: list[tuple[int, bool]], random: Random
+) -> None:
+    events = build(raw)
+    arrival = list(events)
+    random.shuffle(arrival)
+    live = LiveOutages()
+    for event in arrival:
+        live.add(event)
+    expected = outages_of(events)
+    assert live.timeline.outages == expected
+    assert live.timeline.starts == OutageTimeline(expected).starts
+    assert live.timeline.ends == OutageTimeline(expected).ends
