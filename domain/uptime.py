@@ -13,11 +13,11 @@ All arithmetic is in integer microseconds since the epoch, so sums are exact:
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -81,37 +81,66 @@ def add_local_days(instant: datetime, days: int, zone: ZoneInfo) -> datetime:
 
 
 class OutageTimeline:
-    """A service's outages as sorted, disjoint integer intervals, for fast month sums."""
+    """A service's outages as sorted, disjoint integer intervals with running totals.
+
+    ``totals[i]`` is the downtime of the first ``i`` outages, so a month's sum and
+    each tier's tipping outage are found by bisection: a read of any range costs
+    O(log n), however many outages the service has had.
+    """
 
     def __init__(self, outages: Sequence[Outage] = ()) -> None:
         self.outages: list[Outage] = []
         self.starts: list[int] = []
         self.ends: list[int] = []
+        self.totals: list[int] = [0]
         for outage in outages:
             self.append(outage)
 
     def append(self, outage: Outage) -> None:
+        start = micros(outage.start)
+        end = OPEN if outage.end is None else micros(outage.end)
         self.outages.append(outage)
-        self.starts.append(micros(outage.start))
-        self.ends.append(OPEN if outage.end is None else micros(outage.end))
+        self.starts.append(start)
+        self.ends.append(end)
+        self.totals.append(self.totals[-1] + end - start)
 
     def close_last(self, outage: Outage) -> None:
         """Replace the open last outage by its ended self."""
-        self.outages.pop()
-        self.starts.pop()
-        self.ends.pop()
+        for values in (self.outages, self.starts, self.ends, self.totals):
+            values.pop()
         self.append(outage)
 
-    def pieces(self, low: int, high: int) -> list[tuple[int, int, int]]:
-        """(index, start, end) of each outage clipped to [low, high), in order."""
-        found = []
-        index = bisect.bisect_right(self.ends, low)
-        while index < len(self.starts) and self.starts[index] < high:
-            start, end = max(self.starts[index], low), min(self.ends[index], high)
-            if start < end:
-                found.append((index, start, end))
-            index += 1
-        return found
+    def span(self, low: int, high: int) -> Span | None:
+        """The outages overlapping [low, high), with how much of them lies outside it."""
+        first = bisect.bisect_right(self.ends, low)
+        stop = bisect.bisect_left(self.starts, high)
+        if first >= stop:
+            return None
+        front = max(0, low - self.starts[first])
+        back = max(0, self.ends[stop - 1] - high)
+        return Span(first, stop, front, back)
+
+    def downtime(self, span: Span) -> int:
+        return self.totals[span.stop] - self.totals[span.first] - span.front - span.back
+
+    def tipping(self, span: Span, allowed: int) -> tuple[int, int] | None:
+        """The outage and instant at which downtime in ``span`` first exceeds ``allowed`` µs."""
+        if self.downtime(span) <= allowed:
+            return None
+        # The first outage whose running total (front clip removed) passes ``allowed``;
+        # the back clip only shortens the last outage, which then must be the one.
+        base = self.totals[span.first] + span.front
+        index = min(bisect.bisect_right(self.totals, base + allowed) - 1, span.stop - 1)
+        before = 0 if index == span.first else self.totals[index] - base
+        start = self.starts[index] + (span.front if index == span.first else 0)
+        return index, start + allowed - before
+
+
+class Span(NamedTuple):
+    first: int
+    stop: int
+    front: int
+    back: int
 
 
 @dataclass(frozen=True)
@@ -159,10 +188,13 @@ def evaluate_month(
     """The month's downtime up to ``at`` and the tiers (shallowest first) it has failed."""
     low, high = month.bounds_us(zone)
     limit = min(high, micros(at))
-    pieces = timeline.pieces(low, limit) if limit > low else []
+    span = timeline.span(low, limit) if limit > low else None
     failures = []
     for tier in sorted(tiers, key=lambda t: -t.below):
-        tipped = _tipping(pieces, tier.allowed_fraction * (high - low))
+        allowed = tier.allowed_fraction * (high - low)
+        # Downtime is whole microseconds, so it exceeds the allowance exactly when it
+        # exceeds the allowance's floor, and the tipping instant is a whole microsecond.
+        tipped = None if span is None else timeline.tipping(span, math.floor(allowed))
         if tipped is None:
             break  # a deeper tier allows more, so it cannot have failed either
         index, tipping_us = tipped
@@ -174,20 +206,9 @@ def evaluate_month(
         from_micros(low),
         from_micros(high),
         (high - low) // SECOND_US,
-        sum(end - start for _, start, end in pieces),
+        0 if span is None else timeline.downtime(span),
         tuple(failures),
     )
-
-
-def _tipping(pieces: list[tuple[int, int, int]], allowed: Fraction) -> tuple[int, int] | None:
-    """The outage and instant at which the running downtime first exceeds ``allowed``."""
-    total = 0
-    for index, start, end in pieces:
-        if total + (end - start) > allowed:
-            # Downtime exceeds the allowance for every instant after this one.
-            return index, start + int(allowed - total)
-        total += end - start
-    return None
 
 
 def _failure(
