@@ -115,6 +115,7 @@ class IngestRules:
         read: the store's primary key on version 1 refuses the write if it is not,
         and the writer then retries the group with ``assume_new_on_opened=False``.
         """
+        self.services.prefetch({c.service_id for c in commands if isinstance(c, NewServiceEvent)})
         first: dict[str, NewTicketEvent] = {}
         for command in commands:
             if isinstance(command, NewTicketEvent) and command.ticket_id not in self._heads:

@@ -57,6 +57,20 @@ class ServiceRules:
             head = self._heads[service_id] = ServiceHead.replay(service_id, events)
         return head
 
+    def prefetch(self, service_ids: set[str]) -> None:
+        """Load, in one read, the heads of the services a group names that are not cached."""
+        missing = [s for s in service_ids if s not in self._heads]
+        if not missing:
+            return
+        loaded = self._store.events_of_many([service_uuid(s) for s in missing])
+        for service_id in missing:
+            events = [
+                r.event
+                for r in loaded[service_uuid(service_id)]
+                if isinstance(r.event, ServiceEvent)
+            ]
+            self._heads[service_id] = ServiceHead.replay(service_id, events)
+
     def decide(
         self, command: NewServiceEvent, recorded_at: datetime
     ) -> ServiceEvent | ServiceRetryOf:

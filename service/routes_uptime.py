@@ -12,7 +12,7 @@ from domain.credits import Verdict
 from domain.uptime import MonthUptime, TierFailure
 from service.auth import AUTH_RESPONSES, Scope, require_scope
 from service.credit_reads import ContractCredits, MonthCredit
-from service.event_bodies import instant_text, json_bytes
+from service.event_bodies import json_bytes, service_receipt_body
 from service.problems import ProblemError, documented
 from service.routes_events import _recorded
 from service.schemas import TICKET_ID_PATTERN
@@ -70,15 +70,9 @@ Uptime = Annotated[UptimeApi, Depends(get_uptime)]
 async def post_service_event(service_id: IdPath, body: ServiceEventIn, uptime: Uptime) -> Response:
     item = ServiceEventInput(service_id, body.event_id, body.type, body.occurred_at, body.data)
     receipt = await uptime.events.record(item)
-    payload = {
-        "service_id": receipt.service_id,
-        "event_id": receipt.event_id,
-        "version": receipt.version,
-        "position": receipt.position,
-        "recorded_at": instant_text(receipt.recorded_at),
-    }
     status = 201 if receipt.created else 200
-    return Response(json_bytes(payload), status_code=status, media_type="application/json")
+    payload = json_bytes(service_receipt_body(receipt))
+    return Response(payload, status_code=status, media_type="application/json")
 
 
 @router.get(
