@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from domain.errors import NotFound
+from domain.errors import DomainError, NotFound
 from domain.outages import ServiceHead, check_retry, check_transition
 from domain.service_events import (
     SERVICE_CLASS_OF_TYPE,
@@ -49,12 +49,7 @@ class ServiceRules:
     def head(self, service_id: str) -> ServiceHead:
         head = self._heads.get(service_id)
         if head is None:
-            events = [
-                r.event
-                for r in self._store.aggregate_events(service_uuid(service_id))
-                if isinstance(r.event, ServiceEvent)
-            ]
-            head = self._heads[service_id] = ServiceHead.replay(service_id, events)
+            head = self._heads[service_id] = self._stored_head(service_id)
         return head
 
     def prefetch(self, service_ids: set[str]) -> None:
@@ -75,6 +70,27 @@ class ServiceRules:
         self, command: NewServiceEvent, recorded_at: datetime
     ) -> ServiceEvent | ServiceRetryOf:
         head = self.head(command.service_id)
+        try:
+            return self._decide(head, command, recorded_at)
+        except DomainError:
+            fresh = self._stored_head(command.service_id)
+            if fresh.version <= head.version:
+                raise  # the cached head was current (or ahead, by this group's events)
+        # Another process wrote to the service since its head was cached: judge afresh.
+        self._heads[command.service_id] = fresh
+        return self._decide(fresh, command, recorded_at)
+
+    def _stored_head(self, service_id: str) -> ServiceHead:
+        events = [
+            r.event
+            for r in self._store.aggregate_events(service_uuid(service_id))
+            if isinstance(r.event, ServiceEvent)
+        ]
+        return ServiceHead.replay(service_id, events)
+
+    def _decide(
+        self, head: ServiceHead, command: NewServiceEvent, recorded_at: datetime
+    ) -> ServiceEvent | ServiceRetryOf:
         retried = check_retry(head, command)
         if retried is not None:
             return ServiceRetryOf(command.service_id, command.event_id, retried)

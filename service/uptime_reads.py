@@ -105,9 +105,10 @@ class ServiceUptimeReads:
         the service agrees on it, else UTC.
         """
         with self._index.current() as index:
-            if service_id not in index.services():
-                raise NotFound(f"service {service_id!r} has no recorded events")
             naming = self._terms.naming(service_id, when.at, when.known)
+            if not naming and service_id not in index.services():
+                # A service some plan names is up until an outage is posted; another is unknown.
+                raise NotFound(f"service {service_id!r} has no events and no plan names it")
             zones = {t.timezone for _, t in naming}
             zone = timezone or (zones.pop() if len(zones) == 1 else UTC_ZONE)
             plan, terms = naming[0] if naming else (None, None)

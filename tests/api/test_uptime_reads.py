@@ -198,3 +198,11 @@ def test_metrics_carry_each_services_month_to_date_uptime(
     text = client.get("/metrics").text
     assert f'slaclock_service_uptime_ratio{{service="{SERVICE}"}} 1.0' in text
     assert "# TYPE slaclock_service_downtime_seconds gauge" in text
+
+
+def test_a_service_a_plan_names_is_up_until_an_outage_is_posted(client: httpx.Client) -> None:
+    service = unique("quiet")
+    define_uptime_plan(client, unique("plan"), service, zone="America/New_York")
+    (march,) = months(client, service, **{"from": "2026-03", "to": "2026-03"})
+    assert (march["uptime"], march["downtime_seconds"], march["tiers_failed"]) == (1.0, 0, [])
+    assert march["length_seconds"] == 31 * 86400 - 3600  # New York springs forward on 8 March
