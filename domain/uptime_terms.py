@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,7 +34,7 @@ class CreditTier:
     below: float
     days: int
 
-    @property
+    @cached_property
     def allowed_fraction(self) -> Fraction:
         """The share of the period that may be down without failing: exact (0.999 -> 1/1000)."""
         return 1 - Fraction(repr(self.below))

@@ -113,11 +113,12 @@ class ServiceUptimeReads:
             zone = timezone or (zones.pop() if len(zones) == 1 else UTC_ZONE)
             plan, terms = naming[0] if naming else (None, None)
             timeline = index.timeline(service_id, when.known)
+            months_zone = zone_named(zone)
             found = [
                 evaluate_month(
                     timeline,
                     month,
-                    zone=zone_named(zone),
+                    zone=months_zone,
                     tiers=terms.credits if terms else (),
                     claim_within_days=terms.claim_within_days if terms else 0,
                     at=when.at,
