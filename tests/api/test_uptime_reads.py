@@ -18,6 +18,7 @@ from tests.api.uptime_support import (
     claim,
     contract_store,
     define_uptime_plan,
+    end_contract,
     outage,
     post_outage,
     start_contract,
@@ -206,3 +207,16 @@ def test_a_service_a_plan_names_is_up_until_an_outage_is_posted(client: httpx.Cl
     (march,) = months(client, service, **{"from": "2026-03", "to": "2026-03"})
     assert (march["uptime"], march["downtime_seconds"], march["tiers_failed"]) == (1.0, 0, [])
     assert march["length_seconds"] == 31 * 86400 - 3600  # New York springs forward on 8 March
+
+
+def test_months_after_a_contract_ended_earn_nothing(
+    client: httpx.Client, seeded: dict[str, str], module_database_url: str
+) -> None:
+    contract = unique("ended")
+    with contract_store(module_database_url) as store:
+        start_contract(store, contract, PLAN, "2026-01-01T00:00:00+00:00")
+        end_contract(store, contract, 2, "2026-02-15T00:00:00+00:00")
+        claim(store, contract, 3, "2026-04-02T08:00:00+00:00", SERVICE, "2026-03")
+    credits = client.get(f"/v1/contracts/{contract}/credits").json()
+    assert [m["month"] for m in credits["months"]] == ["2026-01", "2026-02"]
+    assert [(c["verdict"], c["reason"]) for c in credits["claims"]] == [("refused", "no_failure")]

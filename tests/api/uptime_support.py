@@ -14,7 +14,13 @@ from typing import Any
 
 import httpx
 
-from domain.contract_events import ContractEvent, ContractStarted, CreditClaimed, contract_uuid
+from domain.contract_events import (
+    ContractEnded,
+    ContractEvent,
+    ContractStarted,
+    CreditClaimed,
+    contract_uuid,
+)
 from service.database import DatabaseConfig
 from service.eventstore import EventStore
 from tests.api.fixtures import DUBLIN, standard_policy
@@ -87,3 +93,7 @@ def claim(store: EventStore, contract: str, version: int, at: str, service: str,
     event = _event(CreditClaimed, contract, version, at, data)
     store.append([event])
     return event.event_id
+
+
+def end_contract(store: EventStore, contract: str, version: int, at: str) -> None:
+    store.append([_event(ContractEnded, contract, version, at, {})])
