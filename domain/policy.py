@@ -15,6 +15,7 @@ from typing import Any
 
 from domain.errors import FieldError, ValidationFailed
 from domain.events import MAX_NAME, TicketKind
+from domain.uptime_terms import UptimeTerms, read_uptime_terms, uptime_document
 
 METRICS = ("response", "relief", "resolution")
 # Response measures first contact, which waiting on the customer does not delay.
@@ -41,6 +42,7 @@ _TOP_LEVEL = {
     "calendar_overrides",
     "warning_fraction",
     "metrics",
+    "uptime",
     # Versioning metadata: the caller reads it; it is not part of the policy.
     "effective_from",
 }
@@ -93,6 +95,8 @@ class Policy:
     priority_rules: tuple[PriorityRule, ...] = ()
     calendar_overrides: dict[str, str] = field(default_factory=dict)
     warning_fraction: float = DEFAULT_WARNING_FRACTION
+    # The plan's service-uptime guarantee, if it makes one (docs/uptime.md).
+    uptime: UptimeTerms | None = None
 
     def referenced_calendars(self) -> set[str]:
         return {self.calendar, *self.calendar_overrides.values()}
@@ -134,13 +138,28 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
     overrides = reader.overrides(_optional(doc, "calendar_overrides", {}))
     fraction = reader.fraction(_optional(doc, "warning_fraction", DEFAULT_WARNING_FRACTION))
     metrics = reader.metrics(doc.get("metrics"))
+    uptime: UptimeTerms | None = None
+    if doc.get("uptime") is not None:
+        uptime, uptime_errors = read_uptime_terms(doc["uptime"], "uptime")
+        reader.errors.extend(uptime_errors)
     if reader.errors:
         raise ValidationFailed(reader.errors)
-    return Policy(name, calendar, priorities, default, metrics, rules, overrides, fraction)
+    return Policy(name, calendar, priorities, default, metrics, rules, overrides, fraction, uptime)
 
 
 def policy_document(policy: Policy) -> dict[str, Any]:
-    """The canonical JSON form of a version (what GET returns); ``parse_policy`` takes it back."""
+    """The canonical JSON form of a version (what GET returns); ``parse_policy`` takes it back.
+
+    ``uptime`` appears only when the plan has terms, so every version stored before
+    uptime terms existed keeps its exact document (and a re-PUT stays unchanged).
+    """
+    document = _ticket_document(policy)
+    if policy.uptime is not None:
+        document["uptime"] = uptime_document(policy.uptime)
+    return document
+
+
+def _ticket_document(policy: Policy) -> dict[str, Any]:
     return {
         "name": policy.name,
         "calendar": policy.calendar,

@@ -17,10 +17,13 @@ from pydantic import ValidationError
 
 from service.application import EventInput
 from service.ingest import Receipt
+from service.outage_ingest import ServiceReceipt
 from service.problems import problem_body, problem_for
 from service.schemas import TICKET_ID_PATTERN, BatchItemIn
+from service.service_events import ServiceEventInput
 
 _ITEM_KEYS = frozenset({"ticket_id", "event_id", "type", "occurred_at", "data"})
+_SERVICE_KEYS = frozenset({"event_id", "type", "occurred_at", "data"})
 # Always fullmatch: Python's ``$`` also matches before a final newline, so
 # ``.match`` would let "abc\n" through where the declared routes refuse it.
 _TICKET_ID = re.compile(TICKET_ID_PATTERN)
@@ -44,6 +47,32 @@ def well_formed(entry: dict[str, Any]) -> EventInput | None:
     if occurred_at is None:
         return None
     return EventInput(ticket_id, event_id, event_type, occurred_at, data)
+
+
+def well_formed_service(service_id: str, entry: dict[str, Any]) -> ServiceEventInput | None:
+    """A service event checked by hand against ServiceEventIn's rules, or None for pydantic."""
+    if not (entry.keys() <= _SERVICE_KEYS and _TICKET_ID.fullmatch(service_id)):
+        return None
+    event_id, event_type = entry.get("event_id"), entry.get("type")
+    instant, data = entry.get("occurred_at"), entry.get("data", {})
+    if not (isinstance(event_id, str) and 0 < len(event_id) <= 128):
+        return None
+    if not (isinstance(event_type, str) and isinstance(instant, str) and isinstance(data, dict)):
+        return None
+    occurred_at = _aware(instant)
+    if occurred_at is None:
+        return None
+    return ServiceEventInput(service_id, event_id, event_type, occurred_at, data)
+
+
+def service_receipt_body(receipt: ServiceReceipt) -> dict[str, Any]:
+    return {
+        "service_id": receipt.service_id,
+        "event_id": receipt.event_id,
+        "version": receipt.version,
+        "position": receipt.position,
+        "recorded_at": instant_text(receipt.recorded_at),
+    }
 
 
 def _aware(text: str) -> datetime | None:

@@ -28,10 +28,12 @@ from domain.events import (
     ticket_uuid,
 )
 from domain.policy import Policy, parse_policy, policy_document
+from domain.service_events import NewServiceEvent, ServiceEvent
 from domain.ticket import NewTicketEvent, TicketHead, check_order, check_retry
 from domain.versions import Version, in_effect_at
 from service.catalog import Catalog
 from service.eventstore import EventStore
+from service.outage_ingest import ServiceRetryOf, ServiceRules
 
 CatalogKind = Literal["calendar", "policy"]
 
@@ -73,7 +75,7 @@ def validated_version(
     return DefineVersion(kind, key, policy_document(policy), effective_from, references)
 
 
-Command = NewTicketEvent | DefineVersion
+Command = NewTicketEvent | DefineVersion | NewServiceEvent
 
 
 class Receipt(NamedTuple):
@@ -114,7 +116,7 @@ class RetryOf:
     version: int
 
 
-Decision = Prepared | RetryOf | VersionReceipt
+Decision = Prepared | RetryOf | VersionReceipt | ServiceRetryOf
 
 
 class IngestRules:
@@ -123,10 +125,14 @@ class IngestRules:
         self._catalog = catalog
         self._heads: OrderedDict[str, TicketHead] = OrderedDict()
         self._max_heads = max_heads
+        self.services = ServiceRules(store)
 
     def decide(self, command: Command, recorded_at: datetime) -> Decision:
         if isinstance(command, NewTicketEvent):
             return self._ticket_event(command, recorded_at)
+        if isinstance(command, NewServiceEvent):
+            decided = self.services.decide(command, recorded_at)
+            return Prepared(decided) if isinstance(decided, ServiceEvent) else decided
         return self._catalog_version(command, recorded_at)
 
     def prefetch(self, commands: list[Command], *, assume_new_on_opened: bool = True) -> None:
@@ -136,6 +142,7 @@ class IngestRules:
         read: the store's primary key on version 1 refuses the write if it is not,
         and the writer then retries the group with ``assume_new_on_opened=False``.
         """
+        self.services.prefetch({c.service_id for c in commands if isinstance(c, NewServiceEvent)})
         first: dict[str, NewTicketEvent] = {}
         for command in commands:
             if isinstance(command, NewTicketEvent) and command.ticket_id not in self._heads:

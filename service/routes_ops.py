@@ -84,4 +84,7 @@ def metrics(request: Request) -> PlainTextResponse:
     projections = getattr(request.app.state, "projection_service", None)
     if projections is not None:
         lines += projections.metrics_lines()
+    uptime = getattr(request.app.state, "uptime", None)
+    if uptime is not None:
+        lines += uptime.metrics_lines()
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -15,6 +15,7 @@ from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
 from service.settings import Settings
 from service.tokens import TokenStore
+from service.uptime_api import UptimeApi
 from service.writer import Writer
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class Runtime:
     service: SlaService
     tokens: TokenStore
     projections: ProjectionService | None = None
+    uptime: UptimeApi | None = None
     checkpointer: WalCheckpointer | None = None
 
     def close(self) -> None:
@@ -56,6 +58,7 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     runtime = Runtime(
         settings, config, store, engine, catalog, writer, SlaService(store, catalog, writer), tokens
     )
+    runtime.uptime = UptimeApi(store, catalog, writer)
     if config.sqlite_path is not None:
         runtime.checkpointer = WalCheckpointer(config.sqlite_path)
         writer.on_commit(runtime.checkpointer.nudge)

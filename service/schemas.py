@@ -104,6 +104,19 @@ class MetricIn(Strict):
     objective: float | None = None
 
 
+class CreditTierIn(Strict):
+    below: float = Field(description="uptime below this fraction (0.999 = 99.9%) fails the tier")
+    days: int = Field(description="days of service credit the tier earns")
+
+
+class UptimeTermsIn(Strict):
+    services: list[str] = Field(examples=[["iam-platform"]])
+    period: str = Field(default="month", description="only month")
+    timezone: str = Field(examples=["Europe/London"], description="the zone of calendar months")
+    credits: list[CreditTierIn]
+    claim_within_days: int = Field(description="calendar days from the tipping outage's end")
+
+
 class PolicyIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     effective_from: AwareDatetime | None = None
@@ -116,6 +129,7 @@ class PolicyIn(Strict):
     calendar_overrides: dict[str, str] = Field(default_factory=dict, max_length=MAX_PRIORITIES)
     warning_fraction: float | None = None
     metrics: dict[str, MetricIn]
+    uptime: UptimeTermsIn | None = None
 
 
 class CalendarVersionOut(BaseModel):

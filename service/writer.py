@@ -24,6 +24,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEv
 
 from domain.errors import DomainError
 from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
+from domain.service_events import NewServiceEvent, ServiceEvent
 from domain.ticket import NewTicketEvent
 from service.catalog import Catalog
 from service.eventstore import EventStore
@@ -36,10 +37,11 @@ from service.ingest import (
     RetryOf,
     VersionReceipt,
 )
+from service.outage_ingest import ServiceReceipt, ServiceRetryOf, fresh_receipt
 
 log = logging.getLogger(__name__)
 
-Answer = Receipt | VersionReceipt
+Answer = Receipt | VersionReceipt | ServiceReceipt
 MAX_CONFLICT_RETRIES = 3
 # Groups this big are inserted in the background while the next is decided; smaller
 # ones (single events under load) are committed in line, without a thread hand-off.
@@ -392,6 +394,8 @@ class Writer:
                 answers.append((unit, self._retry_answer(decision, first)))
             elif isinstance(decision, VersionReceipt):
                 answers.append((unit, decision))
+            elif isinstance(decision, ServiceRetryOf):
+                answers.append((unit, self._rules.services.receipt_of(decision)))
         return answers
 
     def _fresh_answer(self, decision: Prepared, position: int) -> Answer:
@@ -405,6 +409,8 @@ class Writer:
                 event.timestamp,
                 created=True,
             )
+        if isinstance(event, ServiceEvent):
+            return fresh_receipt(event, position)
         if isinstance(event, CalendarVersionDefined):
             self._catalog.calendar_versions(event.calendar_id, refresh=True)
             return self._version_receipt("calendar", event.calendar_id, event.originator_version)
@@ -451,6 +457,9 @@ class Writer:
     def _forget(self, units: list[_Unit]) -> None:
         self._rules.forget(
             {u.command.ticket_id for u in units if isinstance(u.command, NewTicketEvent)}
+        )
+        self._rules.services.forget(
+            {u.command.service_id for u in units if isinstance(u.command, NewServiceEvent)}
         )
 
     def _fail(self, units: list[_Unit], error: BaseException) -> None:

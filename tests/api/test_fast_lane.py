@@ -283,3 +283,63 @@ def test_the_lane_served_the_well_formed_requests(sides: tuple[Side, Side]) -> N
     # The first two are well formed (the second is refused by the service, in the lane);
     # the third is not, and the declared route answers it.
     assert lane_of(sides[0].app).served == served + 2
+
+
+STARTED = {"event_id": "s1", "type": "outage_started", "occurred_at": "2026-03-07T14:00:00Z"}
+SERVICE_CASES: list[tuple[str, str, dict[str, Any], int]] = [
+    ("an outage start", "svc-1", {"json": STARTED}, 201),
+    ("its retry", "svc-1", {"json": STARTED}, 200),
+    ("a start while open", "svc-1", {"json": STARTED | {"event_id": "s2"}}, 409),
+    (
+        "an end before the open start",
+        "svc-1",
+        {
+            "json": STARTED
+            | {"event_id": "e0", "type": "outage_ended", "occurred_at": "2026-03-07T13:00:00Z"}
+        },
+        422,
+    ),
+    (
+        "an end",
+        "svc-1",
+        {
+            "json": STARTED
+            | {"event_id": "e1", "type": "outage_ended", "occurred_at": "2026-03-07T15:00:00Z"}
+        },
+        201,
+    ),
+    (
+        "an end while none is open",
+        "svc-1",
+        {
+            "json": STARTED
+            | {"event_id": "e2", "type": "outage_ended", "occurred_at": "2026-03-07T16:00:00Z"}
+        },
+        409,
+    ),
+    ("an unknown type", "svc-2", {"json": STARTED | {"type": "outage_paused"}}, 422),
+    ("a naive instant", "svc-2", {"json": STARTED | {"occurred_at": "2026-03-07T14:00:00"}}, 422),
+    ("an extra field", "svc-2", {"json": STARTED | {"extra": 1}}, 422),
+    ("an unknown data field", "svc-2", {"json": STARTED | {"data": {"severity": "page"}}}, 422),
+    ("a bad service id", "svc%203", {"json": STARTED}, 422),
+    ("malformed JSON", "svc-4", {"content": b'{"event_id": ', "headers": JSON}, 400),
+]
+
+
+@pytest.mark.parametrize(
+    ("service_id", "request_kwargs", "status"),
+    [c[1:] for c in SERVICE_CASES],
+    ids=[c[0] for c in SERVICE_CASES],
+)
+def test_the_lane_answers_service_events_as_the_declared_route(
+    sides: tuple[Side, Side], service_id: str, request_kwargs: dict[str, Any], status: int
+) -> None:
+    got = both(sides, f"/v1/services/{service_id}/events", **request_kwargs)
+    assert got["status"] == status, got
+
+
+def test_the_lane_served_a_well_formed_service_event(sides: tuple[Side, Side]) -> None:
+    served = lane_of(sides[0].app).served
+    both(sides, "/v1/services/svc-9/events", json=STARTED)
+    both(sides, "/v1/services/svc-9/events", json=STARTED | {"extra": 1})
+    assert lane_of(sides[0].app).served == served + 1

@@ -429,3 +429,60 @@ def test_duplicate_priorities_are_each_named() -> None:
         "priorities[2]",
         "priorities[5]",
     }
+
+
+# --- uptime terms ---------------------------------------------------------------
+
+UPTIME = {
+    "services": ["iam-platform"],
+    "period": "month",
+    "timezone": "Europe/London",
+    "credits": [{"below": 0.99, "days": 14}, {"below": 0.999, "days": 7}],
+    "claim_within_days": 30,
+}
+
+
+def test_uptime_terms_parse_and_come_back_canonical() -> None:
+    policy = parse_policy({**API_EXAMPLE, "uptime": UPTIME})
+    assert policy.uptime is not None
+    assert policy.uptime.services == ("iam-platform",)
+    assert [(t.below, t.days) for t in policy.uptime.credits] == [(0.999, 7), (0.99, 14)]
+    document = policy_document(policy)
+    assert document["uptime"]["credits"] == [
+        {"below": 0.999, "days": 7},
+        {"below": 0.99, "days": 14},
+    ]
+    assert parse_policy(document) == policy
+
+
+def test_a_policy_without_uptime_keeps_its_document_exactly() -> None:
+    document = policy_document(parse_policy(API_EXAMPLE))
+    assert "uptime" not in document
+    assert parse_policy({**API_EXAMPLE, "uptime": None}).uptime is None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"services": []}, "uptime.services"),
+        ({"services": ["a", "a"]}, "uptime.services[1]"),
+        ({"services": ["bad id"]}, "uptime.services[0]"),
+        ({"period": "week"}, "uptime.period"),
+        ({"timezone": "Mars/Olympus"}, "uptime.timezone"),
+        ({"timezone": None}, "uptime.timezone"),
+        ({"credits": []}, "uptime.credits"),
+        ({"credits": [{"below": 1.2, "days": 7}]}, "uptime.credits[0].below"),
+        ({"credits": [{"below": 0.99, "days": 0}]}, "uptime.credits[0].days"),
+        ({"credits": [{"below": 0.99, "days": 7, "x": 1}]}, "uptime.credits[0]"),
+        ({"credits": [{"below": 0.99, "days": 7}] * 2}, "uptime.credits[1].below"),
+        ({"claim_within_days": 0}, "uptime.claim_within_days"),
+        ({"claim_within_days": True}, "uptime.claim_within_days"),
+        ({"sla": 1}, "uptime.sla"),
+    ],
+)
+def test_bad_uptime_terms_name_the_field(change: dict[str, Any], field: str) -> None:
+    assert field in bad_fields({**API_EXAMPLE, "uptime": {**UPTIME, **change}})
+
+
+def test_uptime_must_be_an_object() -> None:
+    assert bad_fields({**API_EXAMPLE, "uptime": [1]}) == {"uptime"}

@@ -172,6 +172,18 @@ def test_an_email_marked_urgent_is_raised_by_triage_and_keeps_its_time() -> None
     assert (clock.calendar, clock.due_at) == ("24x7", utc(london("2026-06-05 22:30")))
 
 
+def test_uptime_terms_give_the_seeds_credits_and_window() -> None:
+    terms = SeedFile.load("uk-iam-vendor").plans[UK_PLAN].value.uptime
+    assert terms is not None
+    assert [(t.below, t.days) for t in terms.credits] == [(0.999, 7), (0.99, 14)]
+    assert terms.claim_within_days == 30
+    assert (terms.services, terms.period, terms.timezone) == (
+        ("iam-platform",),
+        "month",
+        LONDON,
+    )
+
+
 # --- 002 Isode: UK office hours, response table, relief 3x response ------------------
 
 
