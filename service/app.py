@@ -9,7 +9,14 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from service import problems, routes_catalog, routes_events, routes_ops, routes_tickets
+from service import (
+    problems,
+    routes_catalog,
+    routes_contracts,
+    routes_events,
+    routes_ops,
+    routes_tickets,
+)
 from service.fastlane import IngestFastLane
 from service.limits import BodyLimit
 from service.runtime import Runtime, build_runtime
@@ -62,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = None
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (routes_events, routes_catalog, routes_tickets, routes_ops):
+    for module in (routes_events, routes_catalog, routes_tickets, routes_contracts, routes_ops):
         app.include_router(module.router)
     _include_projection_routes(app)
     problems.add_problem_schema(app)
