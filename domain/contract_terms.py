@@ -10,6 +10,7 @@ original ``start``, and a day the month lacks becomes its last day: a term from
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -41,17 +42,17 @@ class Term:
 
     def boundary(self, k: int) -> datetime:
         """The instant term ``k`` starts (and term ``k-1`` ends), in UTC."""
-        day = add_months(self.start, k * self.months)
-        local = datetime.combine(day, time(0), tzinfo=ZoneInfo(self.timezone))
-        return local.astimezone(UTC)
+        return _boundary(self, k)
 
     def index_at(self, instant: datetime) -> int | None:
         """The term containing ``instant`` if renewal went on for ever; None before the first."""
-        if instant < self.boundary(0):
+        first = self.boundary(0)
+        if instant < first:
             return None
-        local = instant.astimezone(ZoneInfo(self.timezone)).date()
-        elapsed = (local.year - self.start.year) * 12 + local.month - self.start.month
-        k = max(0, elapsed // self.months - 1)
+        # No term is longer than 31 days a month (plus an hour of DST): an estimate
+        # from below, then a step or two up over cached boundaries.
+        longest = timedelta(days=31 * self.months, hours=1)
+        k = (instant - first) // longest
         while self.boundary(k + 1) <= instant:
             k += 1
         return k
@@ -70,6 +71,14 @@ class Term:
             "auto_renew": self.auto_renew,
             "notice_days": self.notice_days,
         }
+
+
+@functools.lru_cache(maxsize=65_536)
+def _boundary(term: Term, k: int) -> datetime:
+    # Replaying a contract asks for the same few boundaries once per work entry.
+    day = add_months(term.start, k * term.months)
+    local = datetime.combine(day, time(0), tzinfo=ZoneInfo(term.timezone))
+    return local.astimezone(UTC)
 
 
 def last_term(term: Term, cancellations: Sequence[datetime]) -> int | None:

@@ -9,7 +9,9 @@ behind them, at a cost that grows with the contracts listed (docs/contracts.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,7 +28,7 @@ from domain.contract_events import (
     directory_uuid,
 )
 from domain.contract_payloads import parse_contract_event_type, validate_contract_data
-from domain.contract_view import ContractView, contract_view, status_at
+from domain.contract_view import ContractView, contract_view
 from domain.errors import NotFound, ValidationFailed
 from domain.events import fingerprint, to_utc
 from projections import cursor
@@ -36,6 +38,7 @@ from service.writer import Writer
 
 AllowanceState = Literal["low", "expiring", "exhausted"]
 LOW_SHARE = Decimal("0.2")
+MAX_CACHED = 10_000
 
 
 class ContractInput(NamedTuple):
@@ -74,6 +77,9 @@ class ContractService:
         self._store = store
         self._writer = writer
         self._clock = clock
+        # Reads run on the thread pool: one at a time may bring a cached state up to date.
+        self.lock = threading.Lock()
+        self._cache: OrderedDict[str, ContractState] = OrderedDict()
 
     async def record(self, item: ContractInput) -> ContractReceipt:
         (answer,) = await self._writer.submit([to_contract_command(item)])
@@ -90,19 +96,35 @@ class ContractService:
         return [r for r in recorded if cutoff is None or r.event.timestamp <= cutoff]
 
     def state(self, contract_id: str, known: datetime | None) -> ContractState:
-        events = [r.event for r in self.history(contract_id, known)]
-        state = ContractState.replay(
-            contract_id, [e for e in events if isinstance(e, ContractEvent)]
-        )
+        """The contract as known at ``known``; the caller holds ``self.lock`` while using it.
+
+        The state of everything known is cached and brought up to date with the
+        events recorded since (one query, usually empty), so a contract with
+        thousands of entries is not replayed per read.
+        """
+        if known is not None:
+            # What was known at an instant: replayed afresh, as the cache knows everything.
+            events = [r.event for r in self.history(contract_id, known)]
+            state = ContractState.replay(contract_id, _contract_events(events))
+        else:
+            cached = self._cache.pop(contract_id, None)
+            state = cached if cached is not None else ContractState(contract_id)
+            newer = self._store.aggregate_events(contract_uuid(contract_id), state.version)
+            for event in _contract_events(r.event for r in newer):
+                state.apply(event)
+            self._cache[contract_id] = state
+            if len(self._cache) > MAX_CACHED:
+                self._cache.popitem(last=False)
         if not state.started:
-            raise NotFound(f"contract {contract_id!r} was not yet recorded at as_known_at")
+            raise NotFound(f"contract {contract_id!r} was not started (or not yet known)")
         return state
 
     def read(
         self, contract_id: str, as_of: datetime | None, as_known_at: datetime | None
     ) -> ContractView:
         known = to_utc(as_known_at, "as_known_at") if as_known_at else None
-        return contract_view(self.state(contract_id, known), self._instant(as_of, known))
+        with self.lock:
+            return contract_view(self.state(contract_id, known), self._instant(as_of, known))
 
     def _instant(self, as_of: datetime | None, known: datetime | None) -> datetime:
         if as_of is not None:
@@ -116,8 +138,7 @@ class ContractService:
         """Contracts by id, filtered by customer, plan (at the instant) and status."""
         at, after = self._page_start("contracts", filters, token)
         found: list[ContractView] = []
-        for state in self._states(filters.get("customer"), after):
-            view = contract_view(state, at)
+        for view in self._views(filters.get("customer"), after, at):
             if filters.get("plan") not in (None, view.plan):
                 continue
             if filters.get("status") not in (None, view.status):
@@ -132,16 +153,12 @@ class ContractService:
         at, after = self._page_start("allowances", filters, token)
         within = timedelta(days=int(filters.get("within_days") or 30))
         found: list[AllowanceItem] = []
-        for state in self._states(None, after):
-            if status_at(state, at) in ("ended", "not_started"):
+        for view in self._views(None, after, at):
+            if view.term is None or view.status == "not_started":
                 continue
-            view = contract_view(state, at)
-            assert view.term is not None
             for report in view.term.allowances:
                 if _in_state(report, filters.get("state"), at, within):
-                    found.append(
-                        AllowanceItem(state.contract_id, state.customer, view.plan, report)
-                    )
+                    found.append(AllowanceItem(view.contract_id, view.customer, view.plan, report))
             if len(found) > limit:
                 break
         return self._page("allowances", filters, found, limit, at=at, key=lambda i: i.contract_id)
@@ -171,7 +188,9 @@ class ContractService:
         items = [f for f in found if key(f) <= last]
         return Page(items, cursor.encode(listing, filters, (last,), to_us(at)), at)
 
-    def _states(self, customer: str | None, after: str | None) -> Iterator[ContractState]:
+    def _views(
+        self, customer: str | None, after: str | None, at: datetime
+    ) -> Iterator[ContractView]:
         index = directory_uuid() if customer is None else customer_uuid(customer)
         ids = sorted(
             {
@@ -183,7 +202,13 @@ class ContractService:
         for contract_id in ids:
             if after is not None and contract_id <= after:
                 continue
-            yield self.state(contract_id, None)
+            with self.lock:
+                view = contract_view(self.state(contract_id, None), at)
+            yield view
+
+
+def _contract_events(events: Iterable[object]) -> list[ContractEvent]:
+    return [e for e in events if isinstance(e, ContractEvent)]
 
 
 def _in_state(report: AllowanceReport, state: str | None, at: datetime, within: timedelta) -> bool:

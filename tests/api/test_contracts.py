@@ -166,3 +166,22 @@ def test_credit_claims_are_stored_and_need_evidence(client: httpx.Client, plan: 
 def test_the_write_needs_contracts_write(base_url: str) -> None:
     answer = httpx.post(f"{base_url}/v1/contracts/c/events", json={})
     assert answer.status_code == 401
+
+
+def test_as_known_at_counts_only_what_was_recorded_by_then(client: httpx.Client, plan: str) -> None:
+    contract = start(client, plan, unique("cust"))
+    before = client.get(f"/v1/contracts/{contract}").json()
+    assert before["evaluated_at"]
+    log = {"allowance": "knowledge-hours", "amount": 5}
+    logged = post(client, contract, "work_logged", "2026-04-01T00:00:00Z", log)
+    recorded_at = logged.json()["recorded_at"]
+    earlier = {"as_of": "2026-05-01T00:00:00Z", "as_known_at": "2026-03-15T17:00:00Z"}
+    assert client.get(f"/v1/contracts/{contract}", params=earlier).status_code == 404
+    known = {"as_of": "2026-05-01T00:00:00Z", "as_known_at": recorded_at}
+    view = client.get(f"/v1/contracts/{contract}", params=known).json()
+    assert view["term"]["allowances"][0]["balance"] == 15
+    first = client.get(f"/v1/contracts/{contract}/events").json()["events"][0]["recorded_at"]
+    just_started = client.get(
+        f"/v1/contracts/{contract}", params={"as_of": "2026-05-01T00:00:00Z", "as_known_at": first}
+    ).json()
+    assert just_started["term"]["allowances"][0]["balance"] == 20
