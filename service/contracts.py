@@ -151,7 +151,8 @@ class ContractService:
     def allowances(self, filters: dict[str, Any], limit: int, token: str | None) -> Page:
         """The current term's allowances in the state asked for, by contract and allowance."""
         at, after = self._page_start("allowances", filters, token)
-        within = timedelta(days=int(filters.get("within_days") or 30))
+        days = filters.get("within_days")
+        within = timedelta(days=30 if days is None else int(days))
         found: list[AllowanceItem] = []
         for view in self._views(None, after, at):
             if view.term is None or view.status == "not_started":
@@ -168,7 +169,8 @@ class ContractService:
     ) -> tuple[datetime, str | None]:
         decoded = cursor.decode(listing, filters, token)
         if decoded is None:
-            return self._clock(), None
+            as_of = filters.get("as_of")
+            return (self._clock() if as_of is None else to_utc(as_of, "as_of")), None
         return from_us(decoded.now_us), str(decoded.after[0])
 
     def _page(

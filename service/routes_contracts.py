@@ -112,10 +112,11 @@ def list_contracts(
     customer: Name = None,
     plan: Name = None,
     status: Literal["active", "suspended", "ended", "not_started"] | None = None,
+    as_of: AsOf = None,
     limit: Limit = 100,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
-    filters = {"customer": customer, "plan": plan, "status": status}
+    filters = {"customer": customer, "plan": plan, "status": status, "as_of": as_of}
     page = service.contracts.contracts(filters, limit, cursor)
     items = [contract_out(v) for v in page.items]
     return {"items": items, "next_cursor": page.next_cursor, "evaluated_at": page.evaluated_at}
@@ -133,10 +134,11 @@ def list_allowances(
     *,
     state: Literal["low", "expiring", "exhausted"] | None = None,
     within_days: Annotated[int, Query(ge=0, le=3660)] = 30,
+    as_of: AsOf = None,
     limit: Limit = 100,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
-    filters = {"state": state, "within_days": within_days}
+    filters = {"state": state, "within_days": within_days, "as_of": as_of}
     page = service.contracts.allowances(filters, limit, cursor)
     items = [allowance_item_out(i) for i in page.items]
     return {"items": items, "next_cursor": page.next_cursor, "evaluated_at": page.evaluated_at}
