@@ -223,7 +223,22 @@ class ContractRules:
     # --- binding a ticket ------------------------------------------------------
 
     def bind(self, data: dict[str, Any], at: datetime) -> Binding:
-        """The plan and contract of an ``opened`` event naming a plan, a contract or a customer."""
+        """The plan and contract of an ``opened`` event naming a plan, a contract or a customer.
+
+        Before refusing, the customer's index and contracts are read again: another
+        process sharing the database may have started or changed one since.
+        """
+        try:
+            return self._bind(data, at)
+        except ValidationFailed:
+            customer, contract = data.get("customer"), data.get("contract")
+            contracts = {str(contract)} if contract is not None else set()
+            if customer is not None:
+                contracts.update(self._customers.get(str(customer), []))
+            self.forget(contracts, {str(customer)} if customer is not None else set())
+            return self._bind(data, at)
+
+    def _bind(self, data: dict[str, Any], at: datetime) -> Binding:
         plan, contract, customer = data.get("plan"), data.get("contract"), data.get("customer")
         if contract is not None:
             return self._by_contract(str(contract), plan, customer, at)
