@@ -30,6 +30,7 @@ from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 T = ContractEventType
 _TICK = timedelta(microseconds=1)
+_UNKNOWN = object()
 
 
 class NewContractEvent(NamedTuple):
@@ -90,6 +91,10 @@ class ContractState:
     entries: dict[str, Entry] = field(default_factory=dict)
     # (allowance, term) -> [used, onsite_used] of entries not retracted, whenever they occurred.
     totals: dict[tuple[str, int], list[Decimal]] = field(default_factory=dict)
+    _end: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._end = _UNKNOWN
 
     @classmethod
     def replay(cls, contract_id: str, events: Iterable[ContractEvent]) -> ContractState:
@@ -103,6 +108,7 @@ class ContractState:
         return self.started_at is not None
 
     def apply(self, event: ContractEvent) -> None:
+        self._end = _UNKNOWN
         self.recorded[event.event_id] = (event.fingerprint, event.originator_version)
         self.version = max(self.version, event.originator_version)
         kind, data, at = event.type, event.data, event.occurred_at
@@ -182,7 +188,10 @@ class ContractState:
     def end_at(self) -> datetime | None:
         """When the contract ends (None while it renews for ever)."""
         assert self.term is not None
-        return contract_end(self.term, self.cancellations, self.endings)
+        if self._end is _UNKNOWN:
+            # Asked for every ticket bound to the contract: computed once per change.
+            self._end = contract_end(self.term, self.cancellations, self.endings)
+        return self._end  # type: ignore[return-value]
 
     def in_effect_at(self, instant: datetime) -> bool:
         if self.started_at is None or instant < self.started_at:

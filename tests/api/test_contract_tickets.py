@@ -115,3 +115,38 @@ def test_after_the_contract_ended_only_a_plan_opens_a_ticket(
 
 def test_a_customer_without_contracts_is_422(client: httpx.Client) -> None:
     assert open_ticket(client, unique("t"), {"customer": unique("nobody")}).status_code == 422
+
+
+def test_an_amendment_changes_plan_calendar_and_grant_from_its_instant(
+    client: httpx.Client, plan: str
+) -> None:
+    upgraded = unique("plan")
+    define_plan(client, unique("cal"), upgraded)
+    customer = unique("cust")
+    hours = [{"id": "hours", "unit": "hours", "amount": 10}]
+    contract = contract_on(client, plan, customer, allowances=hours)
+    more = [{"id": "hours", "unit": "hours", "amount": 30}]
+    amended = {"plan": upgraded, "calendar": "24x7", "allowances": more}
+    answer = post(client, contract, "contract_amended", "2026-05-01T00:00:00Z", amended)
+    assert answer.status_code == 201, answer.text
+    before, after = unique("t"), unique("t")
+    assert (
+        open_ticket(client, before, {"customer": customer}, "2026-04-01T00:00:00Z").status_code
+        == 201
+    )
+    assert (
+        open_ticket(client, after, {"customer": customer}, "2026-06-01T00:00:00Z").status_code
+        == 201
+    )
+    assert "calendar" not in stored_opened(client, before)
+    assert stored_opened(client, before)["plan"] == plan
+    assert (stored_opened(client, after)["plan"], stored_opened(client, after)["calendar"]) == (
+        upgraded,
+        "24x7",
+    )
+    view = client.get(f"/v1/contracts/{contract}", params={"as_of": "2026-06-01T00:00:00Z"}).json()
+    assert (view["plan"], view["term"]["allowances"][0]["granted"]) == (upgraded, 30)
+    early = client.get(f"/v1/contracts/{contract}", params={"as_of": "2026-04-01T00:00:00Z"}).json()
+    assert (early["plan"], early["term"]["allowances"][0]["granted"]) == (plan, 10)
+    bad = post(client, contract, "contract_amended", "2026-06-01T00:00:00Z", {"plan": "nope"})
+    assert bad.status_code == 422
