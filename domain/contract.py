@@ -257,6 +257,7 @@ def check_order(state: ContractState, command: NewContractEvent) -> None:
     if command.type is T.STARTED:
         if state.version > 0:
             raise Conflict(f"contract {state.contract_id!r} is already started")
+        _check_term_reaches(command)
         return
     if state.started_at is None:
         raise NotFound(f"contract {state.contract_id!r} was never started")
@@ -268,6 +269,14 @@ def check_order(state: ContractState, command: NewContractEvent) -> None:
         raise Conflict(f"contract {state.contract_id!r} has already ended")
     if command.type is T.WORK_RETRACTED:
         _check_retraction(state, str(command.data["event_id"]))
+
+
+def _check_term_reaches(command: NewContractEvent) -> None:
+    """A contract whose terms are all over before it starts would never be in effect."""
+    term = parse_term(command.data["term"], "data.term", [])
+    end = None if term is None else contract_end(term, [], [])
+    if end is not None and end <= command.occurred_at:
+        raise ValidationFailed.single("data.term", "ends before the contract's occurred_at")
 
 
 def _check_retraction(state: ContractState, event_id: str) -> None:

@@ -248,3 +248,11 @@ def test_credit_claims_need_evidence_and_a_month() -> None:
             T.CREDIT_CLAIMED, {"service": "iam", "period": "2026-13", "evidence": ""}
         )
     assert {e.field for e in refused.value.errors} == {"data.period", "data.evidence"}
+
+
+def test_a_contract_whose_term_is_over_before_it_starts_is_422() -> None:
+    contract = Contract([])
+    late = ContractState("c-9")
+    old = {"customer": "a", "plan": "p", "term": {**TERM, "start": "2020-01-01"}}
+    with pytest.raises(ValidationFailed, match="ends before"):
+        check_order(late, contract.command(T.STARTED, "2026-01-01T00:00:00Z", old))
