@@ -185,3 +185,21 @@ def test_as_known_at_counts_only_what_was_recorded_by_then(client: httpx.Client,
         f"/v1/contracts/{contract}", params={"as_of": "2026-05-01T00:00:00Z", "as_known_at": first}
     ).json()
     assert just_started["term"]["allowances"][0]["balance"] == 20
+
+
+def test_status_is_suspended_between_suspension_and_reinstatement(
+    client: httpx.Client, plan: str
+) -> None:
+    contract = start(client, plan, unique("cust"))
+    suspended = {"reason": "non-compliance"}
+    assert (
+        post(client, contract, "sla_suspended", "2026-04-01T00:00:00Z", suspended).status_code
+        == 201
+    )
+    assert post(client, contract, "sla_suspended", "2026-04-02T00:00:00Z", {}).status_code == 422
+    assert post(client, contract, "sla_reinstated", "2026-04-10T00:00:00Z", {}).status_code == 201
+    statuses = [
+        balance(client, contract, at)["status"]
+        for at in ("2026-03-31T00:00:00Z", "2026-04-05T00:00:00Z", "2026-04-10T00:00:00Z")
+    ]
+    assert statuses == ["active", "suspended", "active"]
