@@ -244,26 +244,19 @@ class ContractRules:
             return self._by_contract(str(contract), plan, customer, at)
         if customer is None:
             return Binding(str(plan), None, None)
-        live = [
-            s
-            for s in (self.state(c) for c in self.contracts_of(str(customer)))
-            if s.in_effect_at(at)
-        ]
+        listed = self.contracts_of(str(customer))
+        if len(listed) == 1 and plan is None:
+            # The common case, on the ingest hot path: one contract, never amended.
+            only = self.state(listed[0])
+            if len(only.changes) == 1 and only.in_effect_at(at):
+                first = only.changes[0]
+                return Binding(first.plan, only.contract_id, first.calendar)
+        live = [s for s in map(self.state, listed) if s.in_effect_at(at)]
         if plan is not None:
             live = [s for s in live if s.plan_change_at(at).plan == plan]
             if len(live) != 1:
                 return Binding(str(plan), None, None)
-        if not live:
-            raise ValidationFailed.single(
-                "data.customer", f"customer {customer!r} has no contract in effect at occurred_at"
-            )
-        if len(live) > 1:
-            names = ", ".join(sorted(s.contract_id for s in live))
-            raise ValidationFailed.single(
-                "data.contract",
-                f"customer {customer!r} has several contracts in effect ({names}); name one",
-            )
-        return _binding(live[0], at)
+        return _one_of(str(customer), live, at)
 
     def _by_contract(self, contract: str, plan: object, customer: object, at: datetime) -> Binding:
         state = self.state(contract)
@@ -285,6 +278,20 @@ class ContractRules:
 
 def _contract_events(events: Iterable[object]) -> list[ContractEvent]:
     return [e for e in events if isinstance(e, ContractEvent)]
+
+
+def _one_of(customer: str, live: list[ContractState], at: datetime) -> Binding:
+    if not live:
+        raise ValidationFailed.single(
+            "data.customer", f"customer {customer!r} has no contract in effect at occurred_at"
+        )
+    if len(live) > 1:
+        names = ", ".join(sorted(s.contract_id for s in live))
+        raise ValidationFailed.single(
+            "data.contract",
+            f"customer {customer!r} has several contracts in effect ({names}); name one",
+        )
+    return _binding(live[0], at)
 
 
 def _binding(state: ContractState, at: datetime) -> Binding:
