@@ -12,7 +12,7 @@ from domain.contract_view import ContractView, TermView
 from service.auth import AUTH_RESPONSES, Scope, require_scope
 from service.contracts import AllowanceItem, ContractInput
 from service.dependencies import Service
-from service.event_bodies import json_bytes
+from service.event_bodies import instant_text, json_bytes
 from service.problems import documented
 from service.routes_events import recorded_out
 from service.schemas import CATALOG_ID_PATTERN, EventIn
@@ -63,7 +63,7 @@ async def post_contract_event(
         "event_id": receipt.event_id,
         "version": receipt.version,
         "position": receipt.position,
-        "recorded_at": receipt.recorded_at,
+        "recorded_at": instant_text(receipt.recorded_at),
     }
     return Response(
         json_bytes(payload),

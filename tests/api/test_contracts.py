@@ -90,6 +90,7 @@ def test_write_answers_retry_conflict_404_and_order(client: httpx.Client, plan: 
     first = post(client, contract, "work_logged", "2026-04-01T00:00:00Z", data, "w-1")
     assert first.status_code == 201
     assert set(first.json()) == {"contract_id", "event_id", "version", "position", "recorded_at"}
+    assert first.json()["recorded_at"].endswith("Z")  # as ticket receipts spell it
     again = post(client, contract, "work_logged", "2026-04-01T00:00:00Z", data, "w-1")
     assert (again.status_code, again.json()) == (200, first.json())
     other = post(
