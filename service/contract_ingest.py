@@ -52,6 +52,7 @@ class Binding(NamedTuple):
     plan: str
     contract: str | None
     calendar: str | None
+    customer: str | None = None
 
 
 class ContractRules:
@@ -250,7 +251,7 @@ class ContractRules:
             only = self.state(listed[0])
             if len(only.changes) == 1 and only.in_effect_at(at):
                 first = only.changes[0]
-                return Binding(first.plan, only.contract_id, first.calendar)
+                return Binding(first.plan, only.contract_id, first.calendar, only.customer)
         live = [s for s in map(self.state, listed) if s.in_effect_at(at)]
         if plan is not None:
             live = [s for s in live if s.plan_change_at(at).plan == plan]
@@ -296,7 +297,7 @@ def _one_of(customer: str, live: list[ContractState], at: datetime) -> Binding:
 
 def _binding(state: ContractState, at: datetime) -> Binding:
     change = state.plan_change_at(at)
-    return Binding(change.plan, state.contract_id, change.calendar)
+    return Binding(change.plan, state.contract_id, change.calendar, state.customer)
 
 
 def _own(

@@ -250,7 +250,8 @@ class IngestRules:
             self._check_priority(policy, data["priority"])
         if binding.contract is None and "plan" in data:
             return data
-        resolved = {**data, "plan": binding.plan, "contract": binding.contract}
+        resolved = {"customer": binding.customer, **data, "plan": binding.plan}
+        resolved["contract"] = binding.contract
         if binding.calendar is not None:
             resolved["calendar"] = binding.calendar
         return resolved

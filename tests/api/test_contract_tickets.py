@@ -60,10 +60,13 @@ def test_a_ticket_opened_by_customer_gets_the_contracts_regional_calendar(
 
 
 def test_a_ticket_naming_the_contract_uses_its_plan(client: httpx.Client, plan: str) -> None:
-    contract = contract_on(client, plan, unique("cust"))
+    customer = unique("cust")
+    contract = contract_on(client, plan, customer)
     ticket = unique("t")
     assert open_ticket(client, ticket, {"contract": contract}).status_code == 201
     assert stored_opened(client, ticket)["plan"] == plan
+    # The ticket belongs to the contract's customer (dashboards filter by it).
+    assert client.get(f"/v1/tickets/{ticket}").json()["customer"] == customer
     disagreeing = open_ticket(client, unique("t"), {"contract": contract, "plan": "other-plan"})
     assert disagreeing.status_code == 422
 
