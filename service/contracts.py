@@ -1,10 +1,13 @@
 """Contracts in the application service: writes through the writer, reads from the events.
 
-A contract read replays the contract's own events known at ``as_known_at``, so
-it is always consistent with what was written. The lists read the directory of
-contracts (one ``CustomerContractListed`` per contract, or the customer's own
-index when a customer is named) and replay each contract: no projection can lag
-behind them, at a cost that grows with the contracts listed (docs/contracts.md).
+A contract read is computed from the contract's own events, so it is always
+consistent with what was written: a cached state brought up to date with the
+events recorded since, or, with ``as_known_at``, the events known then
+replayed. The lists read the directory of contracts (one
+``CustomerContractListed`` per contract, or the customer's own index when a
+customer is named) and evaluate each contract the same way: no projection can
+lag behind them, at a cost that grows with the contracts listed
+(docs/contracts.md).
 """
 
 from __future__ import annotations
