@@ -186,7 +186,8 @@ class _Replay:
         return ledgers
 
     def _calendar(self) -> str:
-        return self.policy.calendar_for(self.priority)
+        # An opened event bound to a contract records the contract's calendar at opening.
+        return self.policy.calendar_for(self.priority, self.opened.data.get("calendar"))
 
     def apply(self, event: Occurrence) -> None:
         kind, at, event_id = event.type, event.occurred_us, event.event_id

@@ -23,7 +23,7 @@ from domain.events import MAX_TEXT
 from domain.uptime import Month, MonthUptime, TierFailure, parse_month
 from domain.uptime_terms import SERVICE_ID, UptimeTerms
 
-CLAIM_FIELDS = frozenset({"service", "month", "evidence", "note"})
+CLAIM_FIELDS = frozenset({"service", "period", "evidence", "note"})
 CREDITED = "credited"
 REFUSED = "refused"
 
@@ -51,9 +51,9 @@ def check_claim(
     ):
         named = ", ".join(terms.services)
         errors.append(FieldError("data.service", f"must be a service of the plan ({named})"))
-    month = _month(clean.get("month"), errors)
+    month = _month(clean.get("period"), errors)
     if terms is not None and month is not None and month.start(terms.zone) > occurred_at:
-        errors.append(FieldError("data.month", "has not started at occurred_at"))
+        errors.append(FieldError("data.period", "has not started at occurred_at"))
     if errors:
         raise ValidationFailed(errors)
     return clean
@@ -71,7 +71,7 @@ def _text(clean: dict[str, Any], key: str, errors: list[FieldError], *, required
 
 def _month(value: object, errors: list[FieldError]) -> Month | None:
     try:
-        return parse_month(value, "data.month")
+        return parse_month(value, "data.period")
     except ValidationFailed as error:
         errors.extend(error.errors)
         return None

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.allowance_spec import Allowance, parse_allowance, parse_allowances
 from domain.errors import FieldError, ValidationFailed
 from domain.events import MAX_NAME, TicketKind
 from domain.uptime_terms import UptimeTerms, read_uptime_terms, uptime_document
@@ -43,6 +44,8 @@ _TOP_LEVEL = {
     "warning_fraction",
     "metrics",
     "uptime",
+    "allowances",
+    "allowance_templates",
     # Versioning metadata: the caller reads it; it is not part of the policy.
     "effective_from",
 }
@@ -97,6 +100,10 @@ class Policy:
     warning_fraction: float = DEFAULT_WARNING_FRACTION
     # The plan's service-uptime guarantee, if it makes one (docs/uptime.md).
     uptime: UptimeTerms | None = None
+    # Granted to every contract on the plan, each term (support hours).
+    allowances: tuple[Allowance, ...] = ()
+    # Offered: a contract picks one by name (Ivanti's TRM levels).
+    allowance_templates: dict[str, Allowance] = field(default_factory=dict)
 
     def referenced_calendars(self) -> set[str]:
         return {self.calendar, *self.calendar_overrides.values()}
@@ -111,7 +118,10 @@ class Policy:
                 return rule.priority
         return self.default_priority
 
-    def calendar_for(self, priority: str) -> str:
+    def calendar_for(self, priority: str, contract_calendar: object = None) -> str:
+        """The priority's override, else the contract's calendar (the region), else the plan's."""
+        if isinstance(contract_calendar, str):
+            return self.calendar_overrides.get(priority, contract_calendar)
         return self.calendar_overrides.get(priority, self.calendar)
 
     def target_for(self, metric: str, priority: str) -> Target | None:
@@ -138,13 +148,41 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
     overrides = reader.overrides(_optional(doc, "calendar_overrides", {}))
     fraction = reader.fraction(_optional(doc, "warning_fraction", DEFAULT_WARNING_FRACTION))
     metrics = reader.metrics(doc.get("metrics"))
+    allowances = parse_allowances(_optional(doc, "allowances", []), "allowances", reader.errors)
+    templates = _templates(_optional(doc, "allowance_templates", {}), reader.errors)
     uptime: UptimeTerms | None = None
     if doc.get("uptime") is not None:
         uptime, uptime_errors = read_uptime_terms(doc["uptime"], "uptime")
         reader.errors.extend(uptime_errors)
     if reader.errors:
         raise ValidationFailed(reader.errors)
-    return Policy(name, calendar, priorities, default, metrics, rules, overrides, fraction, uptime)
+    return Policy(
+        name,
+        calendar,
+        priorities,
+        default,
+        metrics,
+        rules,
+        overrides,
+        fraction,
+        uptime,
+        tuple(allowances),
+        templates,
+    )
+
+
+def _templates(value: Any, errors: list[FieldError]) -> dict[str, Allowance]:
+    """``{name: allowance}``; a template's ``id`` is its name (the contract names its own)."""
+    if not isinstance(value, Mapping):
+        errors.append(FieldError("allowance_templates", "must be an object of allowances"))
+        return {}
+    found = {}
+    for name, item in value.items():
+        body = {"id": name, **item} if isinstance(item, Mapping) else item
+        allowance = parse_allowance(body, f"allowance_templates.{name}", errors)
+        if allowance is not None:
+            found[str(name)] = allowance
+    return found
 
 
 def policy_document(policy: Policy) -> dict[str, Any]:
@@ -178,7 +216,21 @@ def _ticket_document(policy: Policy) -> dict[str, Any]:
             }
             for name, metric in policy.metrics.items()
         },
+        **_allowance_documents(policy),
     }
+
+
+def _allowance_documents(policy: Policy) -> dict[str, Any]:
+    """Only when the plan has some, so that documents without allowances read as before."""
+    found: dict[str, Any] = {}
+    if policy.allowances:
+        found["allowances"] = [a.document() for a in policy.allowances]
+    if policy.allowance_templates:
+        found["allowance_templates"] = {
+            name: {k: v for k, v in a.document().items() if k != "id"}
+            for name, a in policy.allowance_templates.items()
+        }
+    return found
 
 
 def _optional(doc: Mapping[str, Any], key: str, default: Any) -> Any:

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from service import (
     problems,
     routes_catalog,
+    routes_contracts,
     routes_events,
     routes_ops,
     routes_tickets,
@@ -71,7 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = None
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (routes_events, routes_catalog, routes_tickets, routes_uptime, routes_ops):
+    for module in (
+        routes_events,
+        routes_catalog,
+        routes_tickets,
+        routes_contracts,
+        routes_uptime,
+        routes_ops,
+    ):
         app.include_router(module.router)
     _include_projection_routes(app)
     problems.add_problem_schema(app)

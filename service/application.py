@@ -27,6 +27,7 @@ from domain.instants import to_utc
 from domain.ticket import NewTicketEvent
 from domain.versions import Version, in_effect_at, known_at
 from service.catalog import Catalog
+from service.contracts import ContractService
 from service.eventstore import EventStore, RecordedEvent
 from service.ingest import CatalogKind, Receipt, VersionReceipt, validated_version
 from service.writer import Answer, Writer, utc_now
@@ -76,6 +77,7 @@ class SlaService:
         self.catalog = catalog
         self.writer = writer
         self._clock = clock
+        self.contracts = ContractService(store, writer, clock)
 
     # --- writes --------------------------------------------------------------
 

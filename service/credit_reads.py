@@ -125,7 +125,7 @@ def _claim(event: ContractEvent, at: datetime) -> Claim | None:
         return None
     data: dict[str, Any] = event.data
     try:
-        month: Month = parse_month(data.get("month"))
+        month: Month = parse_month(data.get("period"))
     except ValidationFailed:
         return None
     service, evidence = data.get("service"), data.get("evidence")

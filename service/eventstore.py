@@ -75,9 +75,9 @@ class EventStore:
         assert isinstance(event, DomainEvent)
         return event
 
-    def aggregate_events(self, originator_id: UUID) -> list[RecordedEvent]:
-        """Every event of one aggregate, in version order, with global positions."""
-        rows = self._select_with_positions(originator_id)
+    def aggregate_events(self, originator_id: UUID, after_version: int = 0) -> list[RecordedEvent]:
+        """The events of one aggregate after ``after_version``, in version order, with positions."""
+        rows = self._select_with_positions(originator_id, after_version)
         return [
             RecordedEvent(
                 position=int(position),
@@ -134,11 +134,12 @@ class EventStore:
         if self.config.kind == "sqlite":
             return (
                 f"SELECT rowid, originator_version, topic, state FROM {table} "
-                "WHERE originator_id = ? ORDER BY originator_version"
+                "WHERE originator_id = ? AND originator_version > ? ORDER BY originator_version"
             )
         return (
             "SELECT notification_id, originator_version, topic, state "
-            f"FROM {table} WHERE originator_id = %s ORDER BY originator_version"
+            f"FROM {table} WHERE originator_id = %s AND originator_version > %s "
+            "ORDER BY originator_version"
         )
 
     @property
@@ -170,11 +171,13 @@ class EventStore:
             rows = cursor.fetchall()
         return [_row5(row) for row in rows]
 
-    def _select_with_positions(self, originator_id: UUID) -> list[tuple[Any, ...]]:
+    def _select_with_positions(
+        self, originator_id: UUID, after_version: int
+    ) -> list[tuple[Any, ...]]:
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         key: Any = originator_id.hex if self.config.kind == "sqlite" else originator_id
         with datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._position_sql, (key,))
+            cursor.execute(self._position_sql, (key, after_version))
             rows = cursor.fetchall()
         return [_row(row) for row in rows]
 

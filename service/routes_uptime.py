@@ -14,7 +14,7 @@ from service.auth import AUTH_RESPONSES, Scope, require_scope
 from service.credit_reads import ContractCredits, MonthCredit
 from service.event_bodies import json_bytes, service_receipt_body
 from service.problems import ProblemError, documented
-from service.routes_events import _recorded
+from service.routes_events import recorded_out
 from service.schemas import TICKET_ID_PATTERN
 from service.service_events import ServiceEventInput
 from service.uptime_api import UptimeApi
@@ -86,7 +86,7 @@ def get_service_events(
     service_id: IdPath, uptime: Uptime, as_known_at: AsKnownAt = None
 ) -> ServiceHistoryOut:
     history = uptime.events.history(service_id, as_known_at)
-    return ServiceHistoryOut(service_id=service_id, events=[_recorded(r) for r in history])
+    return ServiceHistoryOut(service_id=service_id, events=[recorded_out(r) for r in history])
 
 
 @router.get(

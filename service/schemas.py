@@ -130,6 +130,15 @@ class PolicyIn(Strict):
     warning_fraction: float | None = None
     metrics: dict[str, MetricIn]
     uptime: UptimeTermsIn | None = None
+    allowances: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="granted to every contract on the plan, each term: id, unit (hours|days), "
+        "amount, optional onsite {max_share, min_consecutive_days} and overdraw (refuse|allow)",
+    )
+    allowance_templates: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description="allowances a contract may pick by name: {name: {unit, amount, ...}}",
+    )
 
 
 class CalendarVersionOut(BaseModel):

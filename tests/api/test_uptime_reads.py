@@ -1,7 +1,6 @@
 """Uptime and credit reads over real HTTP, on the IAM vendor's seed pack (seed 001).
 
-Outages are posted through the API; contracts and claims are written straight
-into the event store (tests/api/uptime_support.py says why).
+Outages, contracts and claims are all posted through the API.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from service.cli_jobs import read_policy_file
 from tests.api.conftest import unique
 from tests.api.uptime_support import (
     claim,
-    contract_store,
     define_uptime_plan,
     end_contract,
     outage,
@@ -43,18 +41,18 @@ def seeded(base_url: str, module_database_url: str) -> dict[str, str]:
         post_outage(http, SERVICE, "2026-03-20T10:00:00Z", "2026-03-20T10:10:00Z")
         post_outage(http, SERVICE, "2026-04-02T09:00:00+01:00", "2026-04-02T17:00:00+01:00")
     ids = {name: unique(name) for name in ("prompt", "late", "idle", "twice")}
-    with contract_store(module_database_url) as store:
+    with admin_client(base_url) as http:
         for contract in ids.values():
-            start_contract(store, contract, PLAN, "2026-01-01T00:00:00+00:00")
+            start_contract(http, contract, PLAN, "2026-01-01T00:00:00+00:00")
         ids["prompt-march"] = claim(
-            store, ids["prompt"], 2, "2026-04-02T08:00:00+00:00", SERVICE, "2026-03"
+            http, ids["prompt"], "2026-04-02T08:00:00+00:00", SERVICE, "2026-03"
         )
         ids["prompt-april"] = claim(
-            store, ids["prompt"], 3, "2026-05-01T08:00:00+00:00", SERVICE, "2026-04"
+            http, ids["prompt"], "2026-05-01T08:00:00+00:00", SERVICE, "2026-04"
         )
-        claim(store, ids["late"], 2, "2026-04-08T09:00:00+00:00", SERVICE, "2026-03")
-        claim(store, ids["twice"], 2, "2026-04-01T09:00:00+00:00", SERVICE, "2026-03")
-        claim(store, ids["twice"], 3, "2026-04-03T09:00:00+00:00", SERVICE, "2026-03")
+        claim(http, ids["late"], "2026-04-08T09:00:00+00:00", SERVICE, "2026-03")
+        claim(http, ids["twice"], "2026-04-01T09:00:00+00:00", SERVICE, "2026-03")
+        claim(http, ids["twice"], "2026-04-03T09:00:00+00:00", SERVICE, "2026-03")
     return ids
 
 
@@ -213,10 +211,31 @@ def test_months_after_a_contract_ended_earn_nothing(
     client: httpx.Client, seeded: dict[str, str], module_database_url: str
 ) -> None:
     contract = unique("ended")
-    with contract_store(module_database_url) as store:
-        start_contract(store, contract, PLAN, "2026-01-01T00:00:00+00:00")
-        end_contract(store, contract, 2, "2026-02-15T00:00:00+00:00")
-        claim(store, contract, 3, "2026-04-02T08:00:00+00:00", SERVICE, "2026-03")
+    start_contract(client, contract, PLAN, "2026-01-01T00:00:00+00:00")
+    end_contract(client, contract, "2026-02-15T00:00:00+00:00")
+    claim(client, contract, "2026-04-02T08:00:00+00:00", SERVICE, "2026-03")
     credits = client.get(f"/v1/contracts/{contract}/credits").json()
     assert [m["month"] for m in credits["months"]] == ["2026-01", "2026-02"]
     assert [(c["verdict"], c["reason"]) for c in credits["claims"]] == [("refused", "no_failure")]
+
+
+def test_claims_posted_over_http_refuse_bad_input_and_store_nothing(
+    client: httpx.Client, seeded: dict[str, str]
+) -> None:
+    contract = unique("strict")
+    start_contract(client, contract, PLAN, "2026-01-01T00:00:00+00:00")
+    base = {"type": "credit_claimed", "occurred_at": "2026-04-05T12:00:00Z"}
+    cases = {
+        "data.evidence": {"service": SERVICE, "period": "2026-03"},
+        "data.period": {"service": SERVICE, "period": "2026-05", "evidence": "shot"},
+        "occurred_at": {"service": SERVICE, "period": "2026-03", "evidence": "shot"},
+    }
+    for n, (field, data) in enumerate(cases.items()):
+        body = {**base, "event_id": f"bad-{n}", "data": data}
+        if field == "occurred_at":
+            body["occurred_at"] = "2026-04-05T12:00:00"  # naive
+        answer = client.post(f"/v1/contracts/{contract}/events", json=body)
+        assert answer.status_code == 422, answer.text
+        assert field in [e["field"] for e in answer.json()["errors"]]
+    history = client.get(f"/v1/contracts/{contract}/events").json()["events"]
+    assert [e["type"] for e in history] == ["contract_started"]

@@ -1,28 +1,15 @@
 """Helpers for the uptime API tests: plans with uptime terms, outages, contract facts.
 
-Contract events are written straight into the event store (another process
-writing the same database, as a second slaclock would): this branch has no
-contract write endpoint, and the reads must work from the stored facts alone.
+Contracts and claims are posted through `POST /v1/contracts/{id}/events`, as a
+vendor's systems would post them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from domain.contract_events import (
-    ContractEnded,
-    ContractEvent,
-    ContractStarted,
-    CreditClaimed,
-    contract_uuid,
-)
-from service.database import DatabaseConfig
-from service.eventstore import EventStore
 from tests.api.fixtures import DUBLIN, standard_policy
 
 
@@ -57,43 +44,27 @@ def post_outage(client: httpx.Client, service: str, start: str, end: str) -> Non
         assert response.status_code == 201, response.text
 
 
-@contextmanager
-def contract_store(database_url: str) -> Iterator[EventStore]:
-    store = EventStore(DatabaseConfig.parse(database_url))
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _event(
-    cls: type[ContractEvent], contract: str, version: int, at: str, data: dict[str, Any]
-) -> ContractEvent:
-    return cls(
-        originator_id=contract_uuid(contract),
-        originator_version=version,
-        timestamp=datetime.now(UTC),
-        contract_id=contract,
-        event_id=f"{contract}-{version}",
-        occurred_at=datetime.fromisoformat(at),
-        data=data,
-        fingerprint=f"fp-{version}",
-    )
+def _post(client: httpx.Client, contract: str, body: dict[str, Any]) -> str:
+    response = client.post(f"/v1/contracts/{contract}/events", json=body)
+    assert response.status_code == 201, response.text
+    return str(body["event_id"])
 
 
 def start_contract(
-    store: EventStore, contract: str, plan: str, at: str, customer: str = "acme"
+    client: httpx.Client, contract: str, plan: str, at: str, customer: str = "acme"
 ) -> None:
-    data = {"customer": customer, "plan": plan, "term": {"months": 12}}
-    store.append([_event(ContractStarted, contract, 1, at, data)])
+    term = {"start": at[:10], "months": 12, "timezone": "Europe/London"}
+    data = {"customer": customer, "plan": plan, "term": term}
+    body = {"event_id": f"{contract}-start", "type": "contract_started", "occurred_at": at}
+    _post(client, contract, {**body, "data": data})
 
 
-def claim(store: EventStore, contract: str, version: int, at: str, service: str, month: str) -> str:
-    data = {"service": service, "month": month, "evidence": "https://status.example/shot.png"}
-    event = _event(CreditClaimed, contract, version, at, data)
-    store.append([event])
-    return event.event_id
+def claim(client: httpx.Client, contract: str, at: str, service: str, month: str) -> str:
+    data = {"service": service, "period": month, "evidence": "https://status.example/shot.png"}
+    body = {"event_id": f"{contract}-claim-{at}", "type": "credit_claimed", "occurred_at": at}
+    return _post(client, contract, {**body, "data": data})
 
 
-def end_contract(store: EventStore, contract: str, version: int, at: str) -> None:
-    store.append([_event(ContractEnded, contract, version, at, {})])
+def end_contract(client: httpx.Client, contract: str, at: str) -> None:
+    body = {"event_id": f"{contract}-end", "type": "contract_ended", "occurred_at": at}
+    _post(client, contract, {**body, "data": {}})

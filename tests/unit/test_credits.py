@@ -16,7 +16,7 @@ EXAMPLE = outage_events(
     ("2026-03-07T14:00:00+00:00", "2026-03-07T14:50:00+00:00"),
     ("2026-03-20T10:00:00+00:00", "2026-03-20T10:10:00+00:00"),
 )
-GOOD = {"service": "iam-platform", "month": "2026-03", "evidence": "https://status.example/1.png"}
+GOOD = {"service": "iam-platform", "period": "2026-03", "evidence": "https://status.example/1.png"}
 
 
 def bad_fields(
@@ -39,15 +39,15 @@ def test_a_good_claim_passes_and_comes_back_clean() -> None:
 
 
 def test_evidence_is_required_and_must_be_text() -> None:
-    assert bad_fields({"service": "iam-platform", "month": "2026-03"}) == {"data.evidence"}
+    assert bad_fields({"service": "iam-platform", "period": "2026-03"}) == {"data.evidence"}
     assert bad_fields({**GOOD, "evidence": "  "}) == {"data.evidence"}
     assert bad_fields({**GOOD, "evidence": 7}) == {"data.evidence"}
 
 
 def test_a_month_not_yet_started_is_refused() -> None:
     # April starts at 23:00Z on 31 March in London.
-    assert bad_fields({**GOOD, "month": "2026-04"}, at="2026-03-31T22:59:59Z") == {"data.month"}
-    check_claim({**GOOD, "month": "2026-04"}, LONDON_TERMS, utc("2026-03-31T23:00:00Z"))
+    assert bad_fields({**GOOD, "period": "2026-04"}, at="2026-03-31T22:59:59Z") == {"data.period"}
+    check_claim({**GOOD, "period": "2026-04"}, LONDON_TERMS, utc("2026-03-31T23:00:00Z"))
 
 
 def test_a_plan_without_uptime_terms_is_refused() -> None:
@@ -56,7 +56,7 @@ def test_a_plan_without_uptime_terms_is_refused() -> None:
 
 def test_unknown_services_fields_and_bad_months_are_refused() -> None:
     assert bad_fields({**GOOD, "service": "other"}) == {"data.service"}
-    assert bad_fields({**GOOD, "month": "March"}) == {"data.month"}
+    assert bad_fields({**GOOD, "period": "March"}) == {"data.period"}
     assert bad_fields({**GOOD, "amount": 3}) == {"data.amount"}
 
 
