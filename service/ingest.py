@@ -161,7 +161,8 @@ class IngestRules:
         read: the store's primary key on version 1 refuses the write if it is not,
         and the writer then retries the group with ``assume_new_on_opened=False``.
         """
-        self.services.prefetch({c.service_id for c in commands if isinstance(c, NewServiceEvent)})
+        services = [c for c in commands if isinstance(c, NewServiceEvent)]
+        self.services.prefetch(services, assume_new=assume_new_on_opened)
         first: dict[str, NewTicketEvent] = {}
         customers: set[str] = set()
         for command in commands:

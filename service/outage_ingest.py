@@ -7,6 +7,7 @@ head, when the group that touched it fails to commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -52,9 +53,25 @@ class ServiceRules:
             head = self._heads[service_id] = self._stored_head(service_id)
         return head
 
-    def prefetch(self, service_ids: set[str]) -> None:
-        """Load, in one read, the heads of the services a group names that are not cached."""
-        missing = [s for s in service_ids if s not in self._heads]
+    def prefetch(self, commands: Sequence[NewServiceEvent], *, assume_new: bool = True) -> None:
+        """Load, in one read, the heads of the services a group names that are not cached.
+
+        A service first seen with ``outage_started`` is assumed new without a read,
+        as a ticket first seen with ``opened`` is: the store's key on version 1
+        refuses the write if it is not, and the writer decides the group again
+        with ``assume_new=False`` (monitoring that names a new service per alert
+        would otherwise pay a read per event).
+        """
+        first: dict[str, NewServiceEvent] = {}
+        for command in commands:
+            if command.service_id not in self._heads:
+                first.setdefault(command.service_id, command)
+        missing = []
+        for service_id, command in first.items():
+            if assume_new and command.type == "outage_started":
+                self._heads[service_id] = ServiceHead(service_id)
+            else:
+                missing.append(service_id)
         if not missing:
             return
         loaded = self._store.events_of_many([service_uuid(s) for s in missing])

@@ -59,3 +59,26 @@ def test_a_process_with_a_stale_head_judges_against_the_store(
         record(first, "s3", "started", 13)  # first's head is stale too, and s2 is open
     # A retry of an event the other process recorded gets its first answer.
     assert record(first, "s2", "started", 12).created is False
+
+
+def test_a_start_assumed_new_is_judged_again_when_the_service_exists(
+    database_url: str,
+) -> None:
+    settings = Settings(database_url=database_url)
+    first = build_runtime(settings, with_projections=False)
+    try:
+        stored = record(first, "s1", "started", 10)
+    finally:
+        first.close()
+    # Fresh processes know nothing of "iam": each start is first assumed new, the
+    # store's key refuses version 1, and the writer decides again from the store.
+    for expected in ("retry", "conflict"):
+        fresh = build_runtime(settings, with_projections=False)
+        try:
+            if expected == "retry":
+                assert record(fresh, "s1", "started", 10) == stored._replace(created=False)
+            else:
+                with pytest.raises(Conflict):
+                    record(fresh, "s2", "started", 12)  # s1's outage is still open
+        finally:
+            fresh.close()
