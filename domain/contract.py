@@ -27,6 +27,7 @@ from domain.contract_events import (
 )
 from domain.contract_terms import Term, contract_end, parse_term
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from domain.idempotency import Duplicate, retry_of
 
 T = ContractEventType
 _TICK = timedelta(microseconds=1)
@@ -238,19 +239,8 @@ class ContractState:
 # --- the write-side rules -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    version: int
-
-
 def check_retry(state: ContractState, command: NewContractEvent) -> Duplicate | None:
-    seen = state.recorded.get(command.event_id)
-    if seen is None:
-        return None
-    fingerprint, version = seen
-    if fingerprint != command.fingerprint:
-        raise Conflict(f"event_id {command.event_id!r} was already used with a different body")
-    return Duplicate(version)
+    return retry_of(state.recorded, command.event_id, command.fingerprint)
 
 
 def check_order(state: ContractState, command: NewContractEvent) -> None:

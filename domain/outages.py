@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from domain.errors import Conflict, ValidationFailed
+from domain.idempotency import retry_of
 from domain.service_events import NewServiceEvent, OutageStarted, ServiceEvent, ServiceEventType
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -86,13 +87,8 @@ class ServiceHead:
 
 def check_retry(head: ServiceHead, command: NewServiceEvent) -> int | None:
     """The version of the first recording of a retried event, or None for a new event."""
-    seen = head.recorded.get(command.event_id)
-    if seen is None:
-        return None
-    fingerprint, version = seen
-    if fingerprint != command.fingerprint:
-        raise Conflict(f"event_id {command.event_id!r} was already used with a different body")
-    return version
+    retry = retry_of(head.recorded, command.event_id, command.fingerprint)
+    return None if retry is None else retry.version
 
 
 def check_transition(head: ServiceHead, command: NewServiceEvent) -> None:
