@@ -129,6 +129,9 @@ class ClockFigures(NamedTuple):
     stopped_us: int | None
     breached_us: int | None
     suspended_seconds: int = 0
+    # Whether a suspension held it at some instant up to the evaluation (even for no
+    # business time): what the compliance report counts as ``suspended``.
+    suspended: bool = False
 
 
 class TicketFigures(NamedTuple):

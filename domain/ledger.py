@@ -62,6 +62,7 @@ class MetricLedger:
         self.state = ClockState.RUNNING
         self.suspended = False  # the contract's SLA is suspended (see suspend())
         self.suspended_us = 0  # business µs held by suspensions up to the current stretch
+        self._held_once = False  # a suspension has held it (a closed stretch)
         self.outcome = Outcome.PENDING
         self.priority = ""
         self.calendar = ""
@@ -225,6 +226,7 @@ class MetricLedger:
         held = self.state is ClockState.RUNNING and self.suspended
         if held:
             self.suspended_us += self.timeline.business_us(self.start, at)
+            self._held_once = True
         elif self.state is ClockState.RUNNING:
             before = self.accrued
             self.accrued = self.accrued_at(at)
@@ -264,6 +266,7 @@ class MetricLedger:
             self.stopped_at,
             self.breached_at,
             self._suspended_us(at, held) // US,
+            held or self._held_once,
         )
 
     def _suspended_us(self, at: int, held: bool) -> int:

@@ -7,8 +7,17 @@ day; relief P3 two working days; resolution P3 ten working days.
 
 from __future__ import annotations
 
-from domain.clock_model import Clock, ClockState, ContractContext, Outcome, SegmentKind, TicketState
-from domain.clocks import evaluate
+from domain.business_time import to_us
+from domain.clock_model import (
+    Clock,
+    ClockFigures,
+    ClockState,
+    ContractContext,
+    Outcome,
+    SegmentKind,
+    TicketState,
+)
+from domain.clocks import evaluate, evaluate_figures, occurrence_of
 from domain.ledger import Timelines
 from domain.policy import Policy
 from domain.versions import Version
@@ -198,3 +207,31 @@ def test_the_plans_override_for_the_priority_comes_first() -> None:
     lowered = ticket.priority("P2", at(MON, "23:30:00"))
     later = state(lowered, at(TUE, "15:00:00"), region, lookup=REGIONS, plan=plan).clocks[0]
     assert (later.calendar, later.elapsed_seconds) == ("new-york", HOUR // 2 + HOUR)
+
+
+def figures_of(ticket: Ticket, when: str, contract: ContractContext) -> dict[str, ClockFigures]:
+    occurrences = [occurrence_of(event) for event in ticket.events]
+    found = evaluate_figures(
+        ticket.ticket_id,
+        occurrences,
+        policy(),
+        DEFAULT_CALENDARS,
+        to_us(utc(when)),
+        contract=contract,
+    )
+    return {clock.metric: clock for clock in found.clocks}
+
+
+def test_a_clock_held_outside_hours_counts_as_suspended_with_no_seconds() -> None:
+    # Friday 6 March 18:00 to Monday 9 March 08:00: the office is closed throughout.
+    weekend = contract_context(("2026-03-06T18:00:00Z", "2026-03-09T08:00:00Z"))
+    ticket = Ticket().opened("2026-03-06T16:00:00Z", priority="P2")
+    response = figures_of(ticket, "2026-03-09T10:00:00Z", weekend)["response"]
+    assert (response.suspended, response.suspended_seconds) == (True, 0)
+    # Relief was paused for the whole suspension: the suspension held nothing of it.
+    paused = ticket.then("awaiting_customer", "2026-03-06T17:00:00Z")
+    relief = figures_of(paused, "2026-03-09T10:00:00Z", weekend)["relief"]
+    assert relief.suspended is False
+    current = contract_context(("2026-03-09T09:30:00Z", None))
+    held_now = figures_of(ticket, "2026-03-09T09:30:00Z", current)["response"]
+    assert (held_now.suspended, held_now.suspended_seconds) == (True, 0)

@@ -65,6 +65,9 @@ def test_figures_equal_the_evaluated_state_with_suspensions(
     for clock_figures, clock in zip(figures.clocks, state.clocks, strict=True):
         assert_same_clock(clock_figures, clock)
         assert clock_figures.suspended_seconds == clock.suspended_seconds
+        held = any(s.kind is SegmentKind.SUSPENDED for s in clock.segments)
+        if held or clock.suspended_seconds:
+            assert clock_figures.suspended
 
 
 @SETTINGS
