@@ -7,6 +7,7 @@ everything here is replayed in ``occurred_at`` order, ties in recorded order
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -173,22 +174,50 @@ def clock_context(
     The same rules as ``ContractTimeline``: replay in occurred order, ties by
     version; None when the contract was never started.
     """
-    ordered = sorted(
-        (o for o in occurrences if o.type in CLOCK_EVENT_TYPES),
-        key=lambda o: (o.occurred_us, o.version),
-    )
-    started = next((o for o in ordered if o.type is ContractEventType.STARTED), None)
-    if started is None:
-        return None
-    calendar = started.calendar
-    for o in ordered:
-        if o.type is not ContractEventType.AMENDED or o.occurred_us < started.occurred_us:
-            continue
-        if o.occurred_us > opened_us:
-            break
-        if o.names_calendar:
-            calendar = o.calendar
-    return ContractContext(contract_id, calendar, _suspensions_us(ordered))
+    clock_facts = ContractClockFacts.of(contract_id, occurrences)
+    return None if clock_facts is None else clock_facts.context(opened_us)
+
+
+@dataclass(frozen=True)
+class ContractClockFacts:
+    """A contract's calendars by instant and its suspensions, derived once for many tickets."""
+
+    contract_id: str
+    calendar_from: tuple[int, ...]  # µs: where each calendar in ``calendars`` starts to hold
+    calendars: tuple[str | None, ...]
+    suspensions: tuple[SuspensionUs, ...]
+
+    @classmethod
+    def of(
+        cls, contract_id: str, occurrences: Sequence[ContractOccurrence]
+    ) -> ContractClockFacts | None:
+        ordered = sorted(
+            (o for o in occurrences if o.type in CLOCK_EVENT_TYPES),
+            key=lambda o: (o.occurred_us, o.version),
+        )
+        started = next((o for o in ordered if o.type is ContractEventType.STARTED), None)
+        if started is None:
+            return None
+        starts, calendars = [started.occurred_us], [started.calendar]
+        for o in ordered:
+            amends = o.type is ContractEventType.AMENDED and o.names_calendar
+            if amends and o.occurred_us >= started.occurred_us:
+                starts.append(o.occurred_us)
+                calendars.append(o.calendar)
+        return cls(contract_id, tuple(starts), tuple(calendars), _suspensions_us(ordered))
+
+    def context(self, opened_us: int) -> ContractContext:
+        # Before the start the first terms apply: a ticket cannot bind before it anyway.
+        index = max(0, bisect_right(self.calendar_from, opened_us) - 1)
+        return ContractContext(self.contract_id, self.calendars[index], self.suspensions)
+
+    @property
+    def last_boundary_us(self) -> int | None:
+        """The latest instant a suspension starts or ends (None: never suspended)."""
+        if not self.suspensions:
+            return None
+        last = self.suspensions[-1]
+        return last.start_us if last.end_us is None else last.end_us
 
 
 def _suspensions_us(ordered: Sequence[ContractOccurrence]) -> tuple[SuspensionUs, ...]:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine
 
-from projections.catalog import CatalogRow, ProjectionCatalog
+from projections.catalog import CatalogEntry, ContractRow, ProjectionCatalog
 from projections.eventtable import EventTable, ScanRow
 from projections.facts import Fact
 from projections.rawfacts import TICKET_TOPICS, raw_fact
@@ -80,10 +80,14 @@ def evaluate_chunk(catalog: ProjectionCatalog, chunk: Sequence[StagedTicket]) ->
     return done
 
 
-def build_catalog(rows: Iterable[tuple[CatalogRow, bool]]) -> ProjectionCatalog:
+def build_catalog(rows: Iterable[CatalogEntry]) -> ProjectionCatalog:
     catalog = ProjectionCatalog()
-    for row, is_policy in rows:
-        catalog.add(row, is_policy=is_policy)
+    for entry in rows:
+        if isinstance(entry, ContractRow):
+            catalog.add_contract(entry)
+        else:
+            row, is_policy = entry
+            catalog.add(row, is_policy=is_policy)
     return catalog
 
 
@@ -118,7 +122,7 @@ _WORKER_CATALOG: list[ProjectionCatalog] = []
 _WORKER_ENGINES: dict[str, Engine] = {}
 
 
-def _start_worker(rows: list[tuple[CatalogRow, bool]]) -> None:
+def _start_worker(rows: list[CatalogEntry]) -> None:
     _WORKER_CATALOG.append(build_catalog(rows))
 
 
@@ -137,7 +141,7 @@ def _range_in_worker(task: RangeTask) -> Evaluated:
 
 def evaluate_all(
     chunks: Iterator[Sequence[StagedTicket]],
-    catalog_rows: list[tuple[CatalogRow, bool]],
+    catalog_rows: list[CatalogEntry],
     workers: int,
     write: Callable[[Evaluated], None],
 ) -> None:
@@ -152,7 +156,7 @@ def evaluate_all(
 
 def evaluate_ranges(
     tasks: Sequence[RangeTask],
-    catalog_rows: list[tuple[CatalogRow, bool]],
+    catalog_rows: list[CatalogEntry],
     workers: int,
     write: Callable[[Evaluated], None],
 ) -> None:
@@ -163,7 +167,7 @@ def evaluate_ranges(
 def in_pool(
     work: Callable[[Any], Evaluated],
     tasks: Iterator[Any],
-    catalog_rows: list[tuple[CatalogRow, bool]],
+    catalog_rows: list[CatalogEntry],
     workers: int,
     write: Callable[[Evaluated], None],
 ) -> None:

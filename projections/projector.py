@@ -6,6 +6,11 @@ gives what one-at-a-time processing would. A policy or calendar version ends
 the run of ticket events before it (they are written first), so the versions a
 ticket is evaluated with never depend on where the batches were cut.
 
+A contract event that clocks depend on (start, calendar amendment, suspension,
+reinstatement) likewise ends the run before it, and re-evaluates the tickets
+bound to that contract that it could change: those not settled before its
+instant (a late suspension reaches back to every ticket it overlaps).
+
 The in-memory catalog changes as versions are folded; if the transaction rolls
 back, the caller must discard this Projector and load a fresh one.
 """
@@ -18,8 +23,9 @@ from eventsourcing.domain import DomainEvent
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from domain.business_time import from_us
+from domain.contract_events import ContractEvent
 from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
-from projections.catalog import CatalogRow, ProjectionCatalog
+from projections.catalog import CatalogRow, ContractRow, ProjectionCatalog
 from projections.facts import loads, merge
 from projections.rows import Row, evaluate_ticket, summary_deltas
 from projections.schema import Tables
@@ -48,6 +54,10 @@ class Projector:
                 self._fold_tickets(conn, touched, positions)
                 touched, positions = {}, {}
                 self._fold_version(conn, event, position)
+            elif isinstance(event, ContractEvent) and (row := ContractRow.of(event, position)):
+                self._fold_tickets(conn, touched, positions)
+                touched, positions = {}, {}
+                self._fold_contract(conn, row)
         self._fold_tickets(conn, touched, positions)
 
     # --- ticket events ---------------------------------------------------------
@@ -124,13 +134,31 @@ class Projector:
             self.catalog.add(row, is_policy=True)
             self._reevaluate(conn, self._switching_policy(conn, row))
 
+    # --- contracts ----------------------------------------------------------------
+
+    def _fold_contract(self, conn: Connection, row: ContractRow) -> None:
+        conn.execute(self.tables.contracts.insert().values(row.values()))
+        self.catalog.add_contract(row)
+        self._reevaluate(conn, self._bound_to(conn, row.contract_id, row.occurrence.occurred_us))
+
+    def _bound_to(self, conn: Connection, contract_id: str, since: int) -> list[str]:
+        """The contract's tickets an event at ``since`` can change: not settled before it."""
+        t = self.tables.tickets
+        unsettled = or_(t.c.settled_at_us.is_(None), t.c.settled_at_us >= since)
+        query = select(t.c.ticket_id).where(t.c.contract == contract_id, unsettled)
+        return list(conn.execute(query).scalars())
+
     def _using_calendar(self, conn: Connection, calendar_id: str, reach: int | None) -> list[str]:
         """Tickets a new calendar version can change: measured on it, and not settled before it."""
         t = self.tables.tickets
         pairs = self.catalog.plans_using(calendar_id)
-        if not pairs:
+        contracts = self.catalog.contracts_using(calendar_id)
+        if not pairs and not contracts:
             return []
-        uses = or_(*(and_(t.c.plan == plan, t.c.policy_version == v) for plan, v in pairs))
+        uses = or_(
+            *(and_(t.c.plan == plan, t.c.policy_version == v) for plan, v in pairs),
+            *(t.c.contract.in_(part) for part in chunks(contracts)),
+        )
         unsettled: ColumnElement[bool] = t.c.settled_at_us.is_(None)
         if reach is not None:
             unsettled = or_(unsettled, t.c.settled_at_us > reach)

@@ -53,6 +53,7 @@ class Tables:
     tickets: Table
     clocks: Table
     compliance: Table
+    contracts: Table
 
     @property
     def data_tables(self) -> tuple[Table, ...]:
@@ -64,6 +65,7 @@ class Tables:
             self.tickets,
             self.clocks,
             self.compliance,
+            self.contracts,
         )
 
 
@@ -103,7 +105,10 @@ def _tickets_table(prefix: str, metadata: MetaData) -> Table:
         # change could still alter (latest stop or due instant).
         _us("settled_at_us"),
         Column("facts", Text, nullable=False),
+        # The contract the ticket is bound to: its suspensions re-evaluate these tickets.
+        Column("contract", NAME),
         Index(f"{prefix}tickets_plan", "plan", "ticket_id"),
+        Index(f"{prefix}tickets_contract", "contract", "ticket_id"),
         Index(f"{prefix}tickets_customer", "customer", "ticket_id"),
         Index(f"{prefix}tickets_status", "status", "ticket_id"),
     )
@@ -135,6 +140,9 @@ def _clocks_table(prefix: str, metadata: MetaData) -> Table:
         _us("running_due_us"),
         # When the clock counts as breached: breached_at, else running_due.
         _us("breach_from_us"),
+        # Business seconds a suspension held (as of evaluated_at), and whether one ever held it.
+        Column("suspended_seconds", BigInteger, nullable=False),
+        Column("suspended", Integer, nullable=False),
         Index(f"{prefix}clocks_breach", "breach_from_us", "ticket_id", "metric"),
         Index(f"{prefix}clocks_plan_breach", "plan", "breach_from_us", "ticket_id", "metric"),
         Index(f"{prefix}clocks_due", "running_due_us", "ticket_id", "metric"),
@@ -154,6 +162,23 @@ def _compliance_table(prefix: str, metadata: MetaData) -> Table:
         Column("met", BigInteger, nullable=False),
         Column("breached", BigInteger, nullable=False),
         Column("pending", BigInteger, nullable=False),
+        Column("suspended", BigInteger, nullable=False),
+    )
+
+
+def _contracts_table(prefix: str, metadata: MetaData) -> Table:
+    """The contract events clocks depend on (start, calendar amendments, suspensions)."""
+    return Table(
+        f"{prefix}contracts",
+        metadata,
+        Column("contract_id", NAME, primary_key=True),
+        Column("version", Integer, primary_key=True),
+        Column("position", BigInteger, nullable=False),
+        Column("type", String(32), nullable=False),
+        _us("occurred_at_us", nullable=False),
+        Column("event_id", NAME, nullable=False),
+        Column("calendar", NAME),
+        Column("names_calendar", Integer, nullable=False),
     )
 
 
@@ -175,6 +200,7 @@ def tables_for(generation: int) -> Tables:
         tickets=_tickets_table(prefix, metadata),
         clocks=_clocks_table(prefix, metadata),
         compliance=_compliance_table(prefix, metadata),
+        contracts=_contracts_table(prefix, metadata),
     )
 
 

@@ -96,7 +96,7 @@ def delete_keys(conn: Connection, table: Table, keys: Sequence[str], rows: Itera
 
 
 _SUMMARY_KEY = ("plan", "priority", "metric", "opened_day")
-_COUNTS = ("met", "breached", "pending")
+_COUNTS = ("met", "breached", "pending", "suspended")
 
 
 def apply_summary(conn: Connection, table: Table, deltas: dict[SummaryKey, list[int]]) -> None:
