@@ -29,9 +29,18 @@ from projections.catalog import CatalogRow, ContractRow, ProjectionCatalog
 from projections.facts import loads, merge
 from projections.rows import Row, evaluate_ticket, summary_deltas
 from projections.schema import Tables
-from projections.store import apply_summary, chunks, delete_keys, load_clocks, load_tickets, upsert
+from projections.store import (
+    BIG_CHUNK,
+    apply_summary,
+    chunks,
+    delete_keys,
+    load_clocks,
+    load_tickets,
+    upsert,
+)
 
 _CLOCK_KEY = ("ticket_id", "metric")
+READ_AHEAD = 10_000  # tickets re-evaluated per round of reads, then writes
 
 
 class Projector:
@@ -82,9 +91,15 @@ class Projector:
         self._write(conn, results)
 
     def _reevaluate(self, conn: Connection, ids: Sequence[str]) -> None:
-        """Evaluate tickets again with the current versions (no new events)."""
-        for part in chunks(sorted(ids)):
-            current = load_tickets(conn, self.tables, part)
+        """Evaluate tickets again with the current versions and contracts (no new events).
+
+        Up to ``READ_AHEAD`` tickets are read (rows and clocks) before any is written:
+        PostgreSQL's plans for the keyed reads degrade once the same transaction has
+        rewritten many clock rows (measured by benchmarks/suspension.py).
+        """
+        for group in chunks(sorted(ids), READ_AHEAD):
+            current = load_tickets(conn, self.tables, group, BIG_CHUNK)
+            old_clocks = load_clocks(conn, self.tables, sorted(current), BIG_CHUNK)
             results: list[tuple[str, Row, list[Row]]] = []
             for ticket_id, row in sorted(current.items()):
                 rows = evaluate_ticket(
@@ -92,19 +107,31 @@ class Projector:
                 )
                 if rows is not None:
                     results.append((ticket_id, rows.ticket, rows.clocks))
-            self._write(conn, results)
+            self._write(conn, results, current, old_clocks)
 
-    def _write(self, conn: Connection, results: Sequence[tuple[str, Row, list[Row]]]) -> None:
-        """Store ticket rows and the clock rows that changed, and move the counters."""
+    def _write(
+        self,
+        conn: Connection,
+        results: Sequence[tuple[str, Row, list[Row]]],
+        current: dict[str, Row] | None = None,
+        old_clocks: dict[str, list[Row]] | None = None,
+    ) -> None:
+        """Store ticket rows and the clock rows that changed, and move the counters.
+
+        ``current``: the ticket rows as stored, when known; those unchanged are not
+        written again (a suspension re-evaluates many tickets and changes clocks only).
+        """
         if not results:
             return
-        old_clocks = load_clocks(conn, self.tables, [ticket_id for ticket_id, _, _ in results])
+        if old_clocks is None:
+            old_clocks = load_clocks(conn, self.tables, [ticket_id for ticket_id, _, _ in results])
         tickets: list[Row] = []
         changed: list[Row] = []
         removed: list[Row] = []
         before: list[Row] = []
         for ticket_id, ticket, clocks in results:
-            tickets.append(ticket)
+            if current is None or current.get(ticket_id) != ticket:
+                tickets.append(ticket)
             old = {row["metric"]: row for row in old_clocks.get(ticket_id, [])}
             for row in clocks:
                 previous = old.pop(row["metric"], None)

@@ -195,18 +195,21 @@ def _evaluate_bound(
 
     At the latest event, unless a suspension starts or ends later while a clock
     is still going: then at that last boundary (a settled ticket stays at its
-    last event, so later suspensions need not touch it).
+    last event, so later suspensions need not touch it). Only events stop
+    clocks, so a ticket settled at the boundary was settled at its last event:
+    one evaluation at the boundary decides which instant applies.
     """
     context = contract.context(int(facts[0][_OCCURRED]))
     replayed = occurrences(facts)
-    state = evaluate_figures(ticket_id, replayed, policy, catalog.timeline, at_us, contract=context)
     boundary = contract.last_boundary_us
-    if boundary is None or boundary <= at_us or settled_at(state) is not None:
-        return state, at_us
-    later = evaluate_figures(
-        ticket_id, replayed, policy, catalog.timeline, boundary, contract=context
-    )
-    return later, boundary
+    if boundary is not None and boundary > at_us:
+        later = evaluate_figures(
+            ticket_id, replayed, policy, catalog.timeline, boundary, contract=context
+        )
+        if settled_at(later) is None:
+            return later, boundary
+    state = evaluate_figures(ticket_id, replayed, policy, catalog.timeline, at_us, contract=context)
+    return state, at_us
 
 
 _OUTCOME_INDEX = {Outcome.MET.value: 0, Outcome.BREACHED.value: 1, Outcome.PENDING.value: 2}

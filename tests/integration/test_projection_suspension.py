@@ -205,3 +205,26 @@ def test_rebuild_equals_following_with_contracts(
         log = PlainLog(store) if path == "staged" else store
         rebuild(engine, log, batch_size=50, grace_seconds=0, workers=2 if path == "workers" else 0)
         assert snapshot(engine) == live
+
+
+def test_a_suspension_of_a_big_contract_rewrites_every_clock(database_url: str) -> None:
+    """Over COPY_FROM_ROWS clock rows: PostgreSQL upserts them through COPY."""
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        writer.contract("K", "contract_started", T0 - timedelta(days=1), customer="c", plan="gold")
+        opened = [
+            writer.ticket_event(f"B-{i:04}", "opened", T0, None, plan="gold", contract="K", **P2)
+            for i in range(600)
+        ]
+        writer.append(*opened)
+        follow_all(engine, store)
+        writer.contract("K", "sla_suspended", T0 + HOUR, reason="unpaid")
+        follow_all(engine, store)
+        rows = clock_rows(engine)
+        assert len(rows) == 1200
+        assert {(r["state"], r["suspended"], r["evaluated_at_us"]) for r in rows.values()} == {
+            ("paused", 1, us(HOUR))
+        }
+        assert snapshot(engine)["compliance"] == summary_from_clocks(engine)
