@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, select
+from sqlalchemy import Connection, Table, and_, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from projections.rows import Row, SummaryKey
@@ -25,24 +25,34 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 def load_tickets(
     conn: Connection, tables: Tables, ids: Sequence[str], size: int = CHUNK
 ) -> dict[str, Row]:
-    t = tables.tickets
     found: dict[str, Row] = {}
     for part in chunks(ids, size):
-        for row in conn.execute(select(t).where(t.c.ticket_id.in_(part))).mappings():
-            found[row["ticket_id"]] = dict(row)
+        for row in _rows_of(conn, tables.tickets, part, ""):
+            found[row["ticket_id"]] = row
     return found
 
 
 def load_clocks(
     conn: Connection, tables: Tables, ids: Sequence[str], size: int = CHUNK
 ) -> dict[str, list[Row]]:
-    c = tables.clocks
     found: dict[str, list[Row]] = {}
     for part in chunks(ids, size):
-        query = select(c).where(c.c.ticket_id.in_(part)).order_by(c.c.ticket_id, c.c.metric)
-        for row in conn.execute(query).mappings():
-            found.setdefault(row["ticket_id"], []).append(dict(row))
+        for row in _rows_of(conn, tables.clocks, part, " ORDER BY ticket_id, metric"):
+            found.setdefault(row["ticket_id"], []).append(row)
     return found
+
+
+def _rows_of(conn: Connection, table: Table, ids: Sequence[str], order: str) -> Iterator[Row]:
+    """The rows of these tickets as dicts, through the driver: a suspension reads thousands,
+    and SQLAlchemy's row mappings cost more than the query (the columns need no conversion)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    columns = [column.name for column in table.columns]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table.name} "
+        f"WHERE ticket_id IN ({', '.join([mark] * len(ids))}){order}"
+    )
+    for values in conn.exec_driver_sql(sql, tuple(ids)):
+        yield dict(zip(columns, values, strict=True))
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> None:
