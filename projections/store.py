@@ -51,7 +51,14 @@ def _rows_of(conn: Connection, table: Table, ids: Sequence[str], order: str) -> 
         f"SELECT {', '.join(columns)} FROM {table.name} "
         f"WHERE ticket_id IN ({', '.join([mark] * len(ids))}){order}"
     )
-    for values in conn.exec_driver_sql(sql, tuple(ids)):
+    raw: Any = conn.connection.dbapi_connection  # in the connection's current transaction
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, tuple(ids))
+        fetched = cursor.fetchall()
+    finally:
+        cursor.close()
+    for values in fetched:
         yield dict(zip(columns, values, strict=True))
 
 
