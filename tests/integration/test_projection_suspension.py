@@ -46,16 +46,17 @@ def _setup(writer: LogWriter) -> None:
     writer.calendar("office")
     writer.policy("gold")
     writer.contract("K", "contract_started", T0 - timedelta(days=1), customer="acme", plan="gold")
-    writer.opened("B-1", T0, contract="K", **P2)
-    writer.opened("B-2", T0, contract="K", **P2)
+    writer.opened("B-1", T0, contract="K", customer="acme", **P2)
+    writer.opened("B-2", T0, contract="K", customer="acme", **P2)
     writer.event("B-2", "resolved", T0 + timedelta(minutes=30))
     writer.opened("F-1", T0, **P2)
 
 
-def _compliance(engine: Engine) -> list[dict[str, Any]]:
+def _compliance(engine: Engine, **filters: Any) -> list[dict[str, Any]]:
+    query = ComplianceQuery(metric="response", **filters)
     with engine.connect() as conn:
         tables = tables_for(live_generation(conn))
-        return report(conn, tables, ComplianceQuery(metric="response"), us(2 * HOUR))
+        return report(conn, tables, query, us(2 * HOUR))
 
 
 def test_a_suspension_holds_the_bound_tickets_rows_and_reinstatement_moves_them(
@@ -84,6 +85,11 @@ def test_a_suspension_holds_the_bound_tickets_rows_and_reinstatement_moves_them(
         [group] = _compliance(engine)
         assert (group["met"], group["breached"], group["pending"]) == (1, 0, 2)
         assert group["suspended"] == 1
+        # Counted clock by clock: a customer's report, and a range of part of a day.
+        [theirs] = _compliance(engine, customer="acme")
+        assert (theirs["met"], theirs["pending"], theirs["suspended"]) == (1, 1, 1)
+        [part] = _compliance(engine, from_us=us(-HOUR), to_us=us(HOUR))
+        assert (part["met"], part["pending"], part["suspended"]) == (1, 2, 1)
 
         writer.contract("K", "sla_reinstated", T0 + 3 * HOUR)
         follow_all(engine, store)
