@@ -154,7 +154,9 @@ def _boundaries(contract: ContractContext, opened_us: int, at_us: int) -> list[_
             found.append((start, True, suspended_by))
         if end is not None and opened_us < end <= at_us:
             found.append((end, False, reinstated_by or suspended_by))
-    found.sort(key=lambda boundary: boundary[0], reverse=True)
+    # Stable by instant: a reinstatement and the next suspension at one instant keep order.
+    found.sort(key=lambda boundary: boundary[0])
+    found.reverse()
     return found
 
 

@@ -226,7 +226,7 @@ class MetricLedger:
         held = self.state is ClockState.RUNNING and self.suspended
         if held:
             self.suspended_us += self.timeline.business_us(self.start, at)
-            self._held_once = True
+            self._held_once = self._held_once or at > self.start
         elif self.state is ClockState.RUNNING:
             before = self.accrued
             self.accrued = self.accrued_at(at)

@@ -235,3 +235,11 @@ def test_a_clock_held_outside_hours_counts_as_suspended_with_no_seconds() -> Non
     current = contract_context(("2026-03-09T09:30:00Z", None))
     held_now = figures_of(ticket, "2026-03-09T09:30:00Z", current)["response"]
     assert (held_now.suspended, held_now.suspended_seconds) == (True, 0)
+
+
+def test_a_suspension_that_starts_as_the_last_one_ends_holds_on() -> None:
+    back_to_back = contract_context(
+        (at(MON, "10:00:00"), at(MON, "11:00:00")), (at(MON, "11:00:00"), at(MON, "12:00:00"))
+    )
+    response = clock(p2_ticket(), at(MON, "13:00:00"), back_to_back)
+    assert (response.elapsed_seconds, response.suspended_seconds) == (2 * HOUR, 2 * HOUR)
