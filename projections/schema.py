@@ -235,6 +235,17 @@ def create_generation(conn: Connection, generation: int, *, indexes: bool = True
     return tables
 
 
+def missing_columns(conn: Connection, tables: Tables) -> list[str]:
+    """``table.column`` for each column this code defines that the database's tables lack
+    (tables made by an older version: a rebuild makes them anew)."""
+    inspector = inspect(conn)
+    missing: list[str] = []
+    for table in tables.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing.extend(f"{table.name}.{c.name}" for c in table.columns if c.name not in present)
+    return missing
+
+
 def _keyless(table: Table) -> Table:
     columns = [Column(c.name, c.type, nullable=c.nullable) for c in table.columns]
     return Table(table.name, MetaData(), *columns)

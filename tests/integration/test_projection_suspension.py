@@ -20,7 +20,7 @@ from domain.business_time import to_us
 from projections.compliance import ComplianceQuery, report
 from projections.rebuild import rebuild
 from projections.schema import tables_for
-from projections.tracking import live_generation
+from projections.tracking import ensure_schema, live_generation
 from service.eventstore import EventStore
 from tests.integration.test_projection_support import (
     OFFICE,
@@ -234,3 +234,20 @@ def test_a_suspension_of_a_big_contract_rewrites_every_clock(database_url: str) 
             ("paused", 1, us(HOUR))
         }
         assert snapshot(engine)["compliance"] == summary_from_clocks(engine)
+
+
+def test_tables_of_an_older_version_are_reported_with_the_cure(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with database(database_url) as (store, engine):
+        follow_all(engine, store)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE slaproj_g1_clocks DROP COLUMN suspended")
+        with caplog.at_level("ERROR", logger="projections.tracking"):
+            ensure_schema(engine)
+        assert "slaproj_g1_clocks.suspended" in caplog.text
+        assert "slaclock rebuild" in caplog.text
+        rebuild(engine, store, grace_seconds=0)
+        caplog.clear()
+        ensure_schema(engine)
+        assert caplog.text == ""
