@@ -28,6 +28,7 @@ from domain.events import (
 )
 from domain.ticket import NewTicketEvent
 from domain.versions import Version, in_effect_at, known_at
+from projections.rawfacts import CONTRACT_TOPICS
 from service.catalog import Catalog
 from service.eventstore import EventStore, RecordedEvent
 from service.ingest import CatalogKind, DefineVersion, Receipt, VersionReceipt
@@ -200,7 +201,7 @@ class SlaService:
         contract_id = opened.data.get("contract")
         if contract_id is None:
             return None
-        recorded = self.store.aggregate_events(contract_uuid(str(contract_id)))
+        recorded = self.store.aggregate_events_of(contract_uuid(str(contract_id)), CONTRACT_TOPICS)
         occurrences = [
             contract_occurrence_of(r.event)
             for r in recorded

@@ -43,6 +43,7 @@ def test_a_suspension_holds_the_clocks_of_the_contracts_tickets(
     later = datetime.now(UTC) + timedelta(days=1)  # recorded after the as_known_at below
     suspended = writer.event("sla_suspended", "2026-03-02T10:00:00Z", later, reason="unpaid")
     reinstated = writer.event("sla_reinstated", "2026-03-02T12:00:00Z", later)
+    writer.event("work_logged", "2026-03-02T11:00:00Z", allowance="hours", amount="1.5")
     bound, free = unique("T"), unique("T")
     opened = ("priority_changed", "2026-03-02T09:00:00Z", HIGH)
     bound_ticket(store, bound, plan, contract, "2026-03-02T09:00:00Z", opened)
