@@ -8,7 +8,7 @@ query on the recorder's own table, since ``select_events`` does not return them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -91,6 +91,20 @@ class EventStore:
                 ),
             )
             for position, version, topic, state in rows
+        ]
+
+    def aggregate_events_of(
+        self, originator_id: UUID, topics: Collection[str]
+    ) -> list[RecordedEvent]:
+        """``aggregate_events`` restricted to ``topics``: the others are not even decoded
+        (a ticket read needs a contract's suspensions, not its thousands of work entries)."""
+        return [
+            RecordedEvent(
+                int(position),
+                self.decode(StoredEvent(originator_id, int(version), str(topic), bytes(state))),
+            )
+            for position, version, topic, state in self._select_with_positions(originator_id, 0)
+            if topic in topics
         ]
 
     def events_of_many(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
