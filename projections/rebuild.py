@@ -49,11 +49,15 @@ class RebuildResult:
 
 
 class Progress:
-    """A plain-text progress bar, redrawn at most every ``interval`` seconds."""
+    """A progress bar redrawn at most every ``interval`` seconds on a terminal; elsewhere
+    (a log file, a container's output) a plain line every ``line_interval`` seconds."""
 
-    def __init__(self, stream: TextIO | None = None, interval: float = 0.5) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, interval: float = 0.5, line_interval: float = 5.0
+    ) -> None:
         self._stream = stream if stream is not None else sys.stderr
-        self._interval = interval
+        self._terminal = self._stream.isatty()
+        self._interval = interval if self._terminal else line_interval
         self._started = time.monotonic()
         self._shown = 0.0
         self._total = 0
@@ -73,15 +77,18 @@ class Progress:
         filled = int(fraction * BAR_WIDTH)
         rate = events / max(now - self._started, 1e-9)
         eta = (total - done) / rate if rate > 0 and total > done else 0.0
-        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        self._stream.write(
-            f"\rrebuild [{bar}] {fraction:6.1%} position {done:,}/{total:,}"
-            f" {rate:,.0f} events/s eta {eta:,.0f}s "
+        figures = (
+            f"{fraction:6.1%} position {done:,}/{total:,} {rate:,.0f} events/s eta {eta:,.0f}s"
         )
+        if self._terminal:
+            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+            self._stream.write(f"\rrebuild [{bar}] {figures} ")
+        else:
+            self._stream.write(f"rebuild: {figures.strip()}\n")
         self._stream.flush()
 
     def finish(self, message: str) -> None:
-        self._stream.write(f"\n{message}\n")
+        self._stream.write(f"\n{message}\n" if self._terminal else f"{message}\n")
         self._stream.flush()
 
 

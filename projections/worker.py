@@ -60,6 +60,14 @@ def run_worker(
     stream.write(f"projection worker: stopped at position {runner.stats.position}\n")
 
 
+class RebuildStopped(Exception):
+    """A signal stopped the rebuild before its switch-over: the live generation is unchanged."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
 def run_rebuild(
     engine: Engine,
     event_log: EventLog,
@@ -67,5 +75,22 @@ def run_rebuild(
     batch_size: int = REBUILD_BATCH,
     out: TextIO | None = None,
 ) -> RebuildResult:
-    """Rebuild every projection table from the log, with a progress bar on ``out``."""
-    return rebuild(engine, event_log, batch_size=batch_size, progress=Progress(out))
+    """Rebuild every projection table from the log, with progress on ``out``.
+
+    SIGTERM stops it cleanly: the exception unwinds the evaluation pool (its
+    processes are terminated) and rolls back any transaction under way, so the
+    live generation stays as it was; the next rebuild drops the partial tables.
+    """
+    stream = out if out is not None else sys.stderr
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise RebuildStopped(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return rebuild(engine, event_log, batch_size=batch_size, progress=Progress(stream))
+    except RebuildStopped:
+        stream.write("\nrebuild: stopped by SIGTERM; the live read models are unchanged\n")
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -304,9 +304,13 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
+    from projections.worker import RebuildStopped
     from service import cli_jobs
 
-    cli_jobs.rebuild(Settings())
+    try:
+        cli_jobs.rebuild(Settings())
+    except RebuildStopped as stopped:
+        return 128 + stopped.signum
     return 0
 
 
