@@ -159,6 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.header_deadline import header_deadline_protocol
     from service.logging_setup import configure_logging
 
     configure_logging(settings)
@@ -170,6 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=settings.access_log,
         log_config=None,  # service/logging_setup.py configured every logger
         timeout_keep_alive=settings.keep_alive_seconds,
+        http=header_deadline_protocol(settings.header_timeout_seconds),
         ws="none",
     )
     return 0

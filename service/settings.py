@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         default=30.0, gt=0, description="time a client has to send a whole request body (408)"
     )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="time a client has to send a request's headers (408)"
+    )
     keep_alive_seconds: int = Field(
         default=5, ge=1, description="idle time before a kept-alive connection is closed"
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,9 +17,17 @@ from service.app import create_app
 from service.cli import openapi_settings
 from service.settings import Settings
 from tests.api.fixtures import define_plan
-from tests.support.server import ADMIN_TOKEN, admin_client, running_server
+from tests.support.server import (
+    ADMIN_TOKEN,
+    admin_client,
+    free_port,
+    running_server,
+    serve_argv,
+    wait_until_healthy,
+)
 
 BODY_TIMEOUT = 1.0
+HEADER_TIMEOUT = 1.0
 OPENED = {
     "event_id": "e1",
     "type": "opened",
@@ -161,3 +171,61 @@ def test_a_trickled_body_gets_408_and_the_connection_is_closed(
     assert b"x-request-id" in received.lower()
     # The whole body would take ~50 s at this pace; the server cut it near its deadline.
     assert seconds < 10 * BODY_TIMEOUT
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`slaclock serve` itself, since the header deadline is in how it runs uvicorn."""
+    directory = tmp_path_factory.mktemp("served")
+    port = free_port()
+    environment = {
+        **os.environ,
+        "SLA_DATABASE_URL": f"sqlite:///{directory / 'served.db'}",
+        "SLA_ADMIN_TOKEN": ADMIN_TOKEN,
+        "SLA_PROJECTIONS_ENABLED": "false",
+        "SLA_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
+        "SLA_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(serve_argv(port), cwd=directory, env=environment)
+    try:
+        wait_until_healthy(process, f"http://127.0.0.1:{port}/healthz")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _trickle_headers(base_url: str) -> tuple[bytes, float]:
+    host, port = base_url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    received = b""
+    with socket.create_connection((host, int(port)), timeout=0.5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        for byte in b"X-Slow: " + b"a" * 100:
+            try:
+                sock.sendall(bytes([byte]))
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            received += chunk
+    return received, time.monotonic() - started
+
+
+def test_trickled_headers_get_408_and_the_connection_is_closed(served: str) -> None:
+    received, seconds = _trickle_headers(served)
+    assert received.startswith(b"HTTP/1.1 408 "), received[:200]
+    assert seconds < 10 * HEADER_TIMEOUT
+
+
+def test_prompt_requests_on_one_connection_outlive_the_header_deadline(served: str) -> None:
+    with httpx.Client(base_url=served) as http:
+        for _ in range(3):
+            assert http.get("/healthz").status_code == 200
+            time.sleep(HEADER_TIMEOUT / 2)
+        answer = http.get("/healthz")
+    assert answer.status_code == 200
+    _assert_edge_headers(answer)
