@@ -287,8 +287,11 @@ def cmd_policies_load(args: argparse.Namespace) -> int:
 
 def cmd_project(args: argparse.Namespace) -> int:
     from service import cli_jobs
+    from service.logging_setup import configure_logging
 
-    cli_jobs.run_projections(Settings())
+    settings = Settings()
+    configure_logging(settings)
+    cli_jobs.run_projections(settings)
     return 0
 
 
