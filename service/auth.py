@@ -1,6 +1,7 @@
 """Bearer-token authentication and scope checks for the HTTP API.
 
-Use in a route::
+Use in a route of a router made with ``APIRouter(route_class=AuthFirstRoute)``,
+which checks the token before the body is read::
 
     @router.get("/v1/tickets", responses=AUTH_RESPONSES)
     async def tickets(
