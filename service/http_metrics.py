@@ -18,6 +18,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "<unmatched>"
 """The route label of a request no route took: raw paths would make labels unbounded."""
 
@@ -46,9 +47,22 @@ class HttpMetrics:
             buckets=_BUCKETS,
         )
 
+        # Labelled children by their labels: looking them up in prometheus-client costs
+        # more than the observation itself.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route, str(status)).observe(seconds)
+        method = method if method in _METHODS else "OTHER"  # client-chosen: keep labels bounded
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (method, route, str(status))
+            children = self._children[key] = (
+                self.requests.labels(*labels),
+                self.latency.labels(*labels),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> str:
         return generate_latest(self.registry).decode()
