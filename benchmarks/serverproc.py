@@ -42,8 +42,10 @@ def database(kind: str) -> Iterator[str]:
 
 @contextmanager
 def server(database_url: str, port: int, *, projections: bool = True) -> Iterator[str]:
+    # SLA_BENCH_* configures the benchmarks, not the server, which refuses unknown SLA_* names.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("SLA_BENCH_")}
     env = dict(
-        os.environ,
+        inherited,
         SLA_DATABASE_URL=database_url,
         SLA_ADMIN_TOKEN=TOKEN,
         SLA_PROJECTIONS_ENABLED="true" if projections else "false",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,12 +19,16 @@ from service import (
     routes_tickets,
     routes_uptime,
 )
+from service.edge import Edge
 from service.fastlane import IngestFastLane
+from service.http_metrics import HttpMetrics
 from service.limits import BodyLimit
+from service.logging_setup import configure_logging, database_for_logs, is_configured
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
 
 VERSION = "0.1.0"
+log = logging.getLogger("slaclock")
 
 
 class SlaclockApp(FastAPI):
@@ -35,12 +40,14 @@ class SlaclockApp(FastAPI):
     """
 
     fast_lane_max_bytes: int | None = None
+    body_timeout_seconds: float = 30.0
+    http_metrics: HttpMetrics | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        if self.fast_lane_max_bytes is None:
-            return stack
-        return IngestFastLane(stack, max_bytes=self.fast_lane_max_bytes)
+        if self.fast_lane_max_bytes is not None:
+            stack = IngestFastLane(stack, max_bytes=self.fast_lane_max_bytes)
+        return Edge(stack, body_timeout=self.body_timeout_seconds, metrics=self.http_metrics)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,6 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not is_configured():  # `slaclock serve` configured it already
+            configure_logging(settings)
+        log.info(
+            "slaclock %s starting; database %s", VERSION, database_for_logs(settings.database_url)
+        )
         runtime: Runtime = await run_in_threadpool(build_runtime, settings)
         app.state.runtime = runtime
         app.state.service = runtime.service
@@ -69,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.fast_lane_max_bytes = settings.max_body_bytes if settings.ingest_fast_lane else None
+    app.body_timeout_seconds = settings.body_timeout_seconds
+    app.http_metrics = app.state.http_metrics = HttpMetrics(VERSION)
     app.state.service = None
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

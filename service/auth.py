@@ -1,6 +1,7 @@
 """Bearer-token authentication and scope checks for the HTTP API.
 
-Use in a route::
+Use in a route of a router made with ``APIRouter(route_class=AuthFirstRoute)``,
+which checks the token before the body is read::
 
     @router.get("/v1/tickets", responses=AUTH_RESPONSES)
     async def tickets(
@@ -15,10 +16,11 @@ cache miss goes to the database on the thread pool, never on the event loop.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Request, Security
+from fastapi import Request, Response, Security
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +29,14 @@ from service.problems import PROBLEM_JSON, ProblemError
 from service.settings import Settings
 from service.tokens import ALL_SCOPES, Scope, TokenStore
 
-__all__ = ["AUTH_RESPONSES", "Granted", "Scope", "authenticate", "require_scope"]
+__all__ = [
+    "AUTH_RESPONSES",
+    "AuthFirstRoute",
+    "Granted",
+    "Scope",
+    "authenticate",
+    "require_scope",
+]
 
 Granted = frozenset[str]
 """The scopes the caller's token grants (``admin`` already expanded)."""
@@ -101,28 +110,77 @@ async def authenticate(request: Request, token: str) -> Granted:
     return scopes
 
 
+_GRANTED = "slaclock.granted"  # the request's scopes, once checked, in its ASGI scope
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if header is None:
+        raise _unauthorized("a bearer token is required")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("the Authorization header must read 'Bearer <token>'")
+    return token.strip()
+
+
+async def check_scope(request: Request, scope: Scope) -> Granted:
+    """The caller's scopes if they include ``scope``; else ProblemError 401 or 403."""
+    granted: Granted | None = request.scope.get(_GRANTED)
+    if granted is None:
+        granted = await authenticate(request, _bearer_token(request))
+        request.scope[_GRANTED] = granted
+    if scope not in granted:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"this token lacks the scope {scope.value!r}",
+            headers={
+                "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope.value}"'
+            },
+        )
+    return granted
+
+
 def require_scope(scope: Scope) -> Callable[..., Awaitable[Granted]]:
     """A dependency admitting only requests whose bearer token grants ``scope``."""
 
     async def dependency(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+        # Declares the scheme in OpenAPI; check_scope reads the header itself.
+        _: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
     ) -> Granted:
-        if credentials is None:
-            if "authorization" in request.headers:
-                raise _unauthorized("the Authorization header must read 'Bearer <token>'")
-            raise _unauthorized("a bearer token is required")
-        scopes = await authenticate(request, credentials.credentials.strip())
-        if scope not in scopes:
-            raise ProblemError(
-                403,
-                "Forbidden",
-                f"this token lacks the scope {scope.value!r}",
-                headers={
-                    "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope.value}"'
-                },
-            )
-        return scopes
+        return await check_scope(request, scope)
 
     dependency.__name__ = f"require_{scope.name.lower()}"
+    dependency.required_scope = scope  # type: ignore[attr-defined]
     return dependency
+
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class AuthFirstRoute(APIRoute):
+    """A route that checks its bearer token before FastAPI reads and parses the body.
+
+    FastAPI parses the body before it solves dependencies, so without this an
+    unauthenticated caller learns how its body was judged (400, 422) instead of
+    getting 401. The scopes come from the route's ``require_scope`` dependencies,
+    which still run (and find the check already made).
+    """
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        scopes = [
+            required
+            for sub in self.dependant.dependencies
+            if (required := getattr(sub.call, "required_scope", None)) is not None
+        ]
+        if not scopes:
+            return handler
+
+        async def authenticated_first(request: Request) -> Response:
+            for scope in scopes:
+                await check_scope(request, scope)
+            return await handler(request)
+
+        return authenticated_first

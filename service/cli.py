@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from domain.errors import DomainError
 from service.database import DatabaseConfig, UnsupportedDatabase, create_sql_engine
-from service.settings import Settings
+from service.settings import Settings, unknown_variables
 from service.tokens import ALL_SCOPES, TokenInfo, TokenStore
 
 Handler = Callable[[argparse.Namespace], int]
@@ -48,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print("slaclock: error: a command is required", file=sys.stderr)
         return 2
+    unknown = unknown_variables()
+    if unknown:  # a misspelled setting would otherwise be silently ignored
+        for message in unknown:
+            print(f"slaclock: error: {message}", file=sys.stderr)
+        return 1
     try:
         return handler(args)
     except _EXPECTED_ERRORS as exc:
@@ -170,13 +175,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.header_deadline import header_deadline_protocol
+    from service.logging_setup import configure_logging
 
+    configure_logging(settings)
     _calm_the_collector()
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         access_log=settings.access_log,
+        log_config=None,  # service/logging_setup.py configured every logger
+        timeout_keep_alive=settings.keep_alive_seconds,
+        http=header_deadline_protocol(settings.header_timeout_seconds),
         ws="none",
     )
     return 0
@@ -298,8 +309,11 @@ def _builtin_policies() -> Path:
 
 def cmd_project(args: argparse.Namespace) -> int:
     from service import cli_jobs
+    from service.logging_setup import configure_logging
 
-    cli_jobs.run_projections(Settings())
+    settings = Settings()
+    configure_logging(settings)
+    cli_jobs.run_projections(settings)
     return 0
 
 

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.application import EventInput, SlaService
 from service.auth import cached_scopes
+from service.edge import ROUTE_KEY
 from service.event_bodies import (
     batch_body,
     batch_items,
@@ -71,6 +72,7 @@ class IngestFastLane:
             await self.app(scope, _replay(body, receive), send)
             return
         self.served += 1
+        scope[ROUTE_KEY] = _TEMPLATES[handle]  # what the declared route would be, for metrics
         try:
             status, payload = await handle(service, parsed)
         except Exception as error:  # every error is answered as the app's handlers would
@@ -159,6 +161,13 @@ async def _record_service_event(service: SlaService, item: ServiceEventInput) ->
 
 async def _record_batch(service: SlaService, events: list[dict[str, Any]]) -> Answer:
     return 200, batch_body(await service.record_batch(batch_items(events)))
+
+
+_TEMPLATES: dict[Handler, str] = {
+    _record_event: "/v1/tickets/{ticket_id}/events",
+    _record_service_event: "/v1/services/{service_id}/events",
+    _record_batch: _BATCH,
+}
 
 
 async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:

@@ -131,7 +131,12 @@ def install(app: FastAPI) -> None:
 
     async def on_http(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+        titles = {
+            404: "Not found",
+            405: "Method not allowed",
+            408: "Request timeout",
+            413: "Payload too large",
+        }
         title = titles.get(exc.status_code, "Error")
         detail = str(exc.detail)
         return problem_response(

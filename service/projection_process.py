@@ -35,6 +35,7 @@ from typing import Any
 from projections.runner import ProjectionRunner, RunnerStats, Signal
 from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
+from service.logging_setup import configure_logging
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,7 @@ def child_main(values: dict[str, Any], line: Connection, shared: SharedStats) ->
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: _stop_now(wake, stop))
     settings = Settings(**values)
+    configure_logging(settings)  # a spawned child starts with logging unconfigured
     config = DatabaseConfig.parse(settings.database_url)
     store = EventStore(config, create_table=False)
     engine = create_sql_engine(config)

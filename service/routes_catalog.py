@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from service.application import VersionView
-from service.auth import AUTH_RESPONSES, Scope, require_scope
+from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.dependencies import Service
 from service.ingest import VersionReceipt
 from service.problems import documented
@@ -23,7 +23,7 @@ from service.schemas import (
     VersionsOut,
 )
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(tags=["catalog"], route_class=AuthFirstRoute)
 CatalogId = Annotated[str, Path(pattern=CATALOG_ID_PATTERN, max_length=128)]
 WRITE = [Depends(require_scope(Scope.POLICIES_WRITE))]
 READ = [Depends(require_scope(Scope.TICKETS_READ))]

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 
 from domain.allowances import AllowanceReport
 from domain.contract_view import ContractView, TermView
-from service.auth import AUTH_RESPONSES, Scope, require_scope
+from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.contracts import AllowanceItem, ContractInput
 from service.dependencies import Service
 from service.event_bodies import instant_text, json_bytes
@@ -27,7 +27,7 @@ from service.schemas_contracts import (
     TermOut,
 )
 
-router = APIRouter(tags=["contracts"])
+router = APIRouter(tags=["contracts"], route_class=AuthFirstRoute)
 ContractIdPath = Annotated[str, Path(pattern=CATALOG_ID_PATTERN, max_length=128)]
 AsOf = Annotated[AwareDatetime | None, Query(description="evaluate at this instant")]
 AsKnownAt = Annotated[

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AwareDatetime
 
 from service.application import EventInput
-from service.auth import AUTH_RESPONSES, Scope, require_scope
+from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.dependencies import Service
 from service.event_bodies import batch_body, batch_items, json_bytes, receipt_body
 from service.eventstore import RecordedEvent
@@ -23,7 +23,7 @@ from service.schemas import (
     RecordedEventOut,
 )
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=AuthFirstRoute)
 TicketIdPath = Annotated[str, Path(pattern=TICKET_ID_PATTERN, max_length=128)]
 WRITE = [Depends(require_scope(Scope.EVENTS_WRITE))]
 

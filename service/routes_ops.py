@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from service.auth import AUTH_RESPONSES, Scope, require_scope
+from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.schemas import Health
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=AuthFirstRoute)
 
 
 @router.get("/healthz", operation_id="healthz", response_model=Health)
@@ -61,7 +61,7 @@ def readyz(request: Request) -> Response:
     "/metrics",
     operation_id="metrics",
     response_class=PlainTextResponse,
-    dependencies=[Depends(require_scope(Scope.ADMIN))],
+    dependencies=[Depends(require_scope(Scope.METRICS_READ))],
     responses=AUTH_RESPONSES,
 )
 def metrics(request: Request) -> PlainTextResponse:
@@ -87,4 +87,6 @@ def metrics(request: Request) -> PlainTextResponse:
     uptime = getattr(request.app.state, "uptime", None)
     if uptime is not None:
         lines += uptime.metrics_lines()
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    http = getattr(request.app.state, "http_metrics", None)
+    text = "\n".join(lines) + "\n" + (http.render() if http is not None else "")
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

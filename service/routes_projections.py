@@ -20,11 +20,11 @@ from domain.instants import to_utc
 from projections.compliance import ComplianceQuery
 from projections.queries import BreachFilters, Page, TicketFilters
 from projections.service import ProjectionService
-from service.auth import AUTH_RESPONSES, Scope, require_scope
+from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.problems import ProblemError, documented
 from service.settings import Settings
 
-router = APIRouter(tags=["projections"])
+router = APIRouter(tags=["projections"], route_class=AuthFirstRoute)
 READ = [Depends(require_scope(Scope.TICKETS_READ))]
 RESPONSES = {**AUTH_RESPONSES, **documented(422, 503)}
 RETRY_AFTER_SECONDS = 1

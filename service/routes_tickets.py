@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime
 
 from domain.clocks import Clock, Segment, TicketState
-from service.auth import AUTH_RESPONSES, Scope, require_scope
+from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.dependencies import Service
 from service.problems import documented
 from service.schemas import TICKET_ID_PATTERN, ClockOut, SegmentOut, SegmentsOut, TicketOut
 
-router = APIRouter(tags=["tickets"])
+router = APIRouter(tags=["tickets"], route_class=AuthFirstRoute)
 TicketIdPath = Annotated[str, Path(pattern=TICKET_ID_PATTERN, max_length=128)]
 AsOf = Annotated[AwareDatetime | None, Query(description="evaluate the clocks at this instant")]
 AsKnownAt = Annotated[

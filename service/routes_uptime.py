@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from domain.credits import Verdict
 from domain.uptime import MonthUptime, TierFailure
-from service.auth import AUTH_RESPONSES, Scope, require_scope
+from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.credit_reads import ContractCredits, MonthCredit
 from service.event_bodies import json_bytes, service_receipt_body
 from service.problems import ProblemError, documented
@@ -34,7 +34,7 @@ from service.uptime_schemas import (
     TierFailureOut,
 )
 
-router = APIRouter(tags=["uptime"])
+router = APIRouter(tags=["uptime"], route_class=AuthFirstRoute)
 IdPath = Annotated[str, Path(pattern=TICKET_ID_PATTERN, max_length=128)]
 AsOf = Annotated[AwareDatetime | None, Query(description="evaluate at this instant (RFC 3339)")]
 AsKnownAt = Annotated[

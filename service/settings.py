@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +23,21 @@ class Settings(BaseSettings):
     )
     admin_token: str | None = Field(default=None, description="bootstrap token, every scope")
     access_log: bool = Field(default=False, description="log every HTTP request")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="the least severe level logged"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text lines, or one JSON object per line"
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="time a client has to send a whole request body (408)"
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="time a client has to send a request's headers (408)"
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, description="idle time before a kept-alive connection is closed"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=2 * 1024 * 1024, description="request body limit")
@@ -37,3 +56,24 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(default=5.0, description="how long a token check is kept")
     test_postgres_url: str | None = Field(default=None, description="tests only")
     test_require_postgres: bool = Field(default=False, description="tests only")
+
+
+ENV_PREFIX = "SLA_"
+
+
+def known_variables() -> frozenset[str]:
+    return frozenset(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One message per ``SLA_*`` variable that names no setting: a typo must not pass silently."""
+    source = os.environ if environ is None else environ
+    known = known_variables()
+    messages = []
+    for name in sorted(k for k in source if k.upper().startswith(ENV_PREFIX)):
+        if name.upper() in known:
+            continue
+        nearest = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+        hint = f" (did you mean {nearest[0]}?)" if nearest else ""
+        messages.append(f"unknown setting {name}{hint}")
+    return messages

@@ -49,6 +49,7 @@ class Scope(StrEnum):
     AUDIT_READ = "audit:read"
     POLICIES_WRITE = "policies:write"
     CONTRACTS_WRITE = "contracts:write"
+    METRICS_READ = "metrics:read"
     ADMIN = "admin"
 
 

@@ -189,6 +189,7 @@ def test_admin_implies_every_scope(store: TokenStore) -> None:
         "audit:read",
         "policies:write",
         "contracts:write",
+        "metrics:read",
         "admin",
     } == ALL_SCOPES
 
