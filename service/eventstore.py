@@ -24,6 +24,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from service.database import DatabaseConfig
+from service.recorders import once_more
 from service.transcoder import event_transcoder, stored_ticket_event
 
 
@@ -151,7 +152,6 @@ class EventStore:
         return f'"{schema}"."{name}"'
 
     def _select_many(self, chunk: list[UUID]) -> list[tuple[Any, ...]]:
-        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         if self.config.kind == "sqlite":
             marks = ",".join("?" * len(chunk))
             statement = (
@@ -165,18 +165,21 @@ class EventStore:
                 f"FROM {self.events_table} WHERE originator_id = ANY(%s)"
             )
             keys = [chunk]
-        with datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, keys)
-            rows = cursor.fetchall()
-        return [_row5(row) for row in rows]
+        return [_row5(row) for row in self._fetch(statement, keys)]
 
     def _select_with_positions(self, originator_id: UUID) -> list[tuple[Any, ...]]:
-        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         key: Any = originator_id.hex if self.config.kind == "sqlite" else originator_id
-        with datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._position_sql, (key,))
-            rows = cursor.fetchall()
-        return [_row(row) for row in rows]
+        return [_row(row) for row in self._fetch(self._position_sql, [key])]
+
+    def _fetch(self, statement: str, params: list[Any]) -> list[Any]:
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+
+        def fetch() -> list[Any]:
+            with datastore.transaction(commit=False) as cursor:
+                cursor.execute(statement, params)
+                return list(cursor.fetchall())
+
+        return fetch() if self.config.kind == "sqlite" else once_more(datastore, fetch)
 
 
 def _row(row: Any) -> tuple[Any, ...]:
