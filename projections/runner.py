@@ -58,6 +58,7 @@ class ProjectionRunner:
         self._standby = standby_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._retry = threading.Event()
         self._committed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stats = RunnerStats()
@@ -75,6 +76,7 @@ class ProjectionRunner:
         """Ask the loop to finish its batch and exit; join the thread."""
         self._stop.set()
         self._wake.set()
+        self._retry.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -85,6 +87,11 @@ class ProjectionRunner:
         """Stop from a signal handler (no join): ``run`` returns after its batch."""
         self._stop.set()
         self._wake.set()
+        self._retry.set()
+
+    def retry_now(self) -> None:
+        """Cut a failure's back-off short (the database is back after an outage)."""
+        self._retry.set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -115,7 +122,8 @@ class ProjectionRunner:
                 except Exception as exc:
                     failures += 1
                     self._failed(exc)
-                    self._stop.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
+                    self._retry.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
+                    self._retry.clear()
                     continue
                 failures = 0
                 self._committed_batch(applied)

@@ -98,6 +98,12 @@ class ProjectionService:
         if runner is not None:
             runner.wake()
 
+    def retry_now(self) -> None:
+        """The database is back: retry a failed batch now rather than after its back-off."""
+        runner = self._runner
+        if runner is not None:
+            runner.retry_now()
+
     # --- positions ---------------------------------------------------------------
 
     def position(self) -> int:

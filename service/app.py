@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from service import problems, routes_catalog, routes_events, routes_ops, routes_tickets
+from service.deadline import OutageGuard
 from service.fastlane import IngestFastLane
 from service.limits import BodyLimit
 from service.runtime import Runtime, build_runtime
@@ -30,9 +31,10 @@ class SlaclockApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()
-        if self.fast_lane_max_bytes is None:
-            return stack
-        return IngestFastLane(stack, max_bytes=self.fast_lane_max_bytes)
+        if self.fast_lane_max_bytes is not None:
+            stack = IngestFastLane(stack, max_bytes=self.fast_lane_max_bytes)
+        # Outermost: no request, fast lane included, waits on a database that is down.
+        return OutageGuard(stack)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

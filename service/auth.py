@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from service.outage import RETRY_AFTER_SECONDS
 from service.problems import PROBLEM_JSON, ProblemError
 from service.settings import Settings
 from service.tokens import ALL_SCOPES, Scope, TokenStore
@@ -60,7 +61,11 @@ def _unauthorized(detail: str, challenge: str = "Bearer") -> ProblemError:
 
 def _unavailable() -> ProblemError:
     return ProblemError(
-        503, "Service unavailable", "the token store cannot be reached", slug="unavailable"
+        503,
+        "Service unavailable",
+        "the token store cannot be reached",
+        slug="unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 

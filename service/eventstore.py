@@ -8,8 +8,10 @@ query on the recorder's own table, since ``select_events`` does not return them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +26,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from service.database import DatabaseConfig
+from service.outage import StoreUnavailable
 from service.recorders import once_more
 from service.transcoder import event_transcoder, stored_ticket_event
 
@@ -51,6 +54,7 @@ class EventStore:
         self.mapper: Mapper[UUID] = Mapper(transcoder=event_transcoder())
         self.recorder: ApplicationRecorder = self._factory.application_recorder()
         self._position_sql = self._build_position_sql()
+        self._identity = self._file_identity()
 
     # --- writing -------------------------------------------------------------
 
@@ -67,6 +71,8 @@ class EventStore:
             return []
         positions = self.recorder.insert_events(stored)
         assert positions is not None
+        # A commit into a file that was deleted or replaced is lost at the next start.
+        self.verify_file()
         return list(positions)
 
     # --- reading -------------------------------------------------------------
@@ -125,6 +131,32 @@ class EventStore:
     def ping(self) -> None:
         self.recorder.max_notification_id()
 
+    def verify_file(self) -> None:
+        """SQLite: raise StoreUnavailable unless the file opened is still there, and writable.
+
+        A deleted database (or directory) keeps working through the open handle, and
+        every commit into it would be lost at the next start; a file that became
+        read-only fails every write. Neither shows on a read.
+        """
+        path = self.config.sqlite_path
+        if path is None:
+            return
+        if self._file_identity() != self._identity:
+            raise StoreUnavailable("the database file was removed or replaced; restart needed")
+        writable = [p for p in (path, *_sidecars(path)) if p.exists()]
+        if not all(os.access(p, os.W_OK) for p in writable):
+            raise StoreUnavailable("the database file is not writable")
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        path = self.config.sqlite_path
+        if path is None:
+            return None
+        try:
+            found = path.stat()
+        except OSError:
+            return None
+        return (found.st_dev, found.st_ino)
+
     def close(self) -> None:
         self._factory.close()
 
@@ -180,6 +212,10 @@ class EventStore:
                 return list(cursor.fetchall())
 
         return fetch() if self.config.kind == "sqlite" else once_more(datastore, fetch)
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
 
 
 def _row(row: Any) -> tuple[Any, ...]:

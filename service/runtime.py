@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from service.application import SlaService
 from service.catalog import Catalog
 from service.checkpointer import WalCheckpointer
 from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
+from service.outage import StoreCircuit
 from service.settings import Settings
 from service.tokens import TokenStore
 from service.writer import Writer
@@ -29,8 +30,18 @@ class Runtime:
     tokens: TokenStore
     projections: Any = None
     checkpointer: WalCheckpointer | None = None
+    circuit: StoreCircuit | None = None
+
+    def probe(self) -> None:
+        """Raise unless both paths to the database work: the event store's and SQLAlchemy's."""
+        self.store.verify_file()
+        self.store.ping()
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def close(self) -> None:
+        if self.circuit is not None:
+            self.circuit.stop()
         if self.projections is not None:
             self.projections.stop()
         self.writer.stop()
@@ -56,6 +67,10 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
         runtime.checkpointer = WalCheckpointer(config.sqlite_path)
         writer.on_commit(runtime.checkpointer.nudge)
         runtime.checkpointer.start()
+    runtime.circuit = StoreCircuit(
+        runtime.probe, stuck_for=writer.stuck_for, timeout=settings.store_timeout_seconds
+    )
+    writer.attach(runtime.circuit)
     writer.start()
     # The read side is always there for the projection endpoints; it follows the log
     # in this process only when enabled (else a `slaclock project` worker does).
@@ -64,6 +79,8 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     if enabled:
         writer.on_commit(runtime.projections.wake)
         runtime.projections.start()
+        runtime.circuit.on_close(runtime.projections.retry_now)
+    runtime.circuit.start()
     return runtime
 
 
