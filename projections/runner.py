@@ -122,6 +122,9 @@ class ProjectionRunner:
                 except Exception as exc:
                     failures += 1
                     self._failed(exc)
+                    # A connection opened while the database was unwritable stays so
+                    # for its life (SQLite): the retry opens a new one.
+                    self._follower.reset()
                     self._retry.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
                     self._retry.clear()
                     continue

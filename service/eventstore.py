@@ -147,6 +147,23 @@ class EventStore:
         if not all(os.access(p, os.W_OK) for p in writable):
             raise StoreUnavailable("the database file is not writable")
 
+    def reset_connections(self) -> None:
+        """SQLite: close the pooled connections, so the next ones open the file afresh.
+
+        A connection opened while the file was read-only stays read-only for its life
+        (and in WAL mode shares its read-only shared-memory index with every other
+        connection of the process): without this, writes kept failing after the
+        permissions came back, until a restart.
+        """
+        if self.config.kind != "sqlite":
+            return
+        pool: Any = self.recorder.datastore.pool  # type: ignore[attr-defined]
+        with pool._put_condition:  # the library's pool has no public way to do this
+            idle = list(pool._pool)
+            pool._pool.clear()
+        for connection in idle:
+            connection.close()
+
     def _file_identity(self) -> tuple[int, int] | None:
         path = self.config.sqlite_path
         if path is None:

@@ -83,6 +83,7 @@ class StoreCircuit:
         self.timeout = timeout
         self.interval = interval
         self._open = False
+        self._opened_at = 0.0
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         self._lock = threading.Lock()
         self._on_open: list[Callable[[], None]] = []
@@ -157,30 +158,39 @@ class StoreCircuit:
             self._set(opened=True, reason=f"the store did not answer within {self.timeout} s")
         elif finished:
             latest = max(finished, key=lambda p: p.started)
-            self._set(opened=latest.error is not None, reason=latest.error or "")
+            # A probe begun before the circuit opened says nothing about since.
+            if latest.error is not None or latest.started > self._opened_at:
+                self._set(opened=latest.error is not None, reason=latest.error or "")
         fresh = any(now - p.started <= self.timeout for p in self._probes)
         if not fresh and len(self._probes) < MAX_HUNG_PROBES:
             self._probes.append(_Probe(self._probe))
 
     def _set(self, *, opened: bool, reason: str) -> None:
+        if not opened and self._open:
+            # Before any request is let through: e.g. reopen what the outage spoiled.
+            self._notify(self._on_close)
         waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         with self._lock:
             changed = opened != self._open
             self._open = opened
             if opened:
-                self.openings += changed
+                self._opened_at = time.monotonic()
+            if opened and changed:
+                self.openings += 1
                 waiters, self._waiters = self._waiters, set()
-        if opened and changed:
-            for loop, future in waiters:
-                with contextlib.suppress(RuntimeError):  # that loop closed: nobody waits
-                    loop.call_soon_threadsafe(_release, future)
         if not changed:
             return
-        if opened:
-            log.warning("database unavailable, answering 503 until it is back: %s", reason)
-        else:
+        if not opened:
             log.warning("database available again")
-        for listener in self._on_open if opened else self._on_close:
+            return
+        log.warning("database unavailable, answering 503 until it is back: %s", reason)
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop closed: nobody waits
+                loop.call_soon_threadsafe(_release, future)
+        self._notify(self._on_open)
+
+    def _notify(self, listeners: list[Callable[[], None]]) -> None:
+        for listener in listeners:
             try:
                 listener()
             except Exception:  # a listener must never stop the monitor

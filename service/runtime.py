@@ -71,6 +71,7 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
         runtime.probe, stuck_for=writer.stuck_for, timeout=settings.store_timeout_seconds
     )
     writer.attach(runtime.circuit)
+    runtime.circuit.on_close(store.reset_connections)
     writer.start()
     # The read side is always there for the projection endpoints; it follows the log
     # in this process only when enabled (else a `slaclock project` worker does).
