@@ -93,6 +93,19 @@ async def readyz(request: Request) -> Response:
     )
 
 
+def _circuit_lines(circuit: Any) -> list[str]:
+    if circuit is None:
+        return []
+    return [
+        "# HELP slaclock_store_unavailable 1 while the database is unavailable (answering 503).",
+        "# TYPE slaclock_store_unavailable gauge",
+        f"slaclock_store_unavailable {int(circuit.is_open)}",
+        "# HELP slaclock_store_outages_total Times the database became unavailable.",
+        "# TYPE slaclock_store_outages_total counter",
+        f"slaclock_store_outages_total {circuit.openings}",
+    ]
+
+
 @router.get(
     "/metrics",
     operation_id="metrics",
@@ -117,6 +130,7 @@ def metrics(request: Request) -> PlainTextResponse:
             "# TYPE slaclock_writer_overlapped_groups_total counter",
             f"slaclock_writer_overlapped_groups_total {writer.groups_overlapped}",
         ]
+        lines += _circuit_lines(runtime.circuit)
     projections = getattr(request.app.state, "projection_service", None)
     if projections is not None:
         lines += projections.metrics_lines()
