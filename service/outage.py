@@ -137,6 +137,11 @@ class StoreCircuit:
             self._stop.set()
             self._thread.join()
             self._thread = None
+        # Let a probe under way give its connections back before the pools close; one
+        # hung on the network is left behind (its thread is a daemon).
+        deadline = time.monotonic() + self.timeout
+        for probe in self._probes:
+            probe.done.wait(max(0.0, deadline - time.monotonic()))
 
     # --- the monitor -------------------------------------------------------------
 
