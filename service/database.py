@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 
@@ -116,6 +116,23 @@ class DatabaseConfig:
         """A new psycopg connection from the whole URL, with the outage defaults."""
         return psycopg.connect(self.conninfo, **{**self.connection_defaults(), **kwargs})
 
+    def sqlalchemy_url(self) -> URL:
+        """The same libpq parameters as a SQLAlchemy URL (for processes that rebuild an engine).
+
+        Host and port go in the query string, where libpq's comma lists (several hosts)
+        and socket directories survive; the outage defaults are included.
+        """
+        parsed = {**self.connection_defaults(), **conninfo_to_dict(self.conninfo)}
+        given = {k: str(v) for k, v in parsed.items()}
+        named = {k: given.pop(k, None) for k in ("user", "password", "dbname")}
+        return URL.create(
+            "postgresql+psycopg",
+            username=named["user"],
+            password=named["password"],
+            database=named["dbname"],
+            query=given,
+        )
+
     def ensure_directory(self) -> None:
         if self.sqlite_path is not None:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,10 +154,10 @@ def create_sql_engine(config: DatabaseConfig) -> Engine:
         engine = create_engine(f"sqlite+pysqlite:///{config.sqlite_path}", poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # The creator passes the URL to libpq untouched (SQLAlchemy's URL would rewrite a
-    # multi-host list); the dialect still comes from the scheme.
+    # The creator passes the URL to libpq untouched (SQLAlchemy would not parse a
+    # multi-host list); the engine's URL says the same for whoever reads it.
     return create_engine(
-        "postgresql+psycopg://",
+        config.sqlalchemy_url(),
         creator=config.connect_postgres,
         pool_size=10,
         max_overflow=20,

@@ -30,13 +30,8 @@ from collections.abc import Callable
 
 import psycopg
 import sqlalchemy.exc
-from eventsourcing.persistence import (
-    DatabaseError,
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-    ProgrammingError,
-)
+from eventsourcing import persistence
+from eventsourcing.persistence import PersistenceError
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +46,24 @@ class StoreUnavailable(Exception):
 
 
 def is_store_outage(error: BaseException) -> bool:
-    """Whether ``error`` says the database cannot serve right now (not a bug, not bad input)."""
-    if isinstance(error, StoreUnavailable | InterfaceError | OperationalError):
+    """Whether ``error`` says the database cannot serve right now (not a bug, not bad input).
+
+    Any error of a database family (eventsourcing's, SQLAlchemy's, psycopg's,
+    sqlite3's) is, except those that mean a faulty statement or value.
+    """
+    if isinstance(error, StoreUnavailable | sqlalchemy.exc.TimeoutError):
         return True
-    if isinstance(error, DatabaseError):
-        return not isinstance(error, IntegrityError | ProgrammingError)
-    if isinstance(error, sqlalchemy.exc.DBAPIError):
-        return error.connection_invalidated or isinstance(
-            error, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError
-        )
-    return isinstance(
-        error,
-        sqlalchemy.exc.TimeoutError
-        | psycopg.OperationalError
-        | psycopg.InterfaceError
-        | sqlite3.OperationalError,
-    )
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _DATABASE_ERRORS) and not isinstance(error, _FAULTY_STATEMENTS)
+
+
+_DATABASE_ERRORS = (PersistenceError, sqlalchemy.exc.DBAPIError, psycopg.Error, sqlite3.Error)
+_FAULTY_STATEMENTS = tuple(
+    getattr(module, name)
+    for module in (persistence, sqlalchemy.exc, psycopg, sqlite3)
+    for name in ("IntegrityError", "ProgrammingError", "DataError", "NotSupportedError")
+)
 
 
 class StoreCircuit:

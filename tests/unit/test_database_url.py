@@ -78,3 +78,14 @@ def test_the_event_store_pool_gets_the_whole_url() -> None:
 def test_unusable_urls_are_refused(url: str) -> None:
     with pytest.raises(UnsupportedDatabase):
         DatabaseConfig.parse(url)
+
+
+def test_the_sqlalchemy_url_carries_the_same_parameters() -> None:
+    url = "postgresql://app:p%40ss@h1:5432,h2:5433/sla?sslmode=require&connect_timeout=5"
+    engine_url = DatabaseConfig.parse(url).sqlalchemy_url()
+    assert engine_url.drivername == "postgresql+psycopg"
+    assert (engine_url.username, engine_url.password, engine_url.database) == ("app", "p@ss", "sla")
+    assert engine_url.query["host"] == "h1,h2"
+    assert engine_url.query["port"] == "5432,5433"
+    assert engine_url.query["sslmode"] == "require"
+    assert engine_url.query["connect_timeout"] == "5"
