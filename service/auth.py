@@ -95,8 +95,9 @@ async def authenticate(request: Request, token: str) -> Granted:
     if granted is not None:
         return granted
     store: TokenStore | None = getattr(request.app.state, "tokens", None)
-    if store is None:  # before startup or after shutdown
-        raise _unavailable()
+    circuit = getattr(getattr(request.app.state, "runtime", None), "circuit", None)
+    if store is None or (circuit is not None and circuit.is_open):
+        raise _unavailable()  # not started, stopped, or the database is down
     try:
         scopes = await run_in_threadpool(store.authenticate, token)
     except SQLAlchemyError as exc:

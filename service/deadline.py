@@ -20,6 +20,9 @@ from service.problems import ProblemError, problem_response
 
 # Routes that never touch the store, or (/readyz) report the circuit themselves.
 EXEMPT = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"})
+# Served during an outage too, from memory (the outage shows there); token checks
+# that would need the database answer 503 at once (service/auth.py).
+OPEN_DURING_OUTAGE = frozenset({"/metrics"})
 
 
 def unavailable() -> ProblemError:
@@ -42,6 +45,9 @@ class OutageGuard:
             await self.app(scope, receive, send)
             return
         if circuit.is_open:
+            if scope["path"] in OPEN_DURING_OUTAGE:
+                await self.app(scope, receive, send)
+                return
             await problem_response(unavailable())(scope, receive, send)
             return
         await self._guarded(circuit, scope, receive, send)

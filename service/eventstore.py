@@ -9,7 +9,9 @@ query on the recorder's own table, since ``select_events`` does not return them.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,7 @@ class EventStore:
         self.recorder: ApplicationRecorder = self._factory.application_recorder()
         self._position_sql = self._build_position_sql()
         self._identity = self._file_identity()
+        self._calls: dict[object, float] = {}  # database calls under way: when each began
 
     # --- writing -------------------------------------------------------------
 
@@ -69,7 +72,8 @@ class EventStore:
         """Store encoded events in one transaction and return their global positions."""
         if not stored:
             return []
-        positions = self.recorder.insert_events(stored)
+        with self._call():
+            positions = self.recorder.insert_events(stored)
         assert positions is not None
         # A commit into a file that was deleted or replaced is lost at the next start.
         self.verify_file()
@@ -115,21 +119,39 @@ class EventStore:
 
     def read_after(self, position: int, limit: int) -> list[tuple[int, DomainEvent]]:
         """Decoded events after ``position`` in global order (for projections)."""
-        notifications = self.recorder.select_notifications(
-            start=position, limit=limit, inclusive_of_start=False
-        )
+        notifications = self.read_notifications_after(position, limit)
         return [(n.id, self.decode(n)) for n in notifications]
 
     def read_notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
-        return self.recorder.select_notifications(
-            start=position, limit=limit, inclusive_of_start=False
-        )
+        with self._call():
+            return self.recorder.select_notifications(
+                start=position, limit=limit, inclusive_of_start=False
+            )
 
     def max_position(self) -> int:
-        return int(self.recorder.max_notification_id() or 0)
+        with self._call():
+            return int(self.recorder.max_notification_id() or 0)
 
     def ping(self) -> None:
-        self.recorder.max_notification_id()
+        self.max_position()
+
+    def stuck_for(self) -> float:
+        """How long the oldest database call still under way has been waiting (0: none).
+
+        Only the calls themselves are timed, not the work around them: a writer busy
+        deciding a big group, or a slow machine, is no database outage.
+        """
+        now = time.monotonic()
+        return max((now - started for started in list(self._calls.values())), default=0.0)
+
+    @contextmanager
+    def _call(self) -> Iterator[None]:
+        key = object()
+        self._calls[key] = time.monotonic()
+        try:
+            yield
+        finally:
+            del self._calls[key]
 
     def verify_file(self) -> None:
         """SQLite: raise StoreUnavailable unless the file opened is still there, and writable.
@@ -228,7 +250,8 @@ class EventStore:
                 cursor.execute(statement, params)
                 return list(cursor.fetchall())
 
-        return fetch() if self.config.kind == "sqlite" else once_more(datastore, fetch)
+        with self._call():
+            return fetch() if self.config.kind == "sqlite" else once_more(datastore, fetch)
 
 
 def _sidecars(path: Path) -> list[Path]:

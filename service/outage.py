@@ -9,12 +9,12 @@ from Python, so instead of waiting for it, this circuit decides from the side:
 - a monitor thread probes the store every ``interval`` seconds (the probe runs
   in its own thread, so a hung probe never stops the monitor);
 - the circuit opens when a probe fails, when one has not answered within
-  ``timeout`` seconds, or when the writer has been stuck in one database call
-  that long;
+  ``timeout`` seconds, or when any call to the event store (the writer's
+  commits included) has been waiting that long;
 - opening answers every request that waits on the store with 503 and a
   ``Retry-After`` (service/deadline.py, and the writer's queue), and new
   requests get 503 without touching the store;
-- it closes at the first probe that succeeds while the writer is not stuck, so
+- it closes at the first probe that succeeds while no store call is stuck, so
   the service is back one probe interval after the database is.
 """
 
@@ -155,7 +155,7 @@ class StoreCircuit:
         self._probes = [p for p in self._probes if not p.done.is_set()]
         stuck = self._stuck_for()
         if stuck > self.timeout:
-            self._set(opened=True, reason=f"a database call has not returned for {stuck:.1f} s")
+            self._set(opened=True, reason=f"a database call has been waiting {stuck:.1f} s")
         elif hung:
             self._set(opened=True, reason=f"the store did not answer within {self.timeout} s")
         elif finished:

@@ -68,7 +68,7 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
         writer.on_commit(runtime.checkpointer.nudge)
         runtime.checkpointer.start()
     runtime.circuit = StoreCircuit(
-        runtime.probe, stuck_for=writer.stuck_for, timeout=settings.store_timeout_seconds
+        runtime.probe, stuck_for=store.stuck_for, timeout=settings.store_timeout_seconds
     )
     writer.attach(runtime.circuit)
     runtime.circuit.on_close(store.reset_connections)

@@ -14,7 +14,6 @@ import logging
 import queue
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -171,20 +170,13 @@ class Writer:
         # Groups decided while the group before them was being inserted.
         self.groups_overlapped = 0
         self._circuit: StoreCircuit | None = None
-        # When the writer took the group it is busy with (None while it waits for one),
-        # and the requests it holds: the outage circuit answers them if it opens.
-        self._busy_since: float | None = None
+        # The requests the writer holds: the outage circuit answers them if it opens.
         self._in_hand: list[_Request] = []
 
     def attach(self, circuit: StoreCircuit) -> None:
         """Refuse work while ``circuit`` is open, and answer what waits when it opens."""
         self._circuit = circuit
         circuit.on_open(self._refuse_waiting)
-
-    def stuck_for(self) -> float:
-        """Seconds the writer has been busy with its current group (0 when idle)."""
-        since = self._busy_since
-        return 0.0 if since is None else time.monotonic() - since
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(max_position)`` after each committed group."""
@@ -251,14 +243,9 @@ class Writer:
     def _take_group(self, *, wait: bool) -> tuple[list[_Request], bool]:
         """What is waiting, up to the bound, and whether the writer was told to stop."""
         try:
-            if wait:
-                self._busy_since = None
-                first = self._queue.get()
-            else:
-                first = self._queue.get_nowait()
+            first = self._queue.get() if wait else self._queue.get_nowait()
         except queue.Empty:
             return [], False
-        self._busy_since = time.monotonic()
         if first is _STOP:
             return [], True
         group: list[_Request] = [first]

@@ -111,6 +111,10 @@ def test_an_outage_answers_503_fast_and_recovers_fast(
             ]
             for request in requests:
                 assert_unavailable(request())
+            # Metrics stay readable (the admin token needs no database), and tell.
+            metrics = fast.get("/metrics")
+            assert metrics.status_code == 200
+            assert "slaclock_store_unavailable 1" in metrics.text
             proxy.restore()
             restored = time.monotonic()
             acknowledged.append(

@@ -72,7 +72,7 @@ def test_a_trip_is_not_undone_by_a_probe_begun_before_it() -> None:
     assert circuit.is_open
 
 
-def test_a_stuck_writer_keeps_it_open_whatever_the_probe_says() -> None:
+def test_a_stuck_store_call_keeps_it_open_whatever_the_probe_says() -> None:
     stuck = [TIMEOUT * 10]
     circuit = StoreCircuit(Probe(), stuck_for=lambda: stuck[0], timeout=TIMEOUT)
     settle(circuit, lambda: circuit.is_open)
