@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
+import sqlalchemy.exc
+from eventsourcing.persistence import OperationalError
+from eventsourcing.utils import Environment
 from sqlalchemy import text
 
 from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
+from service.pgstore import SlaclockPostgresFactory
 
 pytestmark = pytest.mark.postgres
 
@@ -51,3 +56,26 @@ def test_a_multi_host_url_connects(pg_database: str) -> None:
     )
     assert ",".join([urlsplit(pg_database).netloc.rpartition("@")[2]] * 2) in url
     assert settings_seen(url) == ("slaclock-multi", "slaclock-multi")
+
+
+def test_sslmode_require_is_enforced_not_dropped(pg_database: str) -> None:
+    """This server has no TLS: with sslmode=require, connecting must fail, never go plain."""
+    with psycopg.connect(pg_database, autocommit=True) as connection:
+        row = connection.execute("SHOW ssl").fetchone()
+    assert row == ("off",), "the test needs a server without TLS"
+    config = DatabaseConfig.parse(with_query(pg_database, "sslmode=require"))
+    # What the event store's pool connects with (its conninfo is the URL: unit tests).
+    with pytest.raises(psycopg.OperationalError, match="SSL"):
+        config.connect_postgres()
+    factory = SlaclockPostgresFactory(Environment("slaclock", config.eventsourcing_env()))
+    try:
+        with pytest.raises(OperationalError):
+            factory.application_recorder()
+    finally:
+        factory.close()
+    engine = create_sql_engine(config)
+    try:
+        with pytest.raises(sqlalchemy.exc.OperationalError, match="SSL"), engine.connect():
+            pass
+    finally:
+        engine.dispose()
