@@ -11,6 +11,12 @@ Instants are integer microseconds throughout, never floats.
 ``CalendarTimeline`` strings calendar versions together instant by instant:
 time at instant t counts on the version in effect at t (before the earliest
 version's start, the earliest version applies).
+
+Due instants are searched for only up to ``HORIZON_US``, the end of the range
+of instants slaclock accepts (``domain.instants``): an amount not used up
+before it is due "never" (None). A cheap upper bound on what a calendar can
+accrue per chunk settles most such cases without compiling anything, so a
+target a sparse calendar would need millennia to meet costs no work.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import ALWAYS_OPEN, ALWAYS_OPEN_ID, CalendarSpec
 from domain.holiday_dates import WorkingDates
+from domain.instants import END_US
 from domain.versions import Version
 
 US = 1_000_000
@@ -35,6 +42,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DATE = date(1970, 1, 1)
 _MIN_US = -(1 << 63)
 _MAX_US = 1 << 63
+HORIZON_US = END_US  # add_us answers None for a due instant at or after it
+_HORIZON_CHUNK = HORIZON_US >> CHUNK_SHIFT
+# A chunk spans 407.2 days; offsets of up to a day either side make it touch at
+# most 410 local dates, that is at most 60 of each weekday. A wall-clock time
+# happens at most twice: in tzdata since 1970 offsets change at least 167 hours
+# apart and go back by at most 7 hours, so two overlaps never repeat one time.
+_WEEKS_PER_CHUNK = 60
+_REPEATS = 2
 
 Stretch = tuple[datetime, datetime, bool]
 StretchUs = tuple[int, int, bool]
@@ -211,6 +226,16 @@ class BusinessCalendar:
         self._dates = WorkingDates(spec)
         self._chunks: dict[int, _Chunk] = {}
         self._never_open = not any(spec.week)
+        week_us = sum(end - start for day in spec.week for start, end in day) * US
+        monday_us = sum(end - start for start, end in spec.week[0]) * US
+        # No chunk accrues more (holidays only close; each extra_open date adds a Monday).
+        self._chunk_cap_us = _REPEATS * _WEEKS_PER_CHUNK * week_us
+        self._extra_open_us = _REPEATS * len(spec.extra_open) * monday_us
+
+    @property
+    def compiled_chunks(self) -> int:
+        """How many chunks were compiled so far (the work the cache holds)."""
+        return len(self._chunks)
 
     def _chunk(self, index: int) -> _Chunk:
         chunk = self._chunks.get(index)
@@ -235,13 +260,16 @@ class BusinessCalendar:
             total += self._chunk(index).total
         return total + self._chunk(last).accrued(end_us)
 
-    def add_us(self, start_us: int, amount_us: int) -> int:
-        """The earliest instant by which ``amount_us`` business µs accrue from ``start_us``."""
+    def add_us(self, start_us: int, amount_us: int) -> int | None:
+        """The earliest instant by which ``amount_us`` business µs accrue from ``start_us``;
+        None when that is not before ``HORIZON_US``."""
         if amount_us <= 0:
             if amount_us < 0:
                 raise ValueError("a business-time amount cannot be negative")
             return start_us
         index = start_us >> CHUNK_SHIFT
+        if index > _HORIZON_CHUNK:
+            return None
         chunk = self._chunks.get(index) or self._chunk(index)
         # _Chunk.accrued and .instant_at, inlined: this is the hottest path.
         starts = chunk.starts
@@ -254,19 +282,24 @@ class BusinessCalendar:
             target = chunk.cend[i] + amount_us
         if target <= chunk.total:
             i = bisect_left(chunk.cend, target)
-            return starts[i] + target - chunk.cstart[i]
+            due = starts[i] + target - chunk.cstart[i]
+            return due if due < HORIZON_US else None
         return self._add_beyond(index, target - chunk.total)
 
-    def _add_beyond(self, index: int, remaining: int) -> int:
-        """Carry ``remaining`` business µs past the end of chunk ``index``."""
-        if self._never_open:
-            raise ValueError("this calendar is never open: no amount of business time accrues")
-        chunk = self._chunk(index + 1)
-        while remaining > chunk.total:
-            remaining -= chunk.total
+    def _add_beyond(self, index: int, remaining: int) -> int | None:
+        """Carry ``remaining`` business µs past the end of chunk ``index``, up to the horizon."""
+        left = _HORIZON_CHUNK - index
+        if self._never_open or remaining > left * self._chunk_cap_us + self._extra_open_us:
+            return None  # cannot be used up before the horizon: nothing to compile
+        while True:
             index += 1
-            chunk = self._chunk(index + 1)
-        return chunk.instant_at(remaining)
+            if index > _HORIZON_CHUNK:
+                return None
+            chunk = self._chunk(index)
+            if remaining <= chunk.total:
+                due = chunk.instant_at(remaining)
+                return due if due < HORIZON_US else None
+            remaining -= chunk.total
 
     def stretches_us(self, start_us: int, end_us: int) -> Iterator[StretchUs]:
         """Open (True) and closed pieces covering [start_us, end_us), merged."""
@@ -284,8 +317,10 @@ class BusinessCalendar:
     def business_time(self, start: datetime, end: datetime) -> timedelta:
         return timedelta(microseconds=self.business_us(to_us(start), to_us(end)))
 
-    def add_business_time(self, start: datetime, amount: timedelta) -> datetime:
-        return from_us(self.add_us(to_us(start), duration_us(amount)))
+    def add_business_time(self, start: datetime, amount: timedelta) -> datetime | None:
+        """``add_us`` on datetimes: None when not due before the horizon."""
+        due = self.add_us(to_us(start), duration_us(amount))
+        return None if due is None else from_us(due)
 
     def stretches(self, start: datetime, end: datetime) -> Iterator[Stretch]:
         return _as_datetimes(self.stretches_us(to_us(start), to_us(end)))
@@ -353,7 +388,7 @@ class CalendarTimeline:
             start_us, index = boundary, index + 1
         return total
 
-    def add_us(self, start_us: int, amount_us: int) -> int:
+    def add_us(self, start_us: int, amount_us: int) -> int | None:
         if self._single is not None:
             return self._single.add_us(start_us, amount_us)
         if amount_us <= 0:
@@ -361,6 +396,8 @@ class CalendarTimeline:
         index = self._index(start_us)
         while index + 1 < len(self._cals):
             boundary = self._bounds[index + 1]
+            if boundary >= HORIZON_US:
+                break  # a version from the horizon on cannot change what is due before it
             available = self._cals[index].business_us(start_us, boundary)
             if amount_us <= available:
                 break
@@ -383,10 +420,11 @@ class CalendarTimeline:
     def business_time(self, start: datetime, end: datetime) -> timedelta:
         return timedelta(microseconds=self.business_us(to_us(start), to_us(end)))
 
-    def add_business_time(self, start: datetime, amount: timedelta) -> datetime:
+    def add_business_time(self, start: datetime, amount: timedelta) -> datetime | None:
         if self._single is not None:
             return self._single.add_business_time(start, amount)
-        return from_us(self.add_us(to_us(start), duration_us(amount)))
+        due = self.add_us(to_us(start), duration_us(amount))
+        return None if due is None else from_us(due)
 
     def stretches(self, start: datetime, end: datetime) -> Iterator[Stretch]:
         return _as_datetimes(self.stretches_us(to_us(start), to_us(end)))

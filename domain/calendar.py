@@ -65,6 +65,10 @@ _TOP_LEVEL = {
     # Versioning metadata: the caller reads it; it is not part of the spec.
     "effective_from",
 }
+# Document sizes: far above any real calendar, low enough that validating and
+# compiling one stays cheap (each interval is compiled once per day of a year).
+MAX_INTERVALS_PER_DAY = 24
+MAX_DATES = 10_000  # per list: holidays, extra_closed, extra_open
 _HHMM = re.compile(r"(\d{2}):(\d{2})")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -140,6 +144,9 @@ def _parse_day(value: Any, path: str, errors: list[FieldError]) -> DayHours:
     if not isinstance(value, list):
         errors.append(FieldError(path, 'must be a list of ["HH:MM", "HH:MM"] pairs'))
         return ()
+    if len(value) > MAX_INTERVALS_PER_DAY:
+        errors.append(FieldError(path, f"at most {MAX_INTERVALS_PER_DAY} intervals a day"))
+        return ()
     day: list[Interval] = []
     for index, item in enumerate(value):
         interval = _parse_interval(item)
@@ -208,6 +215,9 @@ def _parse_holidays(value: Any, errors: list[FieldError]) -> GeneratedHolidays |
 def _parse_dates(value: Any, path: str, errors: list[FieldError]) -> frozenset[date]:
     if not isinstance(value, list):
         errors.append(FieldError(path, 'must be a list of "YYYY-MM-DD" dates'))
+        return frozenset()
+    if len(value) > MAX_DATES:
+        errors.append(FieldError(path, f"at most {MAX_DATES} dates"))
         return frozenset()
     dates: set[date] = set()
     for index, item in enumerate(value):

@@ -29,6 +29,7 @@ from domain.clock_model import (
 )
 from domain.errors import NotFound
 from domain.events import EventType, TicketEvent
+from domain.instants import check_evaluable
 from domain.ledger import MetricLedger
 from domain.policy import METRICS, Policy
 from domain.versions import Version
@@ -113,6 +114,7 @@ def _replay(
     if not ordered or ordered[0].type is not EventType.OPENED:
         at = from_us(at_us).isoformat()
         raise NotFound(f"ticket {ticket_id!r} was not opened by {at}")
+    check_evaluable(ticket_id, ordered[0].occurred_us, at_us)
     replay = _Replay(ticket_id, ordered[0], policy, _Calendars(calendars), with_segments)
     for occurrence in ordered[1:]:
         replay.apply(occurrence)
@@ -184,7 +186,8 @@ class _Replay:
         return ledgers
 
     def _calendar(self) -> str:
-        return self.policy.calendar_for(self.priority)
+        # An opened event bound to a contract records the contract's calendar at opening.
+        return self.policy.calendar_for(self.priority, self.opened.data.get("calendar"))
 
     def apply(self, event: Occurrence) -> None:
         kind, at, event_id = event.type, event.occurred_us, event.event_id

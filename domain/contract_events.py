@@ -43,6 +43,11 @@ def customer_uuid(customer: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"customer:{customer}")
 
 
+def directory_uuid() -> uuid.UUID:
+    """The id of the directory of every contract (``CustomerContractListed`` events too)."""
+    return uuid.uuid5(NAMESPACE, "contracts:directory")
+
+
 @dataclass(frozen=True)
 class ContractEvent(DomainEvent):
     """Base of every contract event. ``timestamp`` is when the service recorded it."""

@@ -46,7 +46,9 @@ class TicketKind(StrEnum):
 MAX_TEXT = 4096
 MAX_NAME = 128
 
-_OPENED_FIELDS = frozenset({"plan", "priority", "customer", "kind", "channel", "environment"})
+_OPENED_FIELDS = frozenset(
+    {"plan", "contract", "priority", "customer", "kind", "channel", "environment"}
+)
 _PRIORITY_FIELDS = frozenset({"priority", "reason"})
 _NOTE_FIELDS = frozenset({"actor", "note"})
 
@@ -102,12 +104,6 @@ def fingerprint(event_type: str, occurred_at: datetime, data: Mapping[str, Any])
     """
     canonical = f"{event_type}|{isoformat(occurred_at)}|{sorted(data.items())!r}"
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def to_utc(instant: datetime, field: str = "occurred_at") -> datetime:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValidationFailed.single(field, "must carry a UTC offset (RFC 3339)")
-    return instant.astimezone(UTC)
 
 
 # --- the stored event classes -------------------------------------------------
@@ -264,7 +260,7 @@ def _unknown(data: Mapping[str, Any], allowed: frozenset[str], errors: list[Fiel
 
 _KINDS = frozenset(k.value for k in TicketKind)
 _KIND_LIST = ", ".join(k.value for k in TicketKind)
-_OPENED_TEXT = ("plan", "priority", "customer", "channel", "environment")
+_OPENED_TEXT = ("plan", "contract", "priority", "customer", "channel", "environment")
 
 
 def validate_data(event_type: EventType, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -290,8 +286,8 @@ def validate_data(event_type: EventType, data: Mapping[str, Any]) -> dict[str, A
 
 def _check_opened(clean: dict[str, Any], errors: list[FieldError]) -> None:
     _unknown(clean, _OPENED_FIELDS, errors)
-    if "plan" not in clean:
-        errors.append(FieldError("data.plan", "is required"))
+    if not clean.keys() & {"plan", "contract", "customer"}:
+        errors.append(FieldError("data.plan", "is required (or name a contract or a customer)"))
     for key in _OPENED_TEXT:
         _text(clean, key, errors, MAX_NAME)
     if clean.setdefault("kind", "incident") not in _KINDS:

@@ -6,6 +6,9 @@ the stretch's calendar), paused, or stopped. Nothing is stepped minute by
 minute: a running stretch costs one ``business_us`` call when it ends, and the
 due and warning instants are one ``add_us`` each from the current stretch's
 start. All arithmetic is on integer epoch microseconds, so comparisons are exact.
+A due or warning instant the calendar does not reach before the horizon of
+accepted instants (``business_time.HORIZON_US``) is None: the clock cannot be
+breached (or at risk) within the range slaclock evaluates.
 
 Every metric of the policy has a ledger from the opening, even while no
 priority the ticket has held gives it a target: a clock that appears with a
@@ -162,12 +165,13 @@ class MetricLedger:
             self._memo = memo
         return self.accrued + memo[3]
 
-    def due(self) -> int:
-        """When the current running stretch uses the target up (never before it began)."""
+    def due(self) -> int | None:
+        """When the current running stretch uses the target up (never before it began);
+        None when that is beyond the horizon."""
         assert self.target is not None
         return self.timeline.add_us(self.start, max(0, self.target - self.accrued))
 
-    def warn_at(self) -> int:
+    def warn_at(self) -> int | None:
         if self._warned_at is not None:
             return self._warned_at
         return self.timeline.add_us(self.start, self._warn - self.accrued)
@@ -181,8 +185,12 @@ class MetricLedger:
         accrued = self.accrued_at(at)
         # Equal is not enough: a target used up at a close is due then, and a stop
         # while the calendar stays closed is still after that due instant.
-        if accrued > self.target or (accrued == self.target and at > self.due()):
-            self.outcome, self.breached_at = Outcome.BREACHED, self.due()
+        if accrued < self.target:
+            return
+        due = self.due()
+        if accrued > self.target or (due is not None and at > due):
+            # Accrued past the target by ``at``: the due instant is at or before it.
+            self.outcome, self.breached_at = Outcome.BREACHED, at if due is None else due
 
     def _begin(self, at: int, state: ClockState, event_id: str) -> None:
         """End the current stretch at ``at`` (counting its business time) and begin another."""

@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.allowance_spec import Allowance, parse_allowance, parse_allowances
 from domain.errors import FieldError, ValidationFailed
 from domain.events import MAX_NAME, TicketKind
+from domain.uptime_terms import UptimeTerms, read_uptime_terms, uptime_document
 
 METRICS = ("response", "relief", "resolution")
 # Response measures first contact, which waiting on the customer does not delay.
@@ -27,6 +29,10 @@ WORKING_DAYS = "working_days"
 # About one year of business time in each unit: a longer SLA target is a typo,
 # and unbounded ones would push due instants past datetime's range.
 MAX_AMOUNT = {"minutes": 525_600, "hours": 8_760, WORKING_DAYS: 366}
+# Document sizes: far above any real plan, low enough that validating and
+# evaluating a policy stays cheap (issue 12: 40,000 priorities froze ingest).
+MAX_PRIORITIES = 100
+MAX_PRIORITY_RULES = 1000
 
 _TOP_LEVEL = {
     "name",
@@ -37,6 +43,9 @@ _TOP_LEVEL = {
     "calendar_overrides",
     "warning_fraction",
     "metrics",
+    "uptime",
+    "allowances",
+    "allowance_templates",
     # Versioning metadata: the caller reads it; it is not part of the policy.
     "effective_from",
 }
@@ -89,6 +98,12 @@ class Policy:
     priority_rules: tuple[PriorityRule, ...] = ()
     calendar_overrides: dict[str, str] = field(default_factory=dict)
     warning_fraction: float = DEFAULT_WARNING_FRACTION
+    # The plan's service-uptime guarantee, if it makes one (docs/uptime.md).
+    uptime: UptimeTerms | None = None
+    # Granted to every contract on the plan, each term (support hours).
+    allowances: tuple[Allowance, ...] = ()
+    # Offered: a contract picks one by name (Ivanti's TRM levels).
+    allowance_templates: dict[str, Allowance] = field(default_factory=dict)
 
     def referenced_calendars(self) -> set[str]:
         return {self.calendar, *self.calendar_overrides.values()}
@@ -103,7 +118,10 @@ class Policy:
                 return rule.priority
         return self.default_priority
 
-    def calendar_for(self, priority: str) -> str:
+    def calendar_for(self, priority: str, contract_calendar: object = None) -> str:
+        """The priority's override, else the contract's calendar (the region), else the plan's."""
+        if isinstance(contract_calendar, str):
+            return self.calendar_overrides.get(priority, contract_calendar)
         return self.calendar_overrides.get(priority, self.calendar)
 
     def target_for(self, metric: str, priority: str) -> Target | None:
@@ -130,13 +148,56 @@ def parse_policy(doc: Mapping[str, Any]) -> Policy:
     overrides = reader.overrides(_optional(doc, "calendar_overrides", {}))
     fraction = reader.fraction(_optional(doc, "warning_fraction", DEFAULT_WARNING_FRACTION))
     metrics = reader.metrics(doc.get("metrics"))
+    allowances = parse_allowances(_optional(doc, "allowances", []), "allowances", reader.errors)
+    templates = _templates(_optional(doc, "allowance_templates", {}), reader.errors)
+    uptime: UptimeTerms | None = None
+    if doc.get("uptime") is not None:
+        uptime, uptime_errors = read_uptime_terms(doc["uptime"], "uptime")
+        reader.errors.extend(uptime_errors)
     if reader.errors:
         raise ValidationFailed(reader.errors)
-    return Policy(name, calendar, priorities, default, metrics, rules, overrides, fraction)
+    return Policy(
+        name,
+        calendar,
+        priorities,
+        default,
+        metrics,
+        rules,
+        overrides,
+        fraction,
+        uptime,
+        tuple(allowances),
+        templates,
+    )
+
+
+def _templates(value: Any, errors: list[FieldError]) -> dict[str, Allowance]:
+    """``{name: allowance}``; a template's ``id`` is its name (the contract names its own)."""
+    if not isinstance(value, Mapping):
+        errors.append(FieldError("allowance_templates", "must be an object of allowances"))
+        return {}
+    found = {}
+    for name, item in value.items():
+        body = {"id": name, **item} if isinstance(item, Mapping) else item
+        allowance = parse_allowance(body, f"allowance_templates.{name}", errors)
+        if allowance is not None:
+            found[str(name)] = allowance
+    return found
 
 
 def policy_document(policy: Policy) -> dict[str, Any]:
-    """The canonical JSON form of a version (what GET returns); ``parse_policy`` takes it back."""
+    """The canonical JSON form of a version (what GET returns); ``parse_policy`` takes it back.
+
+    ``uptime`` appears only when the plan has terms, so every version stored before
+    uptime terms existed keeps its exact document (and a re-PUT stays unchanged).
+    """
+    document = _ticket_document(policy)
+    if policy.uptime is not None:
+        document["uptime"] = uptime_document(policy.uptime)
+    return document
+
+
+def _ticket_document(policy: Policy) -> dict[str, Any]:
     return {
         "name": policy.name,
         "calendar": policy.calendar,
@@ -155,7 +216,21 @@ def policy_document(policy: Policy) -> dict[str, Any]:
             }
             for name, metric in policy.metrics.items()
         },
+        **_allowance_documents(policy),
     }
+
+
+def _allowance_documents(policy: Policy) -> dict[str, Any]:
+    """Only when the plan has some, so that documents without allowances read as before."""
+    found: dict[str, Any] = {}
+    if policy.allowances:
+        found["allowances"] = [a.document() for a in policy.allowances]
+    if policy.allowance_templates:
+        found["allowance_templates"] = {
+            name: {k: v for k, v in a.document().items() if k != "id"}
+            for name, a in policy.allowance_templates.items()
+        }
+    return found
 
 
 def _optional(doc: Mapping[str, Any], key: str, default: Any) -> Any:
@@ -191,11 +266,19 @@ class _Reader:
             return ""
         return value
 
+    def too_many(self, value: Any, limit: int, path: str, what: str) -> bool:
+        if len(value) > limit:
+            self.fail(path, f"at most {limit} {what}")
+            return True
+        return False
+
     def priorities(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not value:
             self.fail("priorities", "required: a non-empty list of priority names")
             return ()
-        before, seen = len(self.errors), list[str]()
+        if self.too_many(value, MAX_PRIORITIES, "priorities", "priorities"):
+            return ()
+        before, seen = len(self.errors), dict[str, None]()  # a dict: ordered, O(1) lookups
         for index, item in enumerate(value):
             path = f"priorities[{index}]"
             if not self.name(item, path):
@@ -203,7 +286,7 @@ class _Reader:
             if item in seen:
                 self.fail(path, f"duplicate priority {item!r}")
             else:
-                seen.append(item)
+                seen[item] = None
         if len(self.errors) == before:
             self.known = set(seen)
         return tuple(seen)
@@ -220,6 +303,8 @@ class _Reader:
     def rules(self, value: Any) -> tuple[PriorityRule, ...]:
         if not isinstance(value, list):
             self.fail("priority_rules", "must be a list of {when, priority} objects")
+            return ()
+        if self.too_many(value, MAX_PRIORITY_RULES, "priority_rules", "rules"):
             return ()
         rules = (self.rule(item, f"priority_rules[{index}]") for index, item in enumerate(value))
         return tuple(rule for rule in rules if rule is not None)
@@ -250,6 +335,8 @@ class _Reader:
     def overrides(self, value: Any) -> dict[str, str]:
         if not isinstance(value, Mapping):
             self.fail("calendar_overrides", "must map priorities to calendar ids")
+            return {}
+        if self.too_many(value, MAX_PRIORITIES, "calendar_overrides", "entries"):
             return {}
         overrides = {}
         for priority, calendar in value.items():
@@ -302,6 +389,8 @@ class _Reader:
     def targets(self, value: Any, path: str) -> dict[str, Target]:
         if not isinstance(value, Mapping) or not value:
             self.fail(path, "required: an object mapping priorities to targets")
+            return {}
+        if self.too_many(value, MAX_PRIORITIES, path, "targets"):
             return {}
         targets = {}
         for priority, item in value.items():

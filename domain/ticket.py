@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.events import EventType, TicketEvent, TicketOpened
+from domain.idempotency import Duplicate, retry_of
 
 
 class NewTicketEvent(NamedTuple):
@@ -50,22 +51,9 @@ class TicketHead:
         self.version = max(self.version, version)
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    """A retry of an event already recorded at ``version``."""
-
-    version: int
-
-
 def check_retry(head: TicketHead, command: NewTicketEvent) -> Duplicate | None:
     """A retry with the same body is answered with the first answer; another body is a conflict."""
-    seen = head.recorded.get(command.event_id)
-    if seen is None:
-        return None
-    fingerprint, version = seen
-    if fingerprint != command.fingerprint:
-        raise Conflict(f"event_id {command.event_id!r} was already used with a different body")
-    return Duplicate(version)
+    return retry_of(head.recorded, command.event_id, command.fingerprint)
 
 
 def check_order(head: TicketHead, command: NewTicketEvent) -> None:

@@ -61,6 +61,7 @@ from projections.evaluation import (
 from projections.eventtable import EventTable, ScanRow
 from projections.facts import to_fact
 from projections.ports import EventLog, RawEventLog
+from projections.quarantine import QUARANTINE_COLUMNS
 from projections.rawfacts import TICKET_TOPICS, VERSION_TOPICS
 from projections.rows import CLOCK_COLUMNS, TICKET_COLUMNS, SummaryKey, add_deltas
 from projections.schema import Tables, create_indexes
@@ -267,15 +268,19 @@ class BulkLoader:
                 add_deltas(summary, done.summary)
                 pending.tickets.extend(done.tickets)
                 pending.clocks.extend(done.clocks)
+                pending.quarantined.extend(done.quarantined)
                 if len(pending.tickets) < WRITE_TICKETS:
                     return
             with write_transaction(conn):
                 insert_tuples(conn, self._tables.tickets, TICKET_COLUMNS, pending.tickets)
                 insert_tuples(conn, self._tables.clocks, CLOCK_COLUMNS, pending.clocks)
+                quarantined = self._tables.quarantined
+                insert_tuples(conn, quarantined, QUARANTINE_COLUMNS, pending.quarantined)
                 if done is None:
                     apply_summary(conn, self._tables.compliance, summary)
             pending.tickets.clear()
             pending.clocks.clear()
+            pending.quarantined.clear()
 
         return write
 

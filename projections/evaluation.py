@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine
 from projections.catalog import CatalogRow, ProjectionCatalog
 from projections.eventtable import EventTable, ScanRow
 from projections.facts import Fact
+from projections.quarantine import quarantine_values
 from projections.rawfacts import TICKET_TOPICS, raw_fact
 from projections.rows import SummaryKey, add_deltas, count_outcomes, evaluate_ticket_values
 
@@ -39,12 +40,14 @@ class Evaluated:
     clocks: list[tuple[Any, ...]] = field(default_factory=list)
     summary: dict[SummaryKey, list[int]] = field(default_factory=dict)
     undecodable: list[StagedTicket] = field(default_factory=list)
+    quarantined: list[tuple[Any, ...]] = field(default_factory=list)  # QUARANTINE_COLUMNS
 
     def extend(self, other: Evaluated) -> None:
         self.tickets.extend(other.tickets)
         self.clocks.extend(other.clocks)
         add_deltas(self.summary, other.summary)
         self.undecodable.extend(other.undecodable)
+        self.quarantined.extend(other.quarantined)
 
 
 def staged_facts(ticket: StagedTicket) -> tuple[str, list[Fact], int] | None:
@@ -71,7 +74,11 @@ def evaluate_chunk(catalog: ProjectionCatalog, chunk: Sequence[StagedTicket]) ->
         if staged is None:
             done.undecodable.append(ticket)
             continue
-        values = evaluate_ticket_values(*staged, catalog)
+        try:
+            values = evaluate_ticket_values(*staged, catalog)
+        except Exception as error:  # set aside, as following the log does (projector)
+            done.quarantined.append(quarantine_values(*staged, error))
+            continue
         if values is not None:
             ticket_values, clocks = values
             done.tickets.append(ticket_values)

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from sqlalchemy import Engine, text
 
-_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SCAN_CACHE_KIB = 32768
 # aggregate (as stored: hex text on SQLite, a UUID on PostgreSQL), version, position,
 # topic, state. The aggregate only groups rows; uuid.UUID(str(aggregate)) reads either.
@@ -27,7 +27,7 @@ ScanRow = tuple[Any, int, int, str, bytes]
 
 class EventTable:
     def __init__(self, engine: Engine, name: str) -> None:
-        if not _SAFE_NAME.match(name):
+        if not _SAFE_NAME.fullmatch(name):
             raise ValueError(f"unexpected event table name {name!r}")
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"

@@ -15,6 +15,7 @@ _METRICS = (
     ("active", "gauge", "1 when this process's worker holds the lock (0: standing by)."),
     ("events_total", "counter", "Events this process has projected."),
     ("errors_total", "counter", "Projection batches that failed and were rolled back."),
+    ("quarantined_tickets", "gauge", "Tickets set aside because evaluating them failed."),
 )
 
 

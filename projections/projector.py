@@ -8,11 +8,16 @@ ticket is evaluated with never depend on where the batches were cut.
 
 The in-memory catalog changes as versions are folded; if the transaction rolls
 back, the caller must discard this Projector and load a fresh one.
+
+A ticket whose evaluation raises is set aside (``projections.quarantine``)
+instead of failing the batch: one ticket never stops the others. Each new
+version retries every ticket set aside.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 
 from eventsourcing.domain import DomainEvent
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
@@ -20,7 +25,15 @@ from sqlalchemy import ColumnElement, Connection, and_, or_, select
 from domain.business_time import from_us
 from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
 from projections.catalog import CatalogRow, ProjectionCatalog
-from projections.facts import loads, merge
+from projections.facts import Fact, loads, merge
+from projections.quarantine import (
+    QUARANTINE_COLUMNS,
+    any_quarantined,
+    load_quarantined,
+    quarantine_values,
+    quarantined_ids,
+    release,
+)
 from projections.rows import Row, evaluate_ticket, summary_deltas
 from projections.schema import Tables
 from projections.store import apply_summary, chunks, delete_keys, load_clocks, load_tickets, upsert
@@ -28,14 +41,27 @@ from projections.store import apply_summary, chunks, delete_keys, load_clocks, l
 _CLOCK_KEY = ("ticket_id", "metric")
 
 
+@dataclass
+class _Evaluations:
+    """One write's worth of evaluated tickets: their rows, or their quarantine rows."""
+
+    results: list[tuple[str, Row, list[Row]]] = field(default_factory=list)
+    failed: list[Row] = field(default_factory=list)
+
+
 class Projector:
-    def __init__(self, tables: Tables, catalog: ProjectionCatalog) -> None:
+    def __init__(
+        self, tables: Tables, catalog: ProjectionCatalog, *, holds_quarantined: bool = True
+    ) -> None:
         self.tables = tables
         self.catalog = catalog
+        # False while the quarantine is known empty: batches then skip looking in it.
+        self.holds_quarantined = holds_quarantined
 
     @classmethod
     def load(cls, conn: Connection, tables: Tables) -> Projector:
-        return cls(tables, ProjectionCatalog.load(conn, tables))
+        catalog = ProjectionCatalog.load(conn, tables)
+        return cls(tables, catalog, holds_quarantined=any_quarantined(conn, tables))
 
     def apply(self, conn: Connection, batch: Sequence[tuple[int, DomainEvent]]) -> None:
         touched: dict[str, list[TicketEvent]] = {}
@@ -62,29 +88,65 @@ class Projector:
             return
         ids = sorted(touched)
         current = load_tickets(conn, self.tables, ids)
-        results: list[tuple[str, Row, list[Row]]] = []
+        held = self._held(conn, [i for i in ids if i not in current])
+        done = _Evaluations()
         for ticket_id in ids:
-            row = current.get(ticket_id)
+            row = current.get(ticket_id) or held.get(ticket_id)
             facts = merge(loads(row["facts"]) if row else [], touched[ticket_id])
-            rows = evaluate_ticket(ticket_id, facts, positions[ticket_id], self.catalog)
-            if rows is not None:
-                results.append((ticket_id, rows.ticket, rows.clocks))
-        self._write(conn, results)
+            self._evaluate(done, ticket_id, facts, positions[ticket_id])
+        self._write(conn, done, held)
 
     def _reevaluate(self, conn: Connection, ids: Sequence[str]) -> None:
-        """Evaluate tickets again with the current versions (no new events)."""
-        for part in chunks(sorted(ids)):
+        """Evaluate tickets again with the current versions (no new events), and retry
+        every ticket set aside: the new version may be what it lacked."""
+        wanted = set(ids)
+        if self.holds_quarantined:
+            wanted.update(quarantined_ids(conn, self.tables))
+        for part in chunks(sorted(wanted)):
             current = load_tickets(conn, self.tables, part)
-            results: list[tuple[str, Row, list[Row]]] = []
-            for ticket_id, row in sorted(current.items()):
-                rows = evaluate_ticket(
-                    ticket_id, loads(row["facts"]), row["last_position"], self.catalog
-                )
-                if rows is not None:
-                    results.append((ticket_id, rows.ticket, rows.clocks))
-            self._write(conn, results)
+            held = self._held(conn, [i for i in part if i not in current])
+            done = _Evaluations()
+            for ticket_id, row in sorted((held | current).items()):
+                self._evaluate(done, ticket_id, loads(row["facts"]), row["last_position"])
+            self._write(conn, done, held)
 
-    def _write(self, conn: Connection, results: Sequence[tuple[str, Row, list[Row]]]) -> None:
+    def _held(self, conn: Connection, ids: Sequence[str]) -> dict[str, Row]:
+        """The quarantine rows of ``ids`` (tickets with no row in the read model)."""
+        if not self.holds_quarantined or not ids:
+            return {}
+        return load_quarantined(conn, self.tables, ids)
+
+    def _evaluate(
+        self, into: _Evaluations, ticket_id: str, facts: list[Fact], position: int
+    ) -> None:
+        try:
+            rows = evaluate_ticket(ticket_id, facts, position, self.catalog)
+        except Exception as error:  # whatever it is, it must not stop the other tickets
+            values = quarantine_values(ticket_id, facts, position, error)
+            into.failed.append(dict(zip(QUARANTINE_COLUMNS, values, strict=True)))
+            return
+        if rows is not None:
+            into.results.append((ticket_id, rows.ticket, rows.clocks))
+
+    def _write(self, conn: Connection, done: _Evaluations, held: Collection[str]) -> None:
+        """Store the rows (releasing tickets that were set aside) and set aside the failures."""
+        if done.failed:
+            self._set_aside(conn, done.failed)
+        if held:
+            release(conn, self.tables, [t for t, _, _ in done.results if t in held])
+        self._store(conn, done.results)
+
+    def _set_aside(self, conn: Connection, failed: list[Row]) -> None:
+        """Take failed tickets' rows out of the read model and keep them in quarantine."""
+        self.holds_quarantined = True
+        ids = [row["ticket_id"] for row in failed]
+        removed = [row for rows in load_clocks(conn, self.tables, ids).values() for row in rows]
+        delete_keys(conn, self.tables.clocks, _CLOCK_KEY, removed)
+        delete_keys(conn, self.tables.tickets, ("ticket_id",), failed)
+        apply_summary(conn, self.tables.compliance, summary_deltas(removed, []))
+        upsert(conn, self.tables.quarantined, failed, ["ticket_id"])
+
+    def _store(self, conn: Connection, results: Sequence[tuple[str, Row, list[Row]]]) -> None:
         """Store ticket rows and the clock rows that changed, and move the counters."""
         if not results:
             return

@@ -1,8 +1,9 @@
 """The projection worker loop: a plain (non-daemon) thread, or the main thread of a worker process.
 
 It takes the worker lock (standing by while another process holds it), then
-applies the log batch after batch; when caught up it sleeps until woken (the
-writer calls ``wake()`` after each commit) or until the poll interval passes.
+applies the log batch after batch; when caught up it sleeps until woken (a
+commit while a ``min_position`` reader waits, see ``ProjectionService.wake``) or
+until the poll interval passes.
 A failing batch is rolled back, reported in ``stats`` and retried with backoff:
 one poison event stops progress visibly, never silently.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -35,6 +38,18 @@ class RunnerStats:
     last_error: str | None = None
 
 
+class Signal(Protocol):
+    """What the loop needs of an event flag: threading.Event, or multiprocessing's."""
+
+    def set(self) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
 class ProjectionRunner:
     def __init__(
         self,
@@ -47,6 +62,9 @@ class ProjectionRunner:
         standby_seconds: float = 1.0,
         lock: WorkerLock | None = None,
         follower: Follower | None = None,
+        wake: Signal | None = None,
+        stop: Signal | None = None,
+        on_stats: Callable[[RunnerStats], None] | None = None,
     ) -> None:
         self._follower = follower or Follower(engine, log)
         self._lock = lock or worker_lock(engine)
@@ -56,9 +74,10 @@ class ProjectionRunner:
         self._catchup_size = max(batch_size, catchup_batch_size)
         self._poll = poll_seconds
         self._standby = standby_seconds
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._retry = threading.Event()
+        # Another process may hold these (the child process of `slaclock serve`).
+        self._stop: Signal = stop or threading.Event()
+        self._wake: Signal = wake or threading.Event()
+        self._on_stats = on_stats
         self._committed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stats = RunnerStats()
@@ -76,7 +95,6 @@ class ProjectionRunner:
         """Ask the loop to finish its batch and exit; join the thread."""
         self._stop.set()
         self._wake.set()
-        self._retry.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -87,11 +105,6 @@ class ProjectionRunner:
         """Stop from a signal handler (no join): ``run`` returns after its batch."""
         self._stop.set()
         self._wake.set()
-        self._retry.set()
-
-    def retry_now(self) -> None:
-        """Cut a failure's back-off short (the database is back after an outage)."""
-        self._retry.set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -125,8 +138,10 @@ class ProjectionRunner:
                     # A connection opened while the database was unwritable stays so
                     # for its life (SQLite): the retry opens a new one.
                     self._follower.reset()
-                    self._retry.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
-                    self._retry.clear()
+                    # Waking (stop sets it too) cuts the back-off short, e.g. when the
+                    # database is back after an outage (ProjectionService.retry_now).
+                    self._wake.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
+                    self._wake.clear()
                     continue
                 failures = 0
                 self._committed_batch(applied)
@@ -167,3 +182,5 @@ class ProjectionRunner:
     def _set(self, **changes: object) -> None:
         # Readers take the whole frozen snapshot; one assignment keeps it consistent.
         self._stats = replace(self._stats, **changes)  # type: ignore[arg-type]
+        if self._on_stats is not None:
+            self._on_stats(self._stats)

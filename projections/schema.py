@@ -53,6 +53,7 @@ class Tables:
     tickets: Table
     clocks: Table
     compliance: Table
+    quarantined: Table
 
     @property
     def data_tables(self) -> tuple[Table, ...]:
@@ -64,6 +65,7 @@ class Tables:
             self.tickets,
             self.clocks,
             self.compliance,
+            self.quarantined,
         )
 
 
@@ -157,6 +159,19 @@ def _compliance_table(prefix: str, metadata: MetaData) -> Table:
     )
 
 
+def _quarantined_table(prefix: str, metadata: MetaData) -> Table:
+    """Tickets whose evaluation failed: kept out of the other tables, with their facts
+    (a later event or version retries them) and the error, for operators."""
+    return Table(
+        f"{prefix}quarantined",
+        metadata,
+        Column("ticket_id", NAME, primary_key=True),
+        Column("last_position", BigInteger, nullable=False),
+        Column("facts", Text, nullable=False),
+        Column("error", Text, nullable=False),
+    )
+
+
 @lru_cache(maxsize=16)
 def tables_for(generation: int) -> Tables:
     prefix = f"slaproj_g{generation}_"
@@ -175,6 +190,7 @@ def tables_for(generation: int) -> Tables:
         tickets=_tickets_table(prefix, metadata),
         clocks=_clocks_table(prefix, metadata),
         compliance=_compliance_table(prefix, metadata),
+        quarantined=_quarantined_table(prefix, metadata),
     )
 
 

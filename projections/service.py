@@ -2,7 +2,7 @@
 
 ``ProjectionService`` is what the HTTP app holds (``app.state.projection_service``):
 ``start()``/``stop()`` in the lifespan (when projections run in-process),
-``wake()`` after each write, ``wait_for()`` behind ``min_position``,
+``wake(position)`` after each write, ``wait_for()`` behind ``min_position``,
 ``status()`` for /readyz and ``metrics_lines()`` for /metrics, and ``reader``
 for the listings. Reads work whether or not this process runs the worker.
 """
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
@@ -21,6 +22,7 @@ from domain.business_time import from_us, to_us
 from projections.compliance import ComplianceQuery, report
 from projections.metrics import render
 from projections.ports import EventLog, Now
+from projections.quarantine import quarantine_summary
 from projections.queries import ProjectionReader
 from projections.runner import ProjectionRunner, RunnerStats
 from projections.schema import Tables
@@ -29,12 +31,27 @@ from projections.tracking import ensure_schema, read_position
 WAIT_STEP_SECONDS = 0.02
 
 
-def _tracked(conn: Connection, tables: Tables) -> tuple[int, int]:
-    return tables.generation, read_position(conn, tables)
+def _tracked(conn: Connection, tables: Tables) -> tuple[int, int, int, list[str]]:
+    return (tables.generation, read_position(conn, tables), *quarantine_summary(conn, tables))
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class RunnerHandle(Protocol):
+    """A projection runner as the service drives it: in a thread, or in a child process."""
+
+    @property
+    def stats(self) -> RunnerStats: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+    def wait_committed(self, timeout: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,7 @@ class ProjectionService:
         wait_timeout_seconds: float = 5.0,
         standby_seconds: float = 1.0,
         now: Now = utc_now,
+        runner_factory: Callable[[], RunnerHandle] | None = None,
     ) -> None:
         self.settings = ProjectionSettings(
             batch_size, poll_seconds, wait_timeout_seconds, standby_seconds
@@ -64,8 +82,11 @@ class ProjectionService:
         self.log = log
         self.now = now
         self.reader = ProjectionReader(engine, self.current_time)
-        self._runner: ProjectionRunner | None = None
+        self._runner: RunnerHandle | None = None
+        self._runner_factory = runner_factory or self._thread_runner
         self._lock = threading.Lock()
+        # How many readers are waiting for a position (min_position reads).
+        self._waiting = 0
 
     def current_time(self) -> datetime:
         """The query instant (``now`` may be replaced, e.g. by a test moving time)."""
@@ -78,14 +99,17 @@ class ProjectionService:
             if self._runner is not None:
                 return
             ensure_schema(self.engine)
-            self._runner = ProjectionRunner(
-                self.engine,
-                self.log,
-                batch_size=self.settings.batch_size,
-                poll_seconds=self.settings.poll_seconds,
-                standby_seconds=self.settings.standby_seconds,
-            )
+            self._runner = self._runner_factory()
             self._runner.start()
+
+    def _thread_runner(self) -> RunnerHandle:
+        return ProjectionRunner(
+            self.engine,
+            self.log,
+            batch_size=self.settings.batch_size,
+            poll_seconds=self.settings.poll_seconds,
+            standby_seconds=self.settings.standby_seconds,
+        )
 
     def stop(self) -> None:
         with self._lock:
@@ -93,16 +117,26 @@ class ProjectionService:
         if runner is not None:
             runner.stop()
 
-    def wake(self) -> None:
+    def wake(self, position: int) -> None:
+        """The writer committed up to ``position``: wake the runner only if a reader waits.
+
+        Waking the runner after every commit made it compete with the writer for
+        the GIL and the database (single-event ingest about 24% slower in an A/B
+        run), for no reader's benefit. Without a waiting reader the runner
+        follows at its poll interval, in bigger and cheaper batches; a
+        ``min_position`` read gets its write projected as soon as it is committed.
+        """
+        if self._waiting:
+            self._wake_runner()
+
+    def _wake_runner(self) -> None:
         runner = self._runner
         if runner is not None:
             runner.wake()
 
     def retry_now(self) -> None:
         """The database is back: retry a failed batch now rather than after its back-off."""
-        runner = self._runner
-        if runner is not None:
-            runner.retry_now()
+        self._wake_runner()
 
     # --- positions ---------------------------------------------------------------
 
@@ -114,6 +148,17 @@ class ProjectionService:
         """True once the projections have processed ``position``; False after ``timeout``."""
         limit = self.settings.wait_timeout_seconds if timeout is None else timeout
         deadline = time.monotonic() + limit
+        with self._lock:
+            self._waiting += 1
+        try:
+            # The write may be committed already: its commit found nobody waiting.
+            self._wake_runner()
+            return self._wait(position, deadline)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def _wait(self, position: int, deadline: float) -> bool:
         while True:
             runner = self._runner
             local = runner is not None and runner.stats.active
@@ -142,7 +187,7 @@ class ProjectionService:
 
     def status(self) -> dict[str, Any]:
         """Where the projection stands, for /readyz (JSON-ready)."""
-        generation, position = self.reader.read(_tracked)
+        generation, position, quarantined, shown = self.reader.read(_tracked)
         head = self.log.max_position()
         runner = self._runner
         stats = runner.stats if runner is not None else RunnerStats()
@@ -157,6 +202,9 @@ class ProjectionService:
             "events_total": stats.events_total,
             "errors_total": stats.errors_total,
             "last_error": stats.last_error,
+            # Set aside, not failed: the others are projected, so readiness stands.
+            "quarantined_tickets": quarantined,
+            "quarantined_examples": shown,
         }
 
     def _lag_seconds(self, position: int, head: int) -> float:

@@ -9,7 +9,15 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from service import problems, routes_catalog, routes_events, routes_ops, routes_tickets
+from service import (
+    problems,
+    routes_catalog,
+    routes_contracts,
+    routes_events,
+    routes_ops,
+    routes_tickets,
+    routes_uptime,
+)
 from service.deadline import OutageGuard
 from service.fastlane import IngestFastLane
 from service.limits import BodyLimit
@@ -47,10 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service = runtime.service
         app.state.tokens = runtime.tokens
         app.state.projection_service = runtime.projections
+        app.state.uptime = runtime.uptime
         try:
             yield
         finally:
             app.state.service = None
+            app.state.uptime = None
             await run_in_threadpool(runtime.close)
 
     app = SlaclockApp(
@@ -64,7 +74,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = None
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (routes_events, routes_catalog, routes_tickets, routes_ops):
+    for module in (
+        routes_events,
+        routes_catalog,
+        routes_tickets,
+        routes_contracts,
+        routes_uptime,
+        routes_ops,
+    ):
         app.include_router(module.router)
     _include_projection_routes(app)
     problems.add_problem_schema(app)

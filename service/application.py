@@ -6,6 +6,7 @@ consistent with what was written (projections may lag; this never does).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,14 +21,15 @@ from domain.events import (
     fingerprint,
     parse_event_type,
     ticket_uuid,
-    to_utc,
     validate_data,
 )
+from domain.instants import to_utc
 from domain.ticket import NewTicketEvent
 from domain.versions import Version, in_effect_at, known_at
 from service.catalog import Catalog
+from service.contracts import ContractService
 from service.eventstore import EventStore, RecordedEvent
-from service.ingest import CatalogKind, DefineVersion, Receipt, VersionReceipt
+from service.ingest import CatalogKind, Receipt, VersionReceipt, validated_version
 from service.writer import Answer, Writer, utc_now
 
 
@@ -75,6 +77,7 @@ class SlaService:
         self.catalog = catalog
         self.writer = writer
         self._clock = clock
+        self.contracts = ContractService(store, writer, clock)
 
     # --- writes --------------------------------------------------------------
 
@@ -111,7 +114,8 @@ class SlaService:
         if kind == "calendar" and key == ALWAYS_OPEN_ID:
             raise Conflict(f"calendar {ALWAYS_OPEN_ID!r} is built in and cannot be redefined")
         given = to_utc(effective_from, "effective_from") if effective_from else None
-        command = DefineVersion(kind, key, document, given)
+        # Validated on a worker thread: neither the event loop nor the writer waits for it.
+        command = await asyncio.to_thread(validated_version, kind, key, document, given)
         (answer,) = await self.writer.submit([command])
         if isinstance(answer, Exception):
             raise answer

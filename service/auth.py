@@ -23,9 +23,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from service.outage import RETRY_AFTER_SECONDS
 from service.problems import PROBLEM_JSON, ProblemError
 from service.settings import Settings
+from service.store_circuit import RETRY_AFTER_SECONDS
 from service.tokens import ALL_SCOPES, Scope, TokenStore
 
 __all__ = ["AUTH_RESPONSES", "Granted", "Scope", "authenticate", "require_scope"]

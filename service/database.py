@@ -27,7 +27,7 @@ class UnsupportedDatabase(ValueError):
     pass
 
 
-# libpq's own minimum; the circuit (service/outage.py) answers clients sooner.
+# libpq's own minimum; the circuit (service/store_circuit.py) answers clients sooner.
 CONNECT_TIMEOUT_SECONDS = 2
 # A peer that vanished without a word is noticed in about 10 s, not the kernel's hours.
 _CONNECTION_DEFAULTS: Mapping[str, str] = {

@@ -17,12 +17,17 @@ from pydantic import ValidationError
 
 from service.application import EventInput
 from service.ingest import Receipt
+from service.outage_ingest import ServiceReceipt
 from service.problems import problem_body, problem_for
 from service.schemas import TICKET_ID_PATTERN, BatchItemIn
+from service.service_events import ServiceEventInput
 
 _ITEM_KEYS = frozenset({"ticket_id", "event_id", "type", "occurred_at", "data"})
+_SERVICE_KEYS = frozenset({"event_id", "type", "occurred_at", "data"})
+# Always fullmatch: Python's ``$`` also matches before a final newline, so
+# ``.match`` would let "abc\n" through where the declared routes refuse it.
 _TICKET_ID = re.compile(TICKET_ID_PATTERN)
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 
 
 def well_formed(entry: dict[str, Any]) -> EventInput | None:
@@ -32,7 +37,7 @@ def well_formed(entry: dict[str, Any]) -> EventInput | None:
     ticket_id, event_id = entry.get("ticket_id"), entry.get("event_id")
     event_type, instant = entry.get("type"), entry.get("occurred_at")
     data = entry.get("data", {})
-    if not (isinstance(ticket_id, str) and _TICKET_ID.match(ticket_id)):
+    if not (isinstance(ticket_id, str) and _TICKET_ID.fullmatch(ticket_id)):
         return None
     if not (isinstance(event_id, str) and 0 < len(event_id) <= 128):
         return None
@@ -44,8 +49,34 @@ def well_formed(entry: dict[str, Any]) -> EventInput | None:
     return EventInput(ticket_id, event_id, event_type, occurred_at, data)
 
 
+def well_formed_service(service_id: str, entry: dict[str, Any]) -> ServiceEventInput | None:
+    """A service event checked by hand against ServiceEventIn's rules, or None for pydantic."""
+    if not (entry.keys() <= _SERVICE_KEYS and _TICKET_ID.fullmatch(service_id)):
+        return None
+    event_id, event_type = entry.get("event_id"), entry.get("type")
+    instant, data = entry.get("occurred_at"), entry.get("data", {})
+    if not (isinstance(event_id, str) and 0 < len(event_id) <= 128):
+        return None
+    if not (isinstance(event_type, str) and isinstance(instant, str) and isinstance(data, dict)):
+        return None
+    occurred_at = _aware(instant)
+    if occurred_at is None:
+        return None
+    return ServiceEventInput(service_id, event_id, event_type, occurred_at, data)
+
+
+def service_receipt_body(receipt: ServiceReceipt) -> dict[str, Any]:
+    return {
+        "service_id": receipt.service_id,
+        "event_id": receipt.event_id,
+        "version": receipt.version,
+        "position": receipt.position,
+        "recorded_at": instant_text(receipt.recorded_at),
+    }
+
+
 def _aware(text: str) -> datetime | None:
-    if not _RFC3339.match(text):
+    if not _RFC3339.fullmatch(text):
         return None
     try:
         moment = datetime.fromisoformat(text)

@@ -28,8 +28,8 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from service.database import DatabaseConfig
-from service.outage import StoreUnavailable
 from service.recorders import once_more
+from service.store_circuit import StoreUnavailable
 from service.transcoder import event_transcoder, stored_ticket_event
 
 
@@ -86,9 +86,9 @@ class EventStore:
         assert isinstance(event, DomainEvent)
         return event
 
-    def aggregate_events(self, originator_id: UUID) -> list[RecordedEvent]:
-        """Every event of one aggregate, in version order, with global positions."""
-        rows = self._select_with_positions(originator_id)
+    def aggregate_events(self, originator_id: UUID, after_version: int = 0) -> list[RecordedEvent]:
+        """The events of one aggregate after ``after_version``, in version order, with positions."""
+        rows = self._select_with_positions(originator_id, after_version)
         return [
             RecordedEvent(
                 position=int(position),
@@ -206,11 +206,12 @@ class EventStore:
         if self.config.kind == "sqlite":
             return (
                 f"SELECT rowid, originator_version, topic, state FROM {table} "
-                "WHERE originator_id = ? ORDER BY originator_version"
+                "WHERE originator_id = ? AND originator_version > ? ORDER BY originator_version"
             )
         return (
             "SELECT notification_id, originator_version, topic, state "
-            f"FROM {table} WHERE originator_id = %s ORDER BY originator_version"
+            f"FROM {table} WHERE originator_id = %s AND originator_version > %s "
+            "ORDER BY originator_version"
         )
 
     @property
@@ -238,9 +239,11 @@ class EventStore:
             keys = [chunk]
         return [_row5(row) for row in self._fetch(statement, keys)]
 
-    def _select_with_positions(self, originator_id: UUID) -> list[tuple[Any, ...]]:
+    def _select_with_positions(
+        self, originator_id: UUID, after_version: int
+    ) -> list[tuple[Any, ...]]:
         key: Any = originator_id.hex if self.config.kind == "sqlite" else originator_id
-        return [_row(row) for row in self._fetch(self._position_sql, [key])]
+        return [_row(row) for row in self._fetch(self._position_sql, [key, after_version])]
 
     def _fetch(self, statement: str, params: list[Any]) -> list[Any]:
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]

@@ -4,10 +4,10 @@ FastAPI's own per-request work (dependencies, body validation, response
 handling, its middleware stack) was most of the cost of single-event ingest: on
 this machine the declared route took 1.6k events/s and this lane, in front of
 the whole stack, 4.8k (docs/architecture.md, "Write path").
-This ASGI middleware serves ``POST /v1/tickets/{ticket_id}/events`` and
-``POST /v1/events/batch`` itself when it can vouch for the whole request: a
-JSON body of known length, a token already known to grant ``events:write``, and
-a body of the documented shape.
+This ASGI middleware serves ``POST /v1/tickets/{ticket_id}/events``,
+``POST /v1/services/{service_id}/events`` and ``POST /v1/events/batch`` itself
+when it can vouch for the whole request: a JSON body of known length, a token
+already known to grant ``events:write``, and a body of the documented shape.
 
 Everything else is replayed, untouched, into the app, whose declared route (the
 OpenAPI contract) answers it. The lane calls the same application service,
@@ -27,12 +27,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.application import EventInput, SlaService
 from service.auth import cached_scopes
-from service.event_bodies import batch_body, batch_items, json_bytes, receipt_body, well_formed
+from service.event_bodies import (
+    batch_body,
+    batch_items,
+    json_bytes,
+    receipt_body,
+    service_receipt_body,
+    well_formed,
+    well_formed_service,
+)
 from service.problems import problem_answer
 from service.schemas import MAX_BATCH_ITEMS
+from service.service_events import ServiceEventInput, ServiceEvents
 from service.tokens import Scope as TokenScope
 
 _TICKET_EVENTS = ("/v1/tickets/", "/events")
+_SERVICE_EVENTS = ("/v1/services/", "/events")
 _BATCH = "/v1/events/batch"
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -98,7 +108,17 @@ def _route(scope: Scope) -> tuple[Callable[[bytes], Any], Handler] | None:
         ticket_id = path[len(prefix) : -len(suffix)]
         if ticket_id and "/" not in ticket_id:
             return (lambda body: _event_of(ticket_id, body)), _record_event
+    prefix, suffix = _SERVICE_EVENTS
+    if path.startswith(prefix) and path.endswith(suffix):
+        service_id = path[len(prefix) : -len(suffix)]
+        if service_id and "/" not in service_id:
+            return (lambda body: _service_event_of(service_id, body)), _record_service_event
     return None
+
+
+def _service_event_of(service_id: str, body: bytes) -> ServiceEventInput | None:
+    entry = _json_object(body)
+    return None if entry is None else well_formed_service(service_id, entry)
 
 
 def _event_of(ticket_id: str, body: bytes) -> EventInput | None:
@@ -130,6 +150,11 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 async def _record_event(service: SlaService, item: EventInput) -> Answer:
     receipt = await service.record_event(item)
     return (201 if receipt.created else 200), receipt_body(receipt)
+
+
+async def _record_service_event(service: SlaService, item: ServiceEventInput) -> Answer:
+    receipt = await ServiceEvents(service.store, service.writer).record(item)
+    return (201 if receipt.created else 200), service_receipt_body(receipt)
 
 
 async def _record_batch(service: SlaService, events: list[dict[str, Any]]) -> Answer:

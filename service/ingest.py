@@ -16,6 +16,8 @@ from typing import Any, Literal, NamedTuple
 from eventsourcing.domain import DomainEvent
 
 from domain.calendar import calendar_document, parse_calendar
+from domain.contract import NewContractEvent
+from domain.contract_events import ContractEventType
 from domain.errors import FieldError, NotFound, ValidationFailed
 from domain.events import (
     CalendarVersionDefined,
@@ -28,25 +30,55 @@ from domain.events import (
     ticket_uuid,
 )
 from domain.policy import Policy, parse_policy, policy_document
+from domain.service_events import NewServiceEvent, ServiceEvent
 from domain.ticket import NewTicketEvent, TicketHead, check_order, check_retry
 from domain.versions import Version, in_effect_at
 from service.catalog import Catalog
+from service.contract_ingest import ContractReceipt, ContractRules
 from service.eventstore import EventStore
+from service.outage_ingest import ServiceRetryOf, ServiceRules
 
 CatalogKind = Literal["calendar", "policy"]
 
 
 @dataclass(frozen=True)
 class DefineVersion:
-    """A command to store a new version of a calendar or a policy."""
+    """A command to store a new version of a calendar or a policy, already validated.
+
+    ``document`` is the canonical document; ``calendars`` the (field, calendar id)
+    references of a policy, which only the writer can check against the catalog
+    as it stands when the version is committed.
+    """
 
     kind: CatalogKind
     key: str
     document: dict[str, Any]
     effective_from: datetime | None
+    calendars: tuple[tuple[str, str], ...] = ()
 
 
-Command = NewTicketEvent | DefineVersion
+def validated_version(
+    kind: CatalogKind, key: str, document: dict[str, Any], effective_from: datetime | None
+) -> DefineVersion:
+    """Parse and validate a PUT body (ValidationFailed naming each bad field).
+
+    The caller runs this on its own thread, before submitting: validation is
+    the costly part of a version, and the single writer must not hold every
+    other write behind it.
+    """
+    if kind == "calendar":
+        canonical = calendar_document(parse_calendar(document))
+        return DefineVersion(kind, key, canonical, effective_from)
+    policy = parse_policy(document)
+    overrides = policy.calendar_overrides.items()
+    references = (
+        ("calendar", policy.calendar),
+        *((f"calendar_overrides.{priority}", calendar_id) for priority, calendar_id in overrides),
+    )
+    return DefineVersion(kind, key, policy_document(policy), effective_from, references)
+
+
+Command = NewTicketEvent | DefineVersion | NewServiceEvent | NewContractEvent
 
 
 class Receipt(NamedTuple):
@@ -76,6 +108,12 @@ class VersionReceipt:
 @dataclass(frozen=True)
 class Prepared:
     event: DomainEvent
+    # Stored in the same transaction, answered for by ``event`` (a contract's customer index).
+    extra: tuple[DomainEvent, ...] = ()
+
+    @property
+    def events(self) -> tuple[DomainEvent, ...]:
+        return (self.event, *self.extra)
 
 
 @dataclass(frozen=True)
@@ -85,9 +123,10 @@ class RetryOf:
     ticket_id: str
     event_id: str
     version: int
+    aggregate: Literal["ticket", "contract"] = "ticket"
 
 
-Decision = Prepared | RetryOf | VersionReceipt
+Decision = Prepared | RetryOf | VersionReceipt | ServiceRetryOf
 
 
 class IngestRules:
@@ -96,11 +135,24 @@ class IngestRules:
         self._catalog = catalog
         self._heads: OrderedDict[str, TicketHead] = OrderedDict()
         self._max_heads = max_heads
+        self.services = ServiceRules(store)
+        self.contracts = ContractRules(store, catalog, self._policy_at)
 
     def decide(self, command: Command, recorded_at: datetime) -> Decision:
         if isinstance(command, NewTicketEvent):
             return self._ticket_event(command, recorded_at)
+        if isinstance(command, NewServiceEvent):
+            decided = self.services.decide(command, recorded_at)
+            return Prepared(decided) if isinstance(decided, ServiceEvent) else decided
+        if isinstance(command, NewContractEvent):
+            return self._contract_event(command, recorded_at)
         return self._catalog_version(command, recorded_at)
+
+    def _contract_event(self, command: NewContractEvent, recorded_at: datetime) -> Decision:
+        decided = self.contracts.decide(command, recorded_at)
+        if isinstance(decided, int):
+            return RetryOf(command.contract_id, command.event_id, decided, "contract")
+        return Prepared(decided[0], decided[1:])
 
     def prefetch(self, commands: list[Command], *, assume_new_on_opened: bool = True) -> None:
         """Load, in one read, the heads a group needs that the cache does not hold.
@@ -109,10 +161,18 @@ class IngestRules:
         read: the store's primary key on version 1 refuses the write if it is not,
         and the writer then retries the group with ``assume_new_on_opened=False``.
         """
+        services = [c for c in commands if isinstance(c, NewServiceEvent)]
+        self.services.prefetch(services, assume_new=assume_new_on_opened)
         first: dict[str, NewTicketEvent] = {}
+        customers: set[str] = set()
         for command in commands:
-            if isinstance(command, NewTicketEvent) and command.ticket_id not in self._heads:
+            if not isinstance(command, NewTicketEvent):
+                continue
+            if command.ticket_id not in self._heads:
                 first.setdefault(command.ticket_id, command)
+            if command.type is EventType.OPENED and "customer" in command.data:
+                customers.add(str(command.data["customer"]))
+        self.contracts.prefetch_customers(customers)
         missing = []
         for ticket_id, command in first.items():
             if assume_new_on_opened and command.type is EventType.OPENED:
@@ -136,6 +196,20 @@ class IngestRules:
     def forget(self, ticket_ids: set[str]) -> None:
         for ticket_id in ticket_ids:
             self._heads.pop(ticket_id, None)
+
+    def forget_commands(self, commands: list[Command]) -> None:
+        """Drop what deciding ``commands`` cached: it is read again from the store."""
+        self.forget({c.ticket_id for c in commands if isinstance(c, NewTicketEvent)})
+        contracts = [c for c in commands if isinstance(c, NewContractEvent)]
+        self.contracts.forget(
+            {c.contract_id for c in contracts},
+            {str(c.data["customer"]) for c in contracts if c.type is ContractEventType.STARTED},
+        )
+
+    def retry_receipt(self, retry: RetryOf) -> Receipt | ContractReceipt:
+        if retry.aggregate == "contract":
+            return self.contracts.receipt_of(retry.ticket_id, retry.event_id, retry.version)
+        return self.receipt_of(retry.ticket_id, retry.event_id, retry.version)
 
     def receipt_of(self, ticket_id: str, event_id: str, version: int) -> Receipt:
         """The first answer for an event already committed (a retry's answer)."""
@@ -173,8 +247,9 @@ class IngestRules:
         if retry is not None:
             return RetryOf(command.ticket_id, command.event_id, retry.version)
         check_order(head, command)
+        data = command.data
         if command.type is EventType.OPENED:
-            self._check_opened(command)
+            data = self._check_opened(command)
         elif command.type is EventType.PRIORITY_CHANGED:
             assert head.plan is not None
             assert head.opened_at is not None
@@ -189,20 +264,32 @@ class IngestRules:
             ticket_id=command.ticket_id,
             event_id=command.event_id,
             occurred_at=command.occurred_at,
-            data=dict(command.data),
+            data=dict(data),
             fingerprint=command.fingerprint,
         )
         head.record(command.event_id, command.fingerprint, version)
         if command.type is EventType.OPENED:
             head.opened_at = command.occurred_at
-            head.plan = str(command.data["plan"])
+            head.plan = str(data["plan"])
         return Prepared(event)
 
-    def _check_opened(self, command: NewTicketEvent) -> None:
-        plan = str(command.data["plan"])
-        policy = self._policy_at(plan, command.occurred_at)
-        if "priority" in command.data:
-            self._check_priority(policy, command.data["priority"])
+    def _check_opened(self, command: NewTicketEvent) -> dict[str, Any]:
+        """The stored data: as posted, with the resolved plan, and the contract if bound.
+
+        The fingerprint stays that of the posted body, so a retry still matches.
+        """
+        data = command.data
+        binding = self.contracts.bind(data, command.occurred_at)
+        policy = self._policy_at(binding.plan, command.occurred_at)
+        if "priority" in data:
+            self._check_priority(policy, data["priority"])
+        if binding.contract is None and "plan" in data:
+            return data
+        resolved = {"customer": binding.customer, **data, "plan": binding.plan}
+        resolved["contract"] = binding.contract
+        if binding.calendar is not None:
+            resolved["calendar"] = binding.calendar
+        return resolved
 
     def _policy_at(self, plan: str, instant: datetime) -> Version[Policy]:
         version = in_effect_at(self._catalog.policy_versions(plan, refresh=False), instant)
@@ -224,13 +311,11 @@ class IngestRules:
     # --- catalog versions ----------------------------------------------------
 
     def _catalog_version(self, command: DefineVersion, recorded_at: datetime) -> Decision:
+        document = command.document  # validated by the caller (validated_version)
         if command.kind == "calendar":
-            document = calendar_document(parse_calendar(command.document))
             versions: list[Version[Any]] = list(self._catalog.calendar_versions(command.key))
         else:
-            policy = parse_policy(command.document)
-            self._check_calendars(policy)
-            document = policy_document(policy)
+            self._check_calendars(command.calendars)
             versions = list(self._catalog.policy_versions(command.key))
         if versions:
             newest = max(versions, key=lambda v: v.number)
@@ -266,11 +351,7 @@ class IngestRules:
             effective_from=command.effective_from,
         )
 
-    def _check_calendars(self, policy: Policy) -> None:
-        references = [("calendar", policy.calendar)] + [
-            (f"calendar_overrides.{priority}", calendar_id)
-            for priority, calendar_id in policy.calendar_overrides.items()
-        ]
+    def _check_calendars(self, references: tuple[tuple[str, str], ...]) -> None:
         errors = [
             FieldError(field, f"calendar {calendar_id!r} does not exist")
             for field, calendar_id in references

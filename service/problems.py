@@ -76,7 +76,7 @@ def problem_for(error: BaseException) -> ProblemError:
     """The problem answer for any error a request can meet (batch items use it too)."""
     from pydantic import ValidationError
 
-    from service.outage import RETRY_AFTER_SECONDS, StoreUnavailable, is_store_outage
+    from service.store_circuit import RETRY_AFTER_SECONDS, StoreUnavailable, is_store_outage
 
     if isinstance(error, ProblemError):
         return error
@@ -154,7 +154,7 @@ def install(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(ProblemError, on_problem)
-    from service.outage import StoreUnavailable
+    from service.store_circuit import StoreUnavailable
 
     app.add_exception_handler(DomainError, on_known)
     app.add_exception_handler(StoreUnavailable, on_known)

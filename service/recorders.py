@@ -131,7 +131,7 @@ def once_more(datastore: PostgresDatastore, call: Callable[[], T]) -> T:
 
     The library retries ten times, 0.2 s apart, each try waiting for the pool: a
     down database held every request for many seconds. An unreachable server now
-    fails at once (the outage circuit in service/outage.py answers the clients);
+    fails at once (the outage circuit in service/store_circuit.py answers the clients);
     only a connection found dead in the pool is worth an immediate second try.
     """
     started = time.monotonic()

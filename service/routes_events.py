@@ -63,7 +63,7 @@ async def post_batch(body: BatchIn, service: Service) -> Response:
     return _json(batch_body(results))
 
 
-def _recorded(recorded: RecordedEvent) -> RecordedEventOut:
+def recorded_out(recorded: RecordedEvent) -> RecordedEventOut:
     event: Any = recorded.event
     return RecordedEventOut(
         event_id=event.event_id,
@@ -89,4 +89,4 @@ def get_events(
     as_known_at: Annotated[AwareDatetime | None, Query(description="RFC 3339 instant")] = None,
 ) -> HistoryOut:
     history = service.history(ticket_id, as_known_at)
-    return HistoryOut(ticket_id=ticket_id, events=[_recorded(r) for r in history])
+    return HistoryOut(ticket_id=ticket_id, events=[recorded_out(r) for r in history])

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from service.auth import AUTH_RESPONSES, Scope, require_scope
-from service.outage import RETRY_AFTER_SECONDS
 from service.schemas import Health
+from service.store_circuit import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -93,6 +93,9 @@ async def readyz(request: Request) -> Response:
     )
 
 
+_METRICS_TYPE = "text/plain; version=0.0.4"
+
+
 def _circuit_lines(circuit: Any) -> list[str]:
     if circuit is None:
         return []
@@ -131,9 +134,14 @@ def metrics(request: Request) -> PlainTextResponse:
             f"slaclock_writer_overlapped_groups_total {writer.groups_overlapped}",
         ]
         lines += _circuit_lines(runtime.circuit)
-    projections = getattr(request.app.state, "projection_service", None)
     circuit = getattr(runtime, "circuit", None)
-    # The projections' figures are read from the database: left out while it is down.
-    if projections is not None and not (circuit is not None and circuit.is_open):
+    if circuit is not None and circuit.is_open:
+        # The figures below are read from the database: left out while it is down.
+        return PlainTextResponse("\n".join(lines) + "\n", media_type=_METRICS_TYPE)
+    projections = getattr(request.app.state, "projection_service", None)
+    if projections is not None:
         lines += projections.metrics_lines()
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    uptime = getattr(request.app.state, "uptime", None)
+    if uptime is not None:
+        lines += uptime.metrics_lines()
+    return PlainTextResponse("\n".join(lines) + "\n", media_type=_METRICS_TYPE)

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from domain.business_time import to_us
 from domain.errors import ValidationFailed
+from domain.instants import to_utc
 from projections.compliance import ComplianceQuery
 from projections.queries import BreachFilters, Page, TicketFilters
 from projections.service import ProjectionService
@@ -205,6 +206,8 @@ def compliance_report(
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """met / breached / pending and attainment per plan, priority and metric."""
+    from_ = None if from_ is None else to_utc(from_, "from")
+    to = None if to is None else to_utc(to, "to")
     if from_ is not None and to is not None and from_ >= to:
         raise ValidationFailed.single("to", "must be later than from")
     service = _projections(request, min_position)

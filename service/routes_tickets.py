@@ -72,7 +72,7 @@ def segment_out(segment: Segment) -> SegmentOut:
     operation_id="get_ticket",
     dependencies=READ,
     response_model=TicketOut,
-    responses={**AUTH_RESPONSES, **documented(404, 422)},
+    responses={**AUTH_RESPONSES, **documented(404, 409, 422)},
 )
 def get_ticket(
     ticket_id: TicketIdPath, service: Service, as_of: AsOf = None, as_known_at: AsKnownAt = None
@@ -85,7 +85,7 @@ def get_ticket(
     operation_id="get_clock_segments",
     dependencies=READ,
     response_model=SegmentsOut,
-    responses={**AUTH_RESPONSES, **documented(404, 422)},
+    responses={**AUTH_RESPONSES, **documented(404, 409, 422)},
 )
 def get_segments(
     ticket_id: TicketIdPath,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 
@@ -12,10 +13,14 @@ from service.catalog import Catalog
 from service.checkpointer import WalCheckpointer
 from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
-from service.outage import StoreCircuit
 from service.settings import Settings
+from service.store_circuit import StoreCircuit
 from service.tokens import TokenStore
+from service.uptime_api import UptimeApi
 from service.writer import Writer
+
+if TYPE_CHECKING:
+    from projections.service import ProjectionService, RunnerHandle
 
 
 @dataclass
@@ -28,7 +33,8 @@ class Runtime:
     writer: Writer
     service: SlaService
     tokens: TokenStore
-    projections: Any = None
+    projections: ProjectionService | None = None
+    uptime: UptimeApi | None = None
     checkpointer: WalCheckpointer | None = None
     circuit: StoreCircuit | None = None
 
@@ -63,6 +69,7 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     runtime = Runtime(
         settings, config, store, engine, catalog, writer, SlaService(store, catalog, writer), tokens
     )
+    runtime.uptime = UptimeApi(store, catalog, writer)
     if config.sqlite_path is not None:
         runtime.checkpointer = WalCheckpointer(config.sqlite_path)
         writer.on_commit(runtime.checkpointer.nudge)
@@ -75,17 +82,17 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     writer.start()
     # The read side is always there for the projection endpoints; it follows the log
     # in this process only when enabled (else a `slaclock project` worker does).
-    runtime.projections = build_projections(runtime)
+    projections = runtime.projections = build_projections(runtime)
     enabled = settings.projections_enabled if with_projections is None else with_projections
     if enabled:
-        writer.on_commit(runtime.projections.wake)
-        runtime.projections.start()
-        runtime.circuit.on_close(runtime.projections.retry_now)
+        writer.on_commit(projections.wake)
+        projections.start()
+        runtime.circuit.on_close(projections.retry_now)
     runtime.circuit.start()
     return runtime
 
 
-def build_projections(runtime: Runtime) -> Any:
+def build_projections(runtime: Runtime) -> ProjectionService:
     from projections.service import ProjectionService
     from projections.tracking import ensure_schema
 
@@ -97,4 +104,11 @@ def build_projections(runtime: Runtime) -> Any:
         batch_size=settings.projection_batch_size,
         poll_seconds=settings.projection_poll_seconds,
         wait_timeout_seconds=settings.min_position_timeout_seconds,
+        runner_factory=_child_process(settings) if settings.projections_child_process else None,
     )
+
+
+def _child_process(settings: Settings) -> Callable[[], RunnerHandle]:
+    from service.projection_process import ProjectionProcess
+
+    return lambda: ProjectionProcess(settings)

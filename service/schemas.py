@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from domain.calendar import MAX_DATES, MAX_INTERVALS_PER_DAY
 from domain.clock_model import ClockState, Outcome, SegmentKind, TicketStatus
+from domain.policy import MAX_PRIORITIES, MAX_PRIORITY_RULES
 
 TICKET_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 CATALOG_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -76,12 +78,17 @@ class HistoryOut(BaseModel):
 # --- calendars and policies --------------------------------------------------------
 
 
+Dates = Annotated[list[str], Field(max_length=MAX_DATES)]
+
+
 class CalendarIn(Strict):
     timezone: str
-    week: dict[str, list[list[str]]] = Field(default_factory=dict)
-    holidays: dict[str, Any] | list[str] | None = None
-    extra_closed: list[str] = Field(default_factory=list)
-    extra_open: list[str] = Field(default_factory=list)
+    week: dict[str, Annotated[list[list[str]], Field(max_length=MAX_INTERVALS_PER_DAY)]] = Field(
+        default_factory=dict
+    )
+    holidays: dict[str, Any] | Dates | None = None
+    extra_closed: Dates = Field(default_factory=list)
+    extra_open: Dates = Field(default_factory=list)
     hours_per_working_day: float | None = None
     effective_from: AwareDatetime | None = None
 
@@ -92,21 +99,46 @@ class PriorityRuleIn(Strict):
 
 
 class MetricIn(Strict):
-    targets: dict[str, dict[str, float]]
+    targets: dict[str, dict[str, float]] = Field(max_length=MAX_PRIORITIES)
     pause_when_awaiting_customer: bool | None = None
     objective: float | None = None
+
+
+class CreditTierIn(Strict):
+    below: float = Field(description="uptime below this fraction (0.999 = 99.9%) fails the tier")
+    days: int = Field(description="days of service credit the tier earns")
+
+
+class UptimeTermsIn(Strict):
+    services: list[str] = Field(examples=[["iam-platform"]])
+    period: str = Field(default="month", description="only month")
+    timezone: str = Field(examples=["Europe/London"], description="the zone of calendar months")
+    credits: list[CreditTierIn]
+    claim_within_days: int = Field(description="calendar days from the tipping outage's end")
 
 
 class PolicyIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     effective_from: AwareDatetime | None = None
     calendar: str
-    priorities: list[str]
+    priorities: list[str] = Field(max_length=MAX_PRIORITIES)
     default_priority: str
-    priority_rules: list[PriorityRuleIn] = Field(default_factory=list)
-    calendar_overrides: dict[str, str] = Field(default_factory=dict)
+    priority_rules: list[PriorityRuleIn] = Field(
+        default_factory=list, max_length=MAX_PRIORITY_RULES
+    )
+    calendar_overrides: dict[str, str] = Field(default_factory=dict, max_length=MAX_PRIORITIES)
     warning_fraction: float | None = None
     metrics: dict[str, MetricIn]
+    uptime: UptimeTermsIn | None = None
+    allowances: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="granted to every contract on the plan, each term: id, unit (hours|days), "
+        "amount, optional onsite {max_share, min_consecutive_days} and overdraw (refuse|allow)",
+    )
+    allowance_templates: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description="allowances a contract may pick by name: {name: {unit, amount, ...}}",
+    )
 
 
 class CalendarVersionOut(BaseModel):

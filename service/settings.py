@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     )
     group_commit_max_events: int = Field(default=2000, description="events per writer txn")
     projections_enabled: bool = Field(default=True, description="run projections in serve")
+    projections_child_process: bool = Field(
+        default=False, description="run serve's projections in a child process (else a thread)"
+    )
     projection_batch_size: int = 500
     projection_poll_seconds: float = 0.05
     min_position_timeout_seconds: float = Field(default=5.0, description="min_position wait")

@@ -48,6 +48,7 @@ class Scope(StrEnum):
     TICKETS_READ = "tickets:read"
     AUDIT_READ = "audit:read"
     POLICIES_WRITE = "policies:write"
+    CONTRACTS_WRITE = "contracts:write"
     ADMIN = "admin"
 
 

@@ -22,10 +22,13 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
+from domain.contract_events import ContractEvent
 from domain.errors import DomainError
 from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
+from domain.service_events import NewServiceEvent, ServiceEvent
 from domain.ticket import NewTicketEvent
 from service.catalog import Catalog
+from service.contract_ingest import ContractReceipt
 from service.eventstore import EventStore
 from service.ingest import (
     Command,
@@ -36,11 +39,12 @@ from service.ingest import (
     RetryOf,
     VersionReceipt,
 )
-from service.outage import StoreCircuit, StoreUnavailable, is_store_outage
+from service.outage_ingest import ServiceReceipt, ServiceRetryOf, fresh_receipt
+from service.store_circuit import StoreCircuit, StoreUnavailable, is_store_outage
 
 log = logging.getLogger(__name__)
 
-Answer = Receipt | VersionReceipt
+Answer = Receipt | VersionReceipt | ServiceReceipt | ContractReceipt
 MAX_CONFLICT_RETRIES = 3
 # Groups this big are inserted in the background while the next is decided; smaller
 # ones (single events under load) are committed in line, without a thread hand-off.
@@ -407,11 +411,11 @@ class Writer:
                 decided.append((unit, self._rules.decide(unit.command, recorded_at)))
             except DomainError as error:
                 unit.answer(error)
-        prepared = [d.event for _, d in decided if isinstance(d, Prepared)]
+        prepared = [e for _, d in decided if isinstance(d, Prepared) for e in d.events]
         return decided, self._store.encode(prepared)
 
     def _answer(self, decided: list[tuple[_Unit, Decision]], positions: list[int]) -> None:
-        prepared = [d.event for _, d in decided if isinstance(d, Prepared)]
+        prepared = [e for _, d in decided if isinstance(d, Prepared) for e in d.events]
         by_event = dict(zip((id(e) for e in prepared), positions, strict=True))
         for unit, answer in self._answers(decided, by_event):
             unit.answer(answer)
@@ -420,20 +424,23 @@ class Writer:
     def _answers(
         self, decided: list[tuple[_Unit, Decision]], by_event: dict[int, int]
     ) -> list[tuple[_Unit, Answer]]:
-        fresh: dict[tuple[str, int], Receipt] = {}
+        fresh: dict[tuple[str, int], Receipt | ContractReceipt] = {}
         answers: list[tuple[_Unit, Answer]] = []
         for unit, decision in decided:
             if isinstance(decision, Prepared):
                 answer = self._fresh_answer(decision, by_event[id(decision.event)])
-                if isinstance(answer, Receipt):
-                    fresh[(answer.ticket_id, answer.version)] = answer
+                if isinstance(answer, Receipt | ContractReceipt):
+                    fresh[(type(answer).__name__ + ":" + answer[0], answer.version)] = answer
                 answers.append((unit, answer))
         for unit, decision in decided:
             if isinstance(decision, RetryOf):
-                first = fresh.get((decision.ticket_id, decision.version))
+                kind = "ContractReceipt:" if decision.aggregate == "contract" else "Receipt:"
+                first = fresh.get((kind + decision.ticket_id, decision.version))
                 answers.append((unit, self._retry_answer(decision, first)))
             elif isinstance(decision, VersionReceipt):
                 answers.append((unit, decision))
+            elif isinstance(decision, ServiceRetryOf):
+                answers.append((unit, self._rules.services.receipt_of(decision)))
         return answers
 
     def _fresh_answer(self, decision: Prepared, position: int) -> Answer:
@@ -441,6 +448,17 @@ class Writer:
         if isinstance(event, TicketEvent):
             return Receipt(
                 event.ticket_id,
+                event.event_id,
+                event.originator_version,
+                position,
+                event.timestamp,
+                created=True,
+            )
+        if isinstance(event, ServiceEvent):
+            return fresh_receipt(event, position)
+        if isinstance(event, ContractEvent):
+            return ContractReceipt(
+                event.contract_id,
                 event.event_id,
                 event.originator_version,
                 position,
@@ -463,17 +481,12 @@ class Writer:
         version = next(v for v in versions if v.number == number)
         return VersionReceipt(kind, key, number, version.effective_from, created=True)
 
-    def _retry_answer(self, decision: RetryOf, first: Receipt | None) -> Receipt:
+    def _retry_answer(
+        self, decision: RetryOf, first: Receipt | ContractReceipt | None
+    ) -> Receipt | ContractReceipt:
         if first is not None:
-            return Receipt(
-                first.ticket_id,
-                first.event_id,
-                first.version,
-                first.position,
-                first.recorded_at,
-                created=False,
-            )
-        return self._rules.receipt_of(decision.ticket_id, decision.event_id, decision.version)
+            return first._replace(created=False)
+        return self._rules.retry_receipt(decision)
 
     def _after_commit(self, prepared: list[Any], positions: list[int]) -> None:
         if not positions:
@@ -491,8 +504,9 @@ class Writer:
         return max(self._clock(), self._last_recorded)
 
     def _forget(self, units: list[_Unit]) -> None:
-        self._rules.forget(
-            {u.command.ticket_id for u in units if isinstance(u.command, NewTicketEvent)}
+        self._rules.forget_commands([u.command for u in units])
+        self._rules.services.forget(
+            {u.command.service_id for u in units if isinstance(u.command, NewServiceEvent)}
         )
 
     def _fail(self, units: list[_Unit], error: BaseException) -> None:

@@ -105,3 +105,16 @@ def test_policy_with_undeclared_priorities_is_422(client: httpx.Client) -> None:
 def test_unknown_policy_or_calendar_is_404(client: httpx.Client) -> None:
     assert client.get(f"/v1/policies/{unique('plan')}").status_code == 404
     assert client.get(f"/v1/calendars/{unique('cal')}/versions").status_code == 404
+
+
+def test_oversized_documents_are_422_naming_the_field(client: httpx.Client) -> None:
+    calendar = unique("big")
+    shifts = [[f"{h:02d}:00", f"{h:02d}:30"] for h in range(24)] + [["23:40", "23:50"]]
+    response = client.put(f"/v1/calendars/{calendar}", json=DUBLIN | {"week": {"mon": shifts}})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["week.mon"]
+    assert client.put(f"/v1/calendars/{calendar}", json=DUBLIN).status_code == 201
+    policy = standard_policy(calendar) | {"priorities": [f"P{n}" for n in range(40_000)]}
+    response = client.put(f"/v1/policies/{unique('big')}", json=policy)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["priorities"]

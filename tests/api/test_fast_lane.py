@@ -24,10 +24,11 @@ from service.tokens import TokenStore
 from tests.api.fixtures import define_plan
 from tests.support.server import ADMIN_TOKEN, admin_client, serving
 
+OPENED_AT = "2026-03-02T09:15:00Z"
 OPENED = {
     "event_id": "e1",
     "type": "opened",
-    "occurred_at": "2026-03-02T09:15:00Z",
+    "occurred_at": OPENED_AT,
     "data": {"plan": "standard", "customer": "acme", "priority": "high"},
 }
 
@@ -164,6 +165,8 @@ CASES: list[tuple[str, str, dict[str, Any], int]] = [
     ("an extra field", "T-7", {"json": event(extra=1)}, 422),
     ("ticket_id in the body", "T-8", {"json": event(ticket_id="T-8")}, 422),
     ("a bad ticket id", "T%209", {"json": event()}, 422),
+    ("a ticket id ending in a newline", "T-9%0A", {"json": event()}, 422),
+    ("an instant ending in a newline", "T-9", {"json": event(occurred_at=OPENED_AT + "\n")}, 422),
     ("malformed JSON", "T-10", {"content": b'{"event_id": ', "headers": JSON}, 400),
     ("a JSON array", "T-11", {"json": [event()]}, 422),
     ("a chunked body", "T-12", {"content": chunked(event()), "headers": JSON}, 201),
@@ -248,6 +251,14 @@ def test_the_lane_answers_batches_as_the_declared_route(
     both(sides, "/v1/events/batch", **request_kwargs)
 
 
+def test_a_trailing_newline_is_refused_in_a_batch_on_both_paths(sides: tuple[Side, Side]) -> None:
+    # Python's ``$`` matches before a final newline: full-string matching must refuse these.
+    items = [item("N-1\n"), item("N-2", occurred_at=OPENED_AT + "\n"), item("N-3")]
+    got = both(sides, "/v1/events/batch", json={"events": items})
+    assert [r["status"] for r in got["body"]["results"]] == [422, 422, 201]
+    assert got["body"]["results"][0]["errors"][0]["field"] == "ticket_id"
+
+
 def test_the_lane_served_well_formed_batches(sides: tuple[Side, Side]) -> None:
     served = lane_of(sides[0].app).served
     both(sides, "/v1/events/batch", json={"events": [item("C-1"), item("C-2", type="nope")]})
@@ -272,3 +283,63 @@ def test_the_lane_served_the_well_formed_requests(sides: tuple[Side, Side]) -> N
     # The first two are well formed (the second is refused by the service, in the lane);
     # the third is not, and the declared route answers it.
     assert lane_of(sides[0].app).served == served + 2
+
+
+STARTED = {"event_id": "s1", "type": "outage_started", "occurred_at": "2026-03-07T14:00:00Z"}
+SERVICE_CASES: list[tuple[str, str, dict[str, Any], int]] = [
+    ("an outage start", "svc-1", {"json": STARTED}, 201),
+    ("its retry", "svc-1", {"json": STARTED}, 200),
+    ("a start while open", "svc-1", {"json": STARTED | {"event_id": "s2"}}, 409),
+    (
+        "an end before the open start",
+        "svc-1",
+        {
+            "json": STARTED
+            | {"event_id": "e0", "type": "outage_ended", "occurred_at": "2026-03-07T13:00:00Z"}
+        },
+        422,
+    ),
+    (
+        "an end",
+        "svc-1",
+        {
+            "json": STARTED
+            | {"event_id": "e1", "type": "outage_ended", "occurred_at": "2026-03-07T15:00:00Z"}
+        },
+        201,
+    ),
+    (
+        "an end while none is open",
+        "svc-1",
+        {
+            "json": STARTED
+            | {"event_id": "e2", "type": "outage_ended", "occurred_at": "2026-03-07T16:00:00Z"}
+        },
+        409,
+    ),
+    ("an unknown type", "svc-2", {"json": STARTED | {"type": "outage_paused"}}, 422),
+    ("a naive instant", "svc-2", {"json": STARTED | {"occurred_at": "2026-03-07T14:00:00"}}, 422),
+    ("an extra field", "svc-2", {"json": STARTED | {"extra": 1}}, 422),
+    ("an unknown data field", "svc-2", {"json": STARTED | {"data": {"severity": "page"}}}, 422),
+    ("a bad service id", "svc%203", {"json": STARTED}, 422),
+    ("malformed JSON", "svc-4", {"content": b'{"event_id": ', "headers": JSON}, 400),
+]
+
+
+@pytest.mark.parametrize(
+    ("service_id", "request_kwargs", "status"),
+    [c[1:] for c in SERVICE_CASES],
+    ids=[c[0] for c in SERVICE_CASES],
+)
+def test_the_lane_answers_service_events_as_the_declared_route(
+    sides: tuple[Side, Side], service_id: str, request_kwargs: dict[str, Any], status: int
+) -> None:
+    got = both(sides, f"/v1/services/{service_id}/events", **request_kwargs)
+    assert got["status"] == status, got
+
+
+def test_the_lane_served_a_well_formed_service_event(sides: tuple[Side, Side]) -> None:
+    served = lane_of(sides[0].app).served
+    both(sides, "/v1/services/svc-9/events", json=STARTED)
+    both(sides, "/v1/services/svc-9/events", json=STARTED | {"extra": 1})
+    assert lane_of(sides[0].app).served == served + 1

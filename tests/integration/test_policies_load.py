@@ -96,8 +96,8 @@ def test_the_api_serves_every_loaded_document_and_accepts_the_same_bodies(loaded
             # The same body PUT through the API is accepted and changes nothing.
             again = http.put(path, json=body)
             assert (again.status_code, again.json()["version"]) == (200, 1), again.text
-        konneqt = http.get("/v1/policies/konneqt-8x5-brazil").json()
-        assert instant(konneqt["effective_from"]) == instant("2025-07-07T03:00:00Z")
+        konneqt = http.get("/v1/policies/konneqt-8x5").json()
+        assert instant(konneqt["effective_from"]) == instant("2025-07-06T23:00:00Z")
 
 
 def post_opened(http: httpx.Client, ticket_id: str, at: str, **data: str) -> None:
@@ -133,7 +133,7 @@ def test_tickets_on_loaded_plans_get_the_seeds_clocks(loaded: str) -> None:
         assert instant(uk["due_at"]) == instant("2026-06-01T15:00:00Z")
         # Ivanti Enhanced P1 on a Saturday runs round the clock.
         saturday = "2026-06-06T10:00:00-06:00"
-        post_opened(http, "IVANTI-1", saturday, plan="ivanti-enhanced-americas", priority="P1")
+        post_opened(http, "IVANTI-1", saturday, plan="ivanti-enhanced", priority="P1")
         ivanti = response_clock(http, "IVANTI-1", "2026-06-06T16:30:00Z")
         assert ivanti["calendar"] == "24x7"
         assert instant(ivanti["due_at"]) == instant("2026-06-06T17:00:00Z")
@@ -142,7 +142,7 @@ def test_tickets_on_loaded_plans_get_the_seeds_clocks(loaded: str) -> None:
             "event_id": "k-early",
             "type": "opened",
             "occurred_at": "2025-07-06T12:00:00-03:00",
-            "data": {"plan": "konneqt-8x5-brazil"},
+            "data": {"plan": "konneqt-8x5"},
         }
         assert http.post("/v1/tickets/KONNEQT-0/events", json=early).status_code == 422
 

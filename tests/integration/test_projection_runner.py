@@ -18,7 +18,6 @@ from tests.integration.test_projection_support import (
     LogWriter,
     database,
     follow_all,
-    plan_document,
 )
 from tests.support.waiting import eventually
 
@@ -38,13 +37,47 @@ def test_the_service_starts_follows_and_stops_without_leaving_a_thread(database_
             [thread] = _projection_threads()
             assert not thread.daemon
             position = writer.opened("S-1", T0)
-            service.wake()  # well before the 5 s poll
+            # A waiting reader wakes the runner well before its 5 s poll.
             assert service.wait_for(position, timeout=3.0)
             assert service.position() == position
         finally:
             service.stop()
         assert _projection_threads() == []
         assert not thread.is_alive()
+
+
+def test_a_commit_wakes_the_runner_only_while_a_reader_waits(database_url: str) -> None:
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        service = ProjectionService(engine, store, poll_seconds=5.0)
+        service.start()
+        try:
+            assert eventually(lambda: service.position() == writer.positions[-1])
+            batches = _batches(service)
+            # Nobody waits: the commit is noted, and the runner sleeps on until its poll.
+            service.wake(writer.opened("S-1", T0))
+            time.sleep(0.5)
+            assert _batches(service) == batches
+            # A reader waits for a write not yet made: the commit that makes it wakes the runner.
+            answered: list[bool] = []
+            reader = threading.Thread(
+                target=lambda: answered.append(service.wait_for(writer.positions[-1] + 1, 3.0))
+            )
+            reader.start()
+            time.sleep(0.2)
+            service.wake(writer.opened("S-2", T0))
+            reader.join(timeout=5)
+            assert answered == [True]
+        finally:
+            service.stop()
+
+
+def _batches(service: ProjectionService) -> int:
+    runner = service._runner
+    assert runner is not None
+    return runner.stats.batches_total
 
 
 def test_wait_for_gives_up_at_its_bound_when_nothing_projects(database_url: str) -> None:
@@ -107,15 +140,18 @@ def test_a_failing_batch_is_reported_and_not_skipped(database_url: str) -> None:
     with database(database_url) as (store, engine):
         writer = LogWriter(store)
         writer.calendar("office")
-        writer.policy("gold", plan_document(calendar="nowhere"))  # never defined: cannot evaluate
+        writer.policy("gold")
         writer.opened("F-1", T0)
+        # A version the projection cannot read fails the batch (a ticket that cannot be
+        # evaluated is only set aside: test_projection_quarantine.py).
+        writer.calendar("bad", {"timezone": "Nowhere/Land", "week": {"mon": [["09:00", "17:00"]]}})
         ensure_schema(engine)
         service = ProjectionService(engine, store, poll_seconds=0.01)
         service.start()
         try:
             assert eventually(lambda: service.status()["errors_total"] >= 1)
             status = service.status()
-            assert "nowhere" in (status["last_error"] or "")
+            assert "Nowhere/Land" in (status["last_error"] or "")
             assert status["position"] == 0  # the batch was rolled back whole, not skipped
             assert status["running"] is True
         finally:

@@ -188,6 +188,7 @@ def test_admin_implies_every_scope(store: TokenStore) -> None:
         "tickets:read",
         "audit:read",
         "policies:write",
+        "contracts:write",
         "admin",
     } == ALL_SCOPES
 

@@ -303,8 +303,43 @@ def test_the_epoch_paths_match_the_datetime_paths() -> None:
 def test_a_calendar_that_is_never_open_cannot_reach_a_target() -> None:
     never = BusinessCalendar(CalendarSpec("UTC", ((),) * 7))
     assert never.business_time(utc(2026, 1, 1), utc(2027, 1, 1)) == timedelta(0)
-    with pytest.raises(ValueError, match="never open"):
-        never.add_business_time(utc(2026, 1, 1), MIN)
+    assert never.add_business_time(utc(2026, 1, 1), MIN) is None
+
+
+# --- the horizon: nothing is due at or after 2200-01-01T00:00:00Z ---------------------
+
+
+def one_minute_a_week() -> BusinessCalendar:
+    return BusinessCalendar(
+        parse_calendar({"timezone": "UTC", "week": {"mon": [["09:00", "09:01"]]}})
+    )
+
+
+def test_a_target_a_sparse_calendar_meets_after_the_horizon_is_never_due() -> None:
+    sparse = one_minute_a_week()
+    # 8,760 hours at one minute a week is about 10,000 years.
+    assert sparse.add_business_time(utc(2026, 3, 2), 8760 * H) is None
+    # Settled by the capacity bound: no year of the calendar is compiled to find out.
+    assert sparse.compiled_chunks == 1
+
+
+def test_due_instants_stop_just_before_the_horizon() -> None:
+    always = BusinessCalendar(ALWAYS_OPEN)
+    last_hour = utc(2199, 12, 31, 23)
+    assert always.add_business_time(last_hour, 59 * MIN) == utc(2199, 12, 31, 23, 59)
+    assert always.add_business_time(last_hour, H) is None  # due at 2200-01-01T00:00:00Z
+    assert always.add_business_time(utc(2026, 1, 1), timedelta(days=70_000)) is None
+
+
+def test_a_target_met_a_century_later_is_still_found() -> None:
+    hour_a_week = BusinessCalendar(
+        parse_calendar({"timezone": "Europe/London", "week": {"wed": [["10:00", "11:00"]]}})
+    )
+    start = utc(2026, 3, 2)
+    due = hour_a_week.add_business_time(start, 5000 * H)  # 5,000 Wednesdays: in 2121
+    assert due is not None
+    assert due.year == 2121
+    assert hour_a_week.business_time(start, due) == 5000 * H
 
 
 def test_equal_specs_share_one_compiled_calendar() -> None:
@@ -412,3 +447,16 @@ def test_versions_starting_together_the_higher_number_wins() -> None:
 def test_a_timeline_needs_a_version() -> None:
     with pytest.raises(ValueError, match="no version"):
         CalendarTimeline("empty", [])
+
+
+def test_a_version_starting_after_the_horizon_is_never_compiled() -> None:
+    # Only a log written before the range was enforced holds such a version.
+    sparse = parse_calendar({"timezone": "Asia/Tokyo", "week": {"tue": [["09:00", "09:01"]]}})
+    versions = [
+        Version(1, None, utc(2026, 1, 1), sparse),
+        Version(2, utc(9999, 1, 1), utc(2026, 1, 2), ALWAYS_OPEN),
+    ]
+    timeline = CalendarTimeline("odd", versions)
+    assert timeline.add_business_time(utc(2026, 3, 2), 8760 * H) is None
+    assert timeline.add_business_time(utc(2026, 3, 3), MIN) == utc(2026, 3, 3, 0, 1)
+    assert compiled_calendar(sparse).compiled_chunks == 1  # not the 7,000 up to 9999

@@ -247,3 +247,32 @@ def test_the_error_says_why() -> None:
 
 def test_a_body_that_is_not_an_object_is_rejected() -> None:
     assert fields_of(["timezone", "UTC"]) == [""]
+
+
+# --- document sizes ------------------------------------------------------------------
+
+
+def test_date_lists_and_intervals_a_day_are_bounded() -> None:
+    dates = [f"{2026 + n // 365:04d}-01-01" for n in range(10_001)]
+    minutes = [[f"{h:02d}:00", f"{h:02d}:01"] for h in range(24)]
+    doc = api_example() | {
+        "holidays": dates,
+        "extra_closed": dates,
+        "extra_open": dates,
+        "week": {"mon": [*minutes, ["23:58", "23:59"]]},
+    }
+    with pytest.raises(ValidationFailed) as caught:
+        parse_calendar(doc)
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        ("week.mon", "at most 24 intervals a day"),
+        ("holidays", "at most 10000 dates"),
+        ("extra_closed", "at most 10000 dates"),
+        ("extra_open", "at most 10000 dates"),
+    ]
+
+
+def test_the_limits_themselves_are_accepted() -> None:
+    days = [f"{2026 + n // 12:04d}-{n % 12 + 1:02d}-01" for n in range(10_000)]
+    minutes = [[f"{h:02d}:00", f"{h:02d}:01"] for h in range(24)]
+    spec = parse_calendar(api_example() | {"holidays": days, "week": {"mon": minutes}})
+    assert (len(spec.holidays), len(spec.week[0])) == (10_000, 24)

@@ -101,5 +101,6 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_scope_help_lists_every_scope(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["tokens", "create", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    for scope in ("admin", "audit:read", "events:write", "policies:write", "tickets:read"):
+    scopes = ("admin", "audit:read", "contracts:write", "events:write", "policies:write")
+    for scope in (*scopes, "tickets:read"):
         assert scope in out

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from domain.clock_model import ClockState, Outcome
+from domain.errors import Conflict
 from domain.policy import Policy
 from domain.versions import Version
 from tests.unit.builders import (
@@ -258,3 +261,30 @@ def test_opened_on_a_holiday_accrues_nothing_that_day() -> None:
     clock = clock_of(ticket, "2026-04-06T16:00:00Z", plan=policy())  # Easter Monday
     assert clock.elapsed_seconds == 0
     assert clock.due_at == utc("2026-04-07T16:00:00Z")  # Tuesday 09:00-17:00 BST
+
+
+def test_a_target_not_met_before_the_horizon_has_no_due_instant() -> None:
+    # One minute a week and 8,760 hours: due in about 10,000 years, after 2200-01-01.
+    sparse = calendar_doc("UTC", hours=[], week={"mon": [["09:00", "09:01"]]})
+    plan = one_target({"hours": 8760}, calendar="sparse", warning_fraction=0.5)
+    ticket = Ticket().opened("2026-03-02T09:00:00Z")
+    for at in ("2026-03-02T09:00:30Z", "2199-12-31T23:59:59Z"):
+        clock = clock_of(ticket, at, plan=plan, lookup=calendars({"sparse": sparse}))
+        assert (clock.state, clock.outcome, clock.at_risk) == (
+            ClockState.RUNNING,
+            Outcome.PENDING,
+            False,
+        )
+        assert (clock.due_at, clock.warn_at) == (None, None)
+    assert clock.elapsed_seconds == 9071 * 60  # one minute on each of 9,071 Mondays
+
+
+def test_events_outside_the_range_of_instants_are_not_evaluated() -> None:
+    # Only a log written before the range was enforced holds such events.
+    early = Ticket().opened("0001-01-01T00:00:00Z")
+    with pytest.raises(Conflict, match="outside the instants slaclock evaluates"):
+        clock_of(early, "2026-03-02T09:00:00Z")
+    late = Ticket().opened("2026-03-02T09:00:00Z").then("responded", "9999-12-31T00:00:00Z")
+    assert clock_of(late, "2026-03-03T09:00:00Z").state is ClockState.RUNNING  # not yet applied
+    with pytest.raises(Conflict, match="outside the instants slaclock evaluates"):
+        clock_of(late, "9999-12-31T00:00:00Z")

@@ -382,3 +382,107 @@ def test_null_optional_fields_mean_their_defaults() -> None:
     policy = parse_policy(doc)
     assert policy.warning_fraction == 0.75
     assert policy.metrics["relief"].objective is None
+
+
+# --- document sizes (issue 12: 40,000 priorities took 14.6 s to validate) ------------
+
+
+def test_a_policy_may_declare_up_to_100_priorities() -> None:
+    names = [f"P{n}" for n in range(100)]
+    doc = policy_doc(
+        priorities=names,
+        default_priority="P0",
+        metrics={"response": {"targets": {name: {"hours": 1} for name in names}}},
+        calendar_overrides=dict.fromkeys(names, "24x7"),
+    )
+    assert len(parse_policy(doc).priorities) == 100
+
+
+def test_more_than_100_priorities_is_one_error_naming_the_limit() -> None:
+    names = [f"P{n}" for n in range(40_000)]
+    with pytest.raises(ValidationFailed) as caught:
+        parse_policy(policy_doc(priorities=names, default_priority="P0"))
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        ("priorities", "at most 100 priorities")
+    ]
+
+
+def test_rules_overrides_and_targets_are_bounded_too() -> None:
+    rule = {"when": {"kind": "query"}, "priority": "P4"}
+    many = {f"X{n}": "24x7" for n in range(101)}
+    doc = policy_doc(
+        priority_rules=[rule] * 1001,
+        calendar_overrides=many,
+        metrics={"response": {"targets": {f"X{n}": {"hours": 1} for n in range(101)}}},
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        parse_policy(doc)
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        ("priority_rules", "at most 1000 rules"),
+        ("calendar_overrides", "at most 100 entries"),
+        ("metrics.response.targets", "at most 100 targets"),
+    ]
+
+
+def test_duplicate_priorities_are_each_named() -> None:
+    assert bad_fields(policy_doc(priorities=["P1", "P2", "P1", "P3", "P4", "P2"])) == {
+        "priorities[2]",
+        "priorities[5]",
+    }
+
+
+# --- uptime terms ---------------------------------------------------------------
+
+UPTIME = {
+    "services": ["iam-platform"],
+    "period": "month",
+    "timezone": "Europe/London",
+    "credits": [{"below": 0.99, "days": 14}, {"below": 0.999, "days": 7}],
+    "claim_within_days": 30,
+}
+
+
+def test_uptime_terms_parse_and_come_back_canonical() -> None:
+    policy = parse_policy({**API_EXAMPLE, "uptime": UPTIME})
+    assert policy.uptime is not None
+    assert policy.uptime.services == ("iam-platform",)
+    assert [(t.below, t.days) for t in policy.uptime.credits] == [(0.999, 7), (0.99, 14)]
+    document = policy_document(policy)
+    assert document["uptime"]["credits"] == [
+        {"below": 0.999, "days": 7},
+        {"below": 0.99, "days": 14},
+    ]
+    assert parse_policy(document) == policy
+
+
+def test_a_policy_without_uptime_keeps_its_document_exactly() -> None:
+    document = policy_document(parse_policy(API_EXAMPLE))
+    assert "uptime" not in document
+    assert parse_policy({**API_EXAMPLE, "uptime": None}).uptime is None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"services": []}, "uptime.services"),
+        ({"services": ["a", "a"]}, "uptime.services[1]"),
+        ({"services": ["bad id"]}, "uptime.services[0]"),
+        ({"period": "week"}, "uptime.period"),
+        ({"timezone": "Mars/Olympus"}, "uptime.timezone"),
+        ({"timezone": None}, "uptime.timezone"),
+        ({"credits": []}, "uptime.credits"),
+        ({"credits": [{"below": 1.2, "days": 7}]}, "uptime.credits[0].below"),
+        ({"credits": [{"below": 0.99, "days": 0}]}, "uptime.credits[0].days"),
+        ({"credits": [{"below": 0.99, "days": 7, "x": 1}]}, "uptime.credits[0]"),
+        ({"credits": [{"below": 0.99, "days": 7}] * 2}, "uptime.credits[1].below"),
+        ({"claim_within_days": 0}, "uptime.claim_within_days"),
+        ({"claim_within_days": True}, "uptime.claim_within_days"),
+        ({"sla": 1}, "uptime.sla"),
+    ],
+)
+def test_bad_uptime_terms_name_the_field(change: dict[str, Any], field: str) -> None:
+    assert field in bad_fields({**API_EXAMPLE, "uptime": {**UPTIME, **change}})
+
+
+def test_uptime_must_be_an_object() -> None:
+    assert bad_fields({**API_EXAMPLE, "uptime": [1]}) == {"uptime"}

@@ -172,6 +172,18 @@ def test_an_email_marked_urgent_is_raised_by_triage_and_keeps_its_time() -> None
     assert (clock.calendar, clock.due_at) == ("24x7", utc(london("2026-06-05 22:30")))
 
 
+def test_uptime_terms_give_the_seeds_credits_and_window() -> None:
+    terms = SeedFile.load("uk-iam-vendor").plans[UK_PLAN].value.uptime
+    assert terms is not None
+    assert [(t.below, t.days) for t in terms.credits] == [(0.999, 7), (0.99, 14)]
+    assert terms.claim_within_days == 30
+    assert (terms.services, terms.period, terms.timezone) == (
+        ("iam-platform",),
+        "month",
+        LONDON,
+    )
+
+
 # --- 002 Isode: UK office hours, response table, relief 3x response ------------------
 
 
@@ -253,7 +265,9 @@ def test_isode_ticket_naming_no_priority_starts_as_p3() -> None:
 def konneqt_due(region: str, zone: str, opened_local: str, priority: str = "Sev1") -> str:
     seed = SeedFile.load("konneqt")
     opened = wall(opened_local, zone)
-    ticket = Ticket().opened(opened, plan=f"konneqt-8x5-{region}", priority=priority)
+    # A contract names the region's calendar; its tickets record it at opening.
+    calendar = f"konneqt-{region}"
+    ticket = Ticket().opened(opened, plan="konneqt-8x5", priority=priority, calendar=calendar)
     due = seed.due(ticket, opened)
     assert due is not None
     return due.astimezone(utc(opened).tzinfo).isoformat()
@@ -299,41 +313,53 @@ def test_konneqt_regional_public_holidays_close_only_their_region() -> None:
 )
 def test_konneqt_issue_types_are_ticket_kinds(kind: str, priority: str) -> None:
     seed = SeedFile.load("konneqt")
-    ticket = Ticket().opened(wall("2026-06-02 10:00", LONDON), plan="konneqt-8x5-uk", kind=kind)
+    ticket = Ticket().opened(wall("2026-06-02 10:00", LONDON), plan="konneqt-8x5", kind=kind)
     assert seed.state(ticket, wall("2026-06-02 10:00", LONDON)).priority == priority
 
 
-def test_konneqt_policy_is_effective_from_july_7_2025_local_midnight() -> None:
+def test_konneqt_policy_is_effective_from_july_7_2025_at_the_earliest_regions_midnight() -> None:
     seed = SeedFile.load("konneqt")
-    plan = seed.plans["konneqt-8x5-brazil"]
-    assert plan.effective_from == utc(wall("2025-07-07 00:00", SAO_PAULO))
+    plan = seed.plans["konneqt-8x5"]
+    assert plan.effective_from == utc(wall("2025-07-07 00:00", LONDON))
     with pytest.raises(AssertionError, match="no version in effect"):
-        seed.plan_at("konneqt-8x5-brazil", utc(wall("2025-07-06 23:59", SAO_PAULO)))
+        seed.plan_at("konneqt-8x5", utc(wall("2025-07-06 23:59", LONDON)))
 
 
-def test_regional_plans_of_one_level_differ_only_in_calendar_and_name() -> None:
-    groups = {
-        "konneqt": ["konneqt-8x5"],
-        "ivanti": ["ivanti-standard", "ivanti-enhanced", "ivanti-premium"],
-    }
-    for stem, levels in groups.items():
-        seed = SeedFile.load(stem)
-        for level in levels:
-            plans = [v.value for k, v in seed.plans.items() if k.startswith(level)]
-            assert len(plans) == 3
-            shapes = {repr((p.priorities, p.default_priority, p.priority_rules, p.metrics,
-                            p.calendar_overrides)) for p in plans}  # fmt: skip
-            assert len(shapes) == 1, level
-            assert len({p.calendar for p in plans}) == 3
+def test_one_plan_per_level_the_regions_are_calendars_contracts_name() -> None:
+    assert set(SeedFile.load("konneqt").plans) == {"konneqt-8x5"}
+    ivanti = SeedFile.load("ivanti")
+    assert set(ivanti.plans) == {"ivanti-standard", "ivanti-enhanced", "ivanti-premium"}
+    assert {"ivanti-americas", "ivanti-emea", "ivanti-apac"} <= set(ivanti.calendars)
+
+
+def test_ivanti_trm_levels_are_allowance_templates_of_every_plan() -> None:
+    for plan in SeedFile.load("ivanti").plans.values():
+        templates = plan.value.allowance_templates
+        days = {name: (t.amount, t.onsite_cap) for name, t in templates.items()}
+        assert days == {
+            "trm-basic": (12, 3),
+            "trm-premier": (24, 6),
+            "trm-enterprise": (48, 12),
+            "trm-dedicated": (200, 200),
+        }
+        assert {t.onsite.min_consecutive_days for t in templates.values() if t.onsite} == {2}
+
+
+def test_softwareidm_grants_twenty_hours_a_term() -> None:
+    plan = SeedFile.load("softwareidm").plans["softwareidm-knowledge-package"].value
+    assert [(a.id, a.unit, a.amount) for a in plan.allowances] == [("knowledge-hours", "hours", 20)]
 
 
 # --- 004 Ivanti: regional business hours, P1 round the clock on Enhanced and Premium -----
 
 
 def ivanti(plan: str, priority: str, opened: str, zone: str = DENVER) -> tuple[str, str]:
+    """``plan`` is ``<level>-<region>``: the level's plan, on a contract naming the region."""
     seed = SeedFile.load("ivanti")
     at = wall(opened, zone)
-    clock = seed.clock(Ticket().opened(at, plan=plan, priority=priority), at)
+    level, region = plan.rsplit("-", 1)
+    ticket = Ticket().opened(at, plan=level, priority=priority, calendar=f"ivanti-{region}")
+    clock = seed.clock(ticket, at)
     assert clock.due_at is not None
     return clock.calendar, clock.due_at.astimezone(utc(at).tzinfo).isoformat()
 
@@ -377,7 +403,7 @@ def test_ivanti_p4_covers_enhancement_requests_and_questions() -> None:
     seed = SeedFile.load("ivanti")
     at = wall("2026-06-02 10:00", DENVER)
     for kind, priority in (("feature_request", "P4"), ("query", "P4"), ("incident", "P3")):
-        ticket = Ticket().opened(at, plan="ivanti-premium-americas", kind=kind)
+        ticket = Ticket().opened(at, plan="ivanti-premium", kind=kind)
         assert seed.state(ticket, at).priority == priority, kind
 
 

@@ -113,7 +113,7 @@ def test_an_outage_answers_503_fast_and_recovers_fast(
                 assert_unavailable(request())
             # Metrics stay readable (the admin token needs no database), and tell.
             metrics = fast.get("/metrics")
-            assert metrics.status_code == 200
+            assert metrics.status_code == 200, metrics.text
             assert "slaclock_store_unavailable 1" in metrics.text
             proxy.restore()
             restored = time.monotonic()

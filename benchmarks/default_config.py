@@ -1,0 +1,137 @@
+"""The default configuration against projections off, in the same run (issue 13).
+
+Run: .venv/bin/python -m benchmarks.default_config [--seconds 10] [--backends sqlite,postgres]
+     [--rounds 2]
+
+For each backend, `slaclock serve` is started alternately as users run it
+(projections on, the default) and with `SLA_PROJECTIONS_ENABLED=false`, and each
+time measures: `/healthz` and single-event ingest with `wrk -t2 -c32`, then
+batches of 1,000 new tickets' `opened` events from 4 clients. With projections
+on it also samples `/readyz` during the batches (the projections' lag) and
+times how long after the last batch the lag reaches 0. Prints each run and the
+ratios of the default to projections off (goal: both ≥ 0.8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.ingest import CALENDAR, LUA, POLICY, batch_rate, wrk
+from benchmarks.serverproc import TOKEN, admin, database, server
+
+
+class LagSampler:
+    """Samples the projections' lag from /readyz on a thread while the batches run."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.peak_seconds = 0.0
+        self.peak_events = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def __enter__(self) -> LagSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=10) as http:
+            while not self._stop.wait(0.2):
+                lag = _lag(http)
+                self.peak_seconds = max(self.peak_seconds, lag[0])
+                self.peak_events = max(self.peak_events, lag[1])
+
+
+def _lag(http: httpx.Client) -> tuple[float, int]:
+    projections = http.get("/readyz").json()["checks"].get("projections", {})
+    return float(projections.get("lag_seconds", 0.0)), int(projections.get("lag_events", 0))
+
+
+def settle_seconds(base: str, limit: float = 60.0) -> float:
+    """How long until the projections' lag is 0 (after the last write)."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=10) as http:
+        while _lag(http)[1] > 0 and time.perf_counter() - started < limit:
+            time.sleep(0.02)
+    return time.perf_counter() - started
+
+
+def measure(kind: str, seconds: int, port: int, *, projections: bool) -> dict[str, float]:
+    with database(kind) as url, server(url, port, projections=projections) as base:
+        with admin(base) as http:
+            assert http.put("/v1/calendars/bench-cal", json=CALENDAR).status_code in (200, 201)
+            assert http.put("/v1/policies/bench", json=POLICY).status_code in (200, 201)
+        with tempfile.TemporaryDirectory() as folder:
+            script = Path(folder) / "ingest.lua"
+            script.write_text(LUA % TOKEN)
+            health, _ = wrk(f"{base}/healthz", seconds)
+            single, bad = wrk(base, seconds, script)
+        settle_seconds(base)
+        with LagSampler(base) as lag:
+            batch = batch_rate(base, batches=60)
+        settle = settle_seconds(base)
+    return {
+        "healthz": health,
+        "single": single,
+        "non_2xx": bad,
+        "batch": batch,
+        "lag_peak_s": lag.peak_seconds,
+        "lag_peak_events": lag.peak_events,
+        "settle_s": settle,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    columns = ("backend", "config", "healthz/s", "single/s", "ratio", "batch ev/s")
+    extra = ("lag peak s", "lag peak ev", "to lag 0 s")
+    print("".join(f"{h:>13}" for h in (*columns, *extra)))
+    for n, kind in enumerate(args.backends.split(",")):
+        runs: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+        for _ in range(args.rounds):
+            for on in (True, False):
+                r = measure(kind, args.seconds, 8800 + n, projections=on)
+                runs[on].append(r)
+                print(
+                    "".join(
+                        f"{c:>13}"
+                        for c in (
+                            kind,
+                            "default" if on else "proj. off",
+                            f"{r['healthz']:.0f}",
+                            f"{r['single']:.0f}",
+                            f"{r['single'] / r['healthz']:.2f}",
+                            f"{r['batch']:.0f}",
+                            f"{r['lag_peak_s']:.2f}" if on else "",
+                            f"{r['lag_peak_events']:.0f}" if on else "",
+                            f"{r['settle_s']:.2f}" if on else "",
+                        )
+                    )
+                )
+        for metric in ("single", "batch"):
+            ratios = [
+                (a[metric] / a["healthz"]) / (b[metric] / b["healthz"])
+                if metric == "single"
+                else a[metric] / b[metric]
+                for a, b in zip(runs[True], runs[False], strict=True)
+            ]
+            shown = ", ".join(f"{r:.2f}" for r in ratios)
+            print(f"{kind}: default ÷ projections off, {metric}: {shown} (goal ≥ 0.8)")
+
+
+if __name__ == "__main__":
+    main()
