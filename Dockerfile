@@ -15,6 +15,7 @@ COPY pyproject.toml README* ./
 COPY domain ./domain
 COPY projections ./projections
 COPY service ./service
+COPY policies ./policies
 RUN /opt/venv/bin/pip install --upgrade pip \
  && /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
  && /opt/venv/bin/pip install /wheels/*.whl

@@ -41,7 +41,7 @@ COLUMNS = (
     "ticket_id", "metric", "plan", "priority", "customer", "status", "opened_at_us", "calendar",
     "state", "outcome", "target_seconds", "elapsed_seconds", "started_at_us", "due_at_us",
     "warn_at_us", "breached_at_us", "stopped_at_us", "evaluated_at_us", "running_due_us",
-    "breach_from_us",
+    "breach_from_us", "suspended_seconds", "suspended",
 )  # fmt: skip
 SHAPES: dict[str, dict[str, Any]] = {
     "breached": {},
@@ -92,6 +92,7 @@ def _clock(rng: random.Random, ticket: int, metric: str) -> tuple[Any, ...]:
         rng.randint(0, target), to_us(opened), to_us(due) if due else None,
         to_us(warn) if warn else None, to_us(breached_at) if breached_at else None,
         to_us(stopped_at) if stopped_at else None, to_us(stopped_at or opened), running_due, breach,
+        0, 0,
     )  # fmt: skip
 
 

@@ -40,6 +40,8 @@ class SegmentKind(StrEnum):
     PAUSED = "paused"
     OUTSIDE_HOURS = "outside_hours"
     STOPPED = "stopped"
+    # The contract's SLA was suspended while the clock would have run (docs/semantics.md).
+    SUSPENDED = "suspended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,8 @@ class Clock:
     stopped_at: datetime | None
     breached_at: datetime | None
     segments: tuple[Segment, ...] = ()
+    # Business seconds, on the metric's calendar, that a suspension kept it from counting.
+    suspended_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,10 @@ class ClockFigures(NamedTuple):
     warn_us: int | None
     stopped_us: int | None
     breached_us: int | None
+    suspended_seconds: int = 0
+    # Whether a suspension held it at some instant up to the evaluation (even for no
+    # business time): what the compliance report counts as ``suspended``.
+    suspended: bool = False
 
 
 class TicketFigures(NamedTuple):
@@ -136,3 +144,30 @@ class TicketFigures(NamedTuple):
     status: TicketStatus
     opened_us: int
     clocks: tuple[ClockFigures, ...]
+
+
+class SuspensionUs(NamedTuple):
+    """A stretch of a contract's suspension in epoch microseconds; ``end_us`` None while it lasts.
+
+    ``suspended_by`` and ``reinstated_by`` are the contract events' ids: they
+    begin the ledger stretches that the suspension starts and ends.
+    """
+
+    start_us: int
+    end_us: int | None
+    suspended_by: str
+    reinstated_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContractContext:
+    """What a ticket's contract adds to its clocks: a calendar and suspensions.
+
+    ``calendar`` is the contract's calendar at the ticket's opening (used when
+    the plan has no override for the priority); ``suspensions`` are ordered
+    and disjoint, and apply instant by instant whatever the ticket's opening.
+    """
+
+    contract_id: str
+    calendar: str | None = None
+    suspensions: tuple[SuspensionUs, ...] = ()

@@ -19,6 +19,7 @@ from domain.clock_model import (
     Clock,
     ClockFigures,
     ClockState,
+    ContractContext,
     Occurrence,
     Outcome,
     Segment,
@@ -38,6 +39,7 @@ __all__ = [
     "Clock",
     "ClockFigures",
     "ClockState",
+    "ContractContext",
     "Occurrence",
     "Outcome",
     "Segment",
@@ -67,17 +69,25 @@ def evaluate(
     at: datetime,
     *,
     with_segments: bool = True,
+    contract: ContractContext | None = None,
 ) -> TicketState:
     """The ticket's state and clocks as of ``at``, from its events with ``occurred_at <= at``.
 
     ``events`` come in recorded order; they are replayed in ``occurred_at``
     order, ties in recorded order. ``with_segments=False`` skips the ledgers
-    (projections need no segments), which changes nothing else. Raises
-    NotFound when the ticket was not opened by ``at``.
+    (projections need no segments), which changes nothing else. ``contract``
+    is the bound contract's calendar and suspensions (None: bound to none).
+    Raises NotFound when the ticket was not opened by ``at``.
     """
     occurrences = [occurrence_of(event) for event in events]
     replay = _replay(
-        ticket_id, occurrences, policy, calendars, to_us(at), with_segments=with_segments
+        ticket_id,
+        occurrences,
+        policy,
+        calendars,
+        to_us(at),
+        with_segments=with_segments,
+        contract=contract,
     )
     return replay.state(at)
 
@@ -88,10 +98,14 @@ def evaluate_figures(
     policy: Version[Policy],
     calendars: Callable[[str], CalendarTimeline],
     at_us: int,
+    *,
+    contract: ContractContext | None = None,
 ) -> TicketFigures:
     """``evaluate`` without segments, in epoch microseconds from end to end: the same
     replay, answered as the ledgers hold it (what the projections store)."""
-    replay = _replay(ticket_id, occurrences, policy, calendars, at_us, with_segments=False)
+    replay = _replay(
+        ticket_id, occurrences, policy, calendars, at_us, with_segments=False, contract=contract
+    )
     return replay.figures(at_us)
 
 
@@ -109,16 +123,53 @@ def _replay(
     at_us: int,
     *,
     with_segments: bool,
+    contract: ContractContext | None,
 ) -> _Replay:
     ordered = _replay_order(occurrences, at_us)
     if not ordered or ordered[0].type is not EventType.OPENED:
         at = from_us(at_us).isoformat()
         raise NotFound(f"ticket {ticket_id!r} was not opened by {at}")
-    check_evaluable(ticket_id, ordered[0].occurred_us, at_us)
-    replay = _Replay(ticket_id, ordered[0], policy, _Calendars(calendars), with_segments)
+    opened = ordered[0]
+    check_evaluable(ticket_id, opened.occurred_us, at_us)
+    replay = _Replay(ticket_id, opened, policy, _Calendars(calendars), with_segments)
+    replay.bind(contract)
+    if contract is None or not contract.suspensions:
+        for occurrence in ordered[1:]:
+            replay.apply(occurrence)
+        return replay
+    # Suspension boundaries join the replay: one at the instant of an event comes first.
+    boundaries = _boundaries(contract, opened.occurred_us, at_us)
     for occurrence in ordered[1:]:
+        while boundaries and boundaries[-1][0] <= occurrence.occurred_us:
+            replay.boundary(*boundaries.pop())
         replay.apply(occurrence)
+    while boundaries:
+        replay.boundary(*boundaries.pop())
     return replay
+
+
+def _boundaries(contract: ContractContext, opened_us: int, at_us: int) -> list[_Boundary]:
+    """The suspensions' starts and ends in (opened, at], latest first (popped from the end)."""
+    found: list[_Boundary] = []
+    for start, end, suspended_by, reinstated_by in contract.suspensions:
+        if opened_us < start <= at_us:
+            found.append((start, True, suspended_by))
+        if end is not None and opened_us < end <= at_us:
+            found.append((end, False, reinstated_by or suspended_by))
+    # Stable by instant: a reinstatement and the next suspension at one instant keep order.
+    found.sort(key=lambda boundary: boundary[0])
+    found.reverse()
+    return found
+
+
+def _suspended_at(contract: ContractContext | None, instant_us: int) -> str | None:
+    """The suspending event's id when the contract is suspended at ``instant_us``."""
+    if contract is None:
+        return None
+    for start, end, suspended_by, _ in contract.suspensions:
+        if start <= instant_us and (end is None or instant_us < end):
+            return suspended_by
+    return None
 
 
 def _replay_order(occurrences: Sequence[Occurrence], at_us: int) -> list[Occurrence]:
@@ -129,6 +180,9 @@ def _replay_order(occurrences: Sequence[Occurrence], at_us: int) -> list[Occurre
     )
     opened = next((i for i, o in enumerate(ordered) if o.type is EventType.OPENED), None)
     return [] if opened is None else ordered[opened:]
+
+
+_Boundary = tuple[int, bool, str]  # (instant µs, suspension starts, the contract event's id)
 
 
 @cache
@@ -169,7 +223,31 @@ class _Replay:
         self.policy_version = policy.number
         self.priority = self.policy.initial_priority(opened.data)
         self.awaiting = self.resolved = self.closed = False
+        self.calendars, self.with_segments = calendars, with_segments
+        # A bound opened event records the contract's calendar at its opening; the
+        # contract's own events, when the caller passes them (bind), have the last word.
+        recorded = opened.data.get("calendar")
+        self.contract_calendar: str | None = recorded if isinstance(recorded, str) else None
         self.ledgers = self._open_ledgers(opened, calendars, with_segments)
+
+    def bind(self, contract: ContractContext | None) -> None:
+        """Open on the contract's calendar; held from the opening if it is suspended then."""
+        if contract is None:
+            return
+        if contract.calendar is not None:
+            self.contract_calendar = contract.calendar
+            self.ledgers = self._open_ledgers(self.opened, self.calendars, self.with_segments)
+        if _suspended_at(contract, self.opened.occurred_us) is not None:
+            for ledger in self.ledgers:
+                ledger.suspended = True
+
+    def boundary(self, at: int, starts: bool, event_id: str) -> None:
+        """A suspension of the contract starts or ends at ``at`` (closed tickets too)."""
+        for ledger in self.ledgers:
+            if starts:
+                ledger.suspend(at, event_id)
+            else:
+                ledger.reinstate(at, event_id)
 
     def _open_ledgers(
         self, opened: Occurrence, calendars: _Calendars, with_segments: bool
@@ -186,8 +264,7 @@ class _Replay:
         return ledgers
 
     def _calendar(self) -> str:
-        # An opened event bound to a contract records the contract's calendar at opening.
-        return self.policy.calendar_for(self.priority, self.opened.data.get("calendar"))
+        return self.policy.calendar_for(self.priority, self.contract_calendar)
 
     def apply(self, event: Occurrence) -> None:
         kind, at, event_id = event.type, event.occurred_us, event.event_id

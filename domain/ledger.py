@@ -10,6 +10,10 @@ A due or warning instant the calendar does not reach before the horizon of
 accepted instants (``business_time.HORIZON_US``) is None: the clock cannot be
 breached (or at risk) within the range slaclock evaluates.
 
+A contract's suspension is a flag beside the state: a running stretch under
+it accrues nothing (it is counted as suspended business time instead), and
+no breach is decided while it lasts.
+
 Every metric of the policy has a ledger from the opening, even while no
 priority the ticket has held gives it a target: a clock that appears with a
 raise then counts from the opening, on the calendars the ticket was on.
@@ -39,6 +43,7 @@ class Stretch:
     state: ClockState
     calendar: str
     event_id: str
+    suspended: bool = False  # a running stretch that the contract's suspension held
 
 
 class MetricLedger:
@@ -58,6 +63,9 @@ class MetricLedger:
         self._timelines = timelines
         self._history: list[Stretch] | None = [] if keep_stretches else None
         self.state = ClockState.RUNNING
+        self.suspended = False  # the contract's SLA is suspended (see suspend())
+        self.suspended_us = 0  # business µs held by suspensions up to the current stretch
+        self._held_once = False  # a suspension has held it (a closed stretch)
         self.outcome = Outcome.PENDING
         self.priority = ""
         self.calendar = ""
@@ -112,6 +120,27 @@ class MetricLedger:
         if self.outcome is Outcome.MET:
             self.outcome = Outcome.PENDING
 
+    def suspend(self, at: int, event_id: str) -> None:
+        """The contract's SLA is suspended from ``at``: a running clock stops counting."""
+        if self.suspended:
+            return
+        if self.state is ClockState.RUNNING:
+            self.check_breach(at)
+            self._begin(at, ClockState.RUNNING, event_id, suspended=True)
+        else:
+            self.suspended = True  # paused or stopped: nothing was counting anyway
+
+    def reinstate(self, at: int, event_id: str) -> None:
+        """The SLA is in force again; a target the suspension held back breaches now."""
+        if not self.suspended:
+            return
+        if self.state is ClockState.RUNNING:
+            self._begin(at, ClockState.RUNNING, event_id, suspended=False)
+        else:
+            self.suspended = False
+        if self.state is not ClockState.STOPPED:
+            self._breach_if_over(at)
+
     def change_priority(
         self, at: int, event_id: str, priority: str, target: Target | None, calendar: str
     ) -> None:
@@ -152,11 +181,17 @@ class MetricLedger:
             # A threshold already passed counts as reached when the target applied.
             self._warned_at = at if self.accrued >= warn else None
         self._warn, self.target = warn, goal
-        if self.outcome is not Outcome.BREACHED and self.accrued > self.target:
+        if not self.suspended:  # a suspended metric breaches, if still over, on reinstatement
+            self._breach_if_over(at)
+
+    def _breach_if_over(self, at: int) -> None:
+        if self.target is None or self.outcome is Outcome.BREACHED:
+            return
+        if self.accrued > self.target:
             self.outcome, self.breached_at = Outcome.BREACHED, at
 
     def accrued_at(self, at: int) -> int:
-        if self.state is not ClockState.RUNNING:
+        if self.state is not ClockState.RUNNING or self.suspended:
             return self.accrued
         start, calendar = self.start, self.calendar
         memo = self._memo
@@ -178,7 +213,7 @@ class MetricLedger:
 
     def check_breach(self, at: int) -> None:
         """A running clock is breached at its due instant once ``at`` is past it."""
-        if self.state is not ClockState.RUNNING or self.target is None:
+        if self.state is not ClockState.RUNNING or self.suspended or self.target is None:
             return
         if self.outcome is Outcome.BREACHED:
             return
@@ -192,16 +227,26 @@ class MetricLedger:
             # Accrued past the target by ``at``: the due instant is at or before it.
             self.outcome, self.breached_at = Outcome.BREACHED, at if due is None else due
 
-    def _begin(self, at: int, state: ClockState, event_id: str) -> None:
+    def _begin(
+        self, at: int, state: ClockState, event_id: str, suspended: bool | None = None
+    ) -> None:
         """End the current stretch at ``at`` (counting its business time) and begin another."""
-        if self.state is ClockState.RUNNING:
+        held = self.state is ClockState.RUNNING and self.suspended
+        if held:
+            self.suspended_us += self.timeline.business_us(self.start, at)
+            self._held_once = self._held_once or at > self.start
+        elif self.state is ClockState.RUNNING:
             before = self.accrued
             self.accrued = self.accrued_at(at)
             if self._warned_at is None and before < self._warn <= self.accrued:
                 self._warned_at = self.timeline.add_us(self.start, self._warn - before)
         if self._history is not None and at > self.start:
-            self._history.append(Stretch(self.start, at, self.state, self.calendar, self.event_id))
+            self._history.append(
+                Stretch(self.start, at, self.state, self.calendar, self.event_id, held)
+            )
         self.start, self.state, self.event_id = at, state, event_id
+        if suspended is not None:
+            self.suspended = suspended
 
     # --- the answer ---------------------------------------------------------------
 
@@ -210,14 +255,15 @@ class MetricLedger:
         if self.target is None:
             return None
         self.check_breach(at)
-        running = self.state is ClockState.RUNNING
+        held = self.state is ClockState.RUNNING and self.suspended
+        running = self.state is ClockState.RUNNING and not held
         breached = self.outcome is Outcome.BREACHED
         warn_at = self.warn_at() if running else None
         due_at = (self.breached_at if breached else self.due()) if running else None
         return ClockFigures(
             self.metric,
             self.calendar,
-            self.state,
+            ClockState.PAUSED if held else self.state,
             self.outcome,
             running and not breached and warn_at is not None and at > warn_at,
             self.target // US,
@@ -227,7 +273,14 @@ class MetricLedger:
             warn_at,
             self.stopped_at,
             self.breached_at,
+            self._suspended_us(at, held) // US,
+            held or self._held_once,
         )
+
+    def _suspended_us(self, at: int, held: bool) -> int:
+        if not held or at <= self.start:
+            return self.suspended_us
+        return self.suspended_us + self.timeline.business_us(self.start, at)
 
     def clock(self, at: int) -> Clock | None:
         """``figures`` as datetimes, with the segments when they are kept."""
@@ -249,6 +302,7 @@ class MetricLedger:
             stopped_at=_instant(figures.stopped_us),
             breached_at=_instant(figures.breached_us),
             segments=self._segments(at),
+            suspended_seconds=figures.suspended_seconds,
         )
 
     def _segments(self, at: int) -> tuple[Segment, ...]:
@@ -256,7 +310,10 @@ class MetricLedger:
             return ()
         stretches = list(self._history)
         if at > self.start:
-            stretches.append(Stretch(self.start, at, self.state, self.calendar, self.event_id))
+            held = self.state is ClockState.RUNNING and self.suspended
+            stretches.append(
+                Stretch(self.start, at, self.state, self.calendar, self.event_id, held)
+            )
         return tuple(_SegmentWriter(self._timelines).write(stretches))
 
 
@@ -278,7 +335,9 @@ class _SegmentWriter:
 
     def write(self, stretches: list[Stretch]) -> list[Segment]:
         for stretch in stretches:
-            if stretch.state is ClockState.RUNNING:
+            if stretch.suspended:
+                self._add(stretch, stretch.start, stretch.end, SegmentKind.SUSPENDED, 0)
+            elif stretch.state is ClockState.RUNNING:
                 self._running(stretch)
             else:
                 kind = SegmentKind(stretch.state.value)

@@ -118,11 +118,9 @@ class Policy:
                 return rule.priority
         return self.default_priority
 
-    def calendar_for(self, priority: str, contract_calendar: object = None) -> str:
+    def calendar_for(self, priority: str, contract_calendar: str | None = None) -> str:
         """The priority's override, else the contract's calendar (the region), else the plan's."""
-        if isinstance(contract_calendar, str):
-            return self.calendar_overrides.get(priority, contract_calendar)
-        return self.calendar_overrides.get(priority, self.calendar)
+        return self.calendar_overrides.get(priority, contract_calendar or self.calendar)
 
     def target_for(self, metric: str, priority: str) -> Target | None:
         metric_policy = self.metrics.get(metric)

@@ -44,8 +44,9 @@ from sqlalchemy import (
     tuple_,
 )
 
+from domain.contract_events import ContractEvent
 from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
-from projections.catalog import CatalogRow
+from projections.catalog import CatalogEntry, CatalogRow, ContractRow
 from projections.evaluation import (
     FACT,
     Evaluated,
@@ -62,7 +63,7 @@ from projections.eventtable import EventTable, ScanRow
 from projections.facts import to_fact
 from projections.ports import EventLog, RawEventLog
 from projections.quarantine import QUARANTINE_COLUMNS
-from projections.rawfacts import TICKET_TOPICS, VERSION_TOPICS
+from projections.rawfacts import CONTRACT_TOPICS, TICKET_TOPICS, VERSION_TOPICS
 from projections.rows import CLOCK_COLUMNS, TICKET_COLUMNS, SummaryKey, add_deltas
 from projections.schema import Tables, create_indexes
 from projections.store import apply_summary, insert_tuples
@@ -117,7 +118,7 @@ class BulkLoader:
         self._log = log
         self._tables = tables
         self._staging = staging_table(tables)
-        self._catalog_rows: list[tuple[CatalogRow, bool]] = []
+        self._catalog_rows: list[CatalogEntry] = []
         self._workers = workers
 
     def load(self, on_progress: OnProgress | None = None) -> int:
@@ -143,9 +144,13 @@ class BulkLoader:
         position = self._log.max_position()
         assert isinstance(self._log, RawEventLog)
         with write_transaction(conn):
-            for aggregate, version, at, topic, state in table.with_topics(VERSION_TOPICS, position):
+            topics = VERSION_TOPICS + CONTRACT_TOPICS
+            for aggregate, version, at, topic, state in table.with_topics(topics, position):
                 stored = StoredEvent(uuid.UUID(str(aggregate)), version, topic, state)
                 event = self._log.decode(stored)
+                if isinstance(event, ContractEvent):
+                    self._stage_contract(conn, event, at)
+                    continue
                 assert isinstance(event, CalendarVersionDefined | PolicyVersionDefined)
                 self._stage_version(conn, event, at)
         workers = default_workers(position) if self._workers is None else self._workers
@@ -243,6 +248,8 @@ class BulkLoader:
                 staged.append((event.ticket_id, version, position, FACT, payload))
             elif isinstance(event, CalendarVersionDefined | PolicyVersionDefined):
                 self._stage_version(conn, event, position)
+            elif isinstance(event, ContractEvent):
+                self._stage_contract(conn, event, position)
         insert_tuples(conn, self._staging, _STAGED, staged)
 
     def _stage_version(
@@ -253,6 +260,12 @@ class BulkLoader:
         table = self._tables.policies if is_policy else self._tables.calendars
         conn.execute(insert(table).values(row.values("plan_id" if is_policy else "calendar_id")))
         self._catalog_rows.append((row, is_policy))
+
+    def _stage_contract(self, conn: Connection, event: ContractEvent, position: int) -> None:
+        row = ContractRow.of(event, position)
+        if row is not None:
+            conn.execute(insert(self._tables.contracts).values(row.values()))
+            self._catalog_rows.append(row)
 
     # --- pass 2: each ticket evaluated once -------------------------------------------
 

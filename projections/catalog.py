@@ -1,15 +1,18 @@
-"""The projection's own copy of policy and calendar versions, taken from the log.
+"""The projection's own copy of policy and calendar versions (and of the contract events
+clocks depend on), taken from the log.
 
 The projection never asks the write side which versions exist: it records each
 ``PolicyVersionDefined`` / ``CalendarVersionDefined`` it folds into its own
 tables (in the same transaction as its position), so a rebuild from zero needs
 nothing but the log, and the versions it applies are exactly those that came
-before the event being processed.
+before the event being processed. Contracts are kept the same way: each
+contract's start, calendar amendments and suspensions (``ContractRow``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +21,13 @@ from sqlalchemy import Connection, select
 
 from domain.business_time import CalendarTimeline, from_us, to_us
 from domain.calendar import ALWAYS_OPEN_ID, CalendarSpec, parse_calendar
+from domain.contract_events import ContractEvent, ContractEventType
+from domain.contract_timeline import (
+    CLOCK_EVENT_TYPES,
+    ContractClockFacts,
+    ContractOccurrence,
+    contract_occurrence_of,
+)
 from domain.events import CalendarVersionDefined, PolicyVersionDefined
 from domain.policy import Policy, parse_policy
 from domain.versions import Version, effective_start, in_effect_at
@@ -65,6 +75,53 @@ class CatalogRow:
         return Version(self.version, start, from_us(self.recorded_at_us), value)
 
 
+@dataclass(frozen=True)
+class ContractRow:
+    """One contract event that clocks depend on, as the contracts table stores it."""
+
+    contract_id: str
+    version: int
+    position: int
+    occurrence: ContractOccurrence
+
+    @classmethod
+    def of(cls, event: ContractEvent, position: int) -> ContractRow | None:
+        """None for the events clocks do not depend on (work logged, renewals, claims)."""
+        if event.type not in CLOCK_EVENT_TYPES:
+            return None
+        occurrence = contract_occurrence_of(event)
+        return cls(event.contract_id, event.originator_version, position, occurrence)
+
+    def values(self) -> dict[str, Any]:
+        o = self.occurrence
+        return {
+            "contract_id": self.contract_id,
+            "version": self.version,
+            "position": self.position,
+            "type": o.type.value,
+            "occurred_at_us": o.occurred_us,
+            "event_id": o.event_id,
+            "calendar": o.calendar,
+            "names_calendar": int(o.names_calendar),
+        }
+
+    @classmethod
+    def stored(cls, row: Mapping[str, Any]) -> ContractRow:
+        occurrence = ContractOccurrence(
+            ContractEventType(row["type"]),
+            row["occurred_at_us"],
+            row["version"],
+            row["event_id"],
+            row["calendar"],
+            bool(row["names_calendar"]),
+        )
+        return cls(row["contract_id"], row["version"], row["position"], occurrence)
+
+
+# What a catalog is built from in a rebuild: version rows (with is_policy) and contract rows.
+CatalogEntry = tuple[CatalogRow, bool] | ContractRow
+
+
 class ProjectionCatalog:
     """Parsed versions per plan and per calendar, with compiled timelines cached."""
 
@@ -72,6 +129,8 @@ class ProjectionCatalog:
         self.policies: dict[str, list[Version[Policy]]] = {}
         self.calendars: dict[str, list[Version[CalendarSpec]]] = {}
         self._timelines: dict[str, CalendarTimeline] = {}
+        self.contracts: dict[str, list[ContractOccurrence]] = {}
+        self._contract_facts: dict[str, ContractClockFacts | None] = {}
 
     @classmethod
     def load(cls, conn: Connection, tables: Tables) -> ProjectionCatalog:
@@ -88,7 +147,21 @@ class ProjectionCatalog:
                     document=row["document"],
                 )
                 catalog.add(stored, is_policy=key == "plan_id")
+        c = tables.contracts
+        for row in conn.execute(select(c).order_by(c.c.contract_id, c.c.version)).mappings():
+            catalog.add_contract(ContractRow.stored(dict(row)))
         return catalog
+
+    def add_contract(self, row: ContractRow) -> None:
+        self.contracts.setdefault(row.contract_id, []).append(row.occurrence)
+        self._contract_facts.pop(row.contract_id, None)
+
+    def contract_facts(self, contract_id: str) -> ContractClockFacts | None:
+        """What the contract's tickets' clocks read of it (None: not started in the log)."""
+        if contract_id not in self._contract_facts:
+            occurrences = self.contracts.get(contract_id, [])
+            self._contract_facts[contract_id] = ContractClockFacts.of(contract_id, occurrences)
+        return self._contract_facts[contract_id]
 
     def add(self, row: CatalogRow, *, is_policy: bool) -> None:
         document = json.loads(row.document)
@@ -125,6 +198,15 @@ class ProjectionCatalog:
         return timeline
 
     # --- what a new version can change ---------------------------------------
+
+    def contracts_using(self, calendar_id: str) -> list[str]:
+        """Every contract that names ``calendar_id`` at some instant (its tickets may run on it)."""
+        found = []
+        for contract_id in sorted(self.contracts):
+            facts = self.contract_facts(contract_id)
+            if facts is not None and calendar_id in facts.calendars:
+                found.append(contract_id)
+        return found
 
     def plans_using(self, calendar_id: str) -> list[tuple[str, int]]:
         """Every (plan, policy version) that measures some priority on ``calendar_id``."""

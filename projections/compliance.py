@@ -1,5 +1,8 @@
 """GET /v1/reports/compliance: met, breached and pending per plan, priority and metric.
 
+``suspended`` counts the clocks a contract's suspension held at some point;
+each of them is also counted as met, breached or pending.
+
 Whole UTC days of the ``opened_at`` range come from the summary table (counts
 kept per plan, priority, metric and opening day); only the partial days at
 the edges, and clocks that have passed their due instant since their last
@@ -26,7 +29,7 @@ from domain.versions import Version, in_effect_at
 from projections.schema import Tables
 
 Group = tuple[str, str, str]  # plan, priority, metric
-_MET, _BREACHED, _PENDING = 0, 1, 2
+_MET, _BREACHED, _PENDING, _SUSPENDED = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,8 @@ def _parts(
 
 def _add(counts: dict[Group, list[int]], rows: Iterable[tuple[Group, list[int]]]) -> None:
     for key, delta in rows:
-        total = counts.setdefault(key, [0, 0, 0])
-        for i in range(3):
+        total = counts.setdefault(key, [0, 0, 0, 0])
+        for i in range(4):
             total[i] += delta[i]
 
 
@@ -94,13 +97,16 @@ def _from_summary(
         func.sum(s.c.met),
         func.sum(s.c.breached),
         func.sum(s.c.pending),
+        func.sum(s.c.suspended),
     ).group_by(s.c.plan, s.c.priority, s.c.metric)
     if first is not None:
         q = q.where(s.c.opened_day >= first)
     if last is not None:
         q = q.where(s.c.opened_day < last)
     q = _filtered(q, s, query)
-    return [((p, pr, m), [int(a), int(b), int(c)]) for p, pr, m, a, b, c in conn.execute(q)]
+    return [
+        ((p, pr, m), [int(a), int(b), int(c), int(d)]) for p, pr, m, a, b, c, d in conn.execute(q)
+    ]
 
 
 def _overdue(
@@ -120,7 +126,7 @@ def _overdue(
     if last is not None:
         q = q.where(c.c.opened_at_us < last * DAY_US)
     q = _filtered(q, c, query).group_by(c.c.plan, c.c.priority, c.c.metric)
-    return [((p, pr or "", m), [0, n, -n]) for p, pr, m, n in conn.execute(q)]
+    return [((p, pr or "", m), [0, n, -n, 0]) for p, pr, m, n in conn.execute(q)]
 
 
 def _from_clocks(
@@ -135,16 +141,17 @@ def _from_clocks(
     """Counts straight from clock rows opened in [lo, hi), decided at ``now_us``."""
     c = tables.clocks
     overdue = case((c.c.running_due_us <= now_us, 1), else_=0)
-    q = select(c.c.plan, c.c.priority, c.c.metric, c.c.outcome, overdue, func.count())
+    held = func.sum(c.c.suspended)
+    q = select(c.c.plan, c.c.priority, c.c.metric, c.c.outcome, overdue, func.count(), held)
     if lo is not None:
         q = q.where(c.c.opened_at_us >= lo)
     if hi is not None:
         q = q.where(c.c.opened_at_us < hi)
     q = _filtered(q, c, query).group_by(c.c.plan, c.c.priority, c.c.metric, c.c.outcome, overdue)
     found = []
-    for plan, priority, metric, outcome, late, n in conn.execute(q):
+    for plan, priority, metric, outcome, late, n, suspended in conn.execute(q):
         index = _BREACHED if late else {"met": _MET, "breached": _BREACHED}.get(outcome, _PENDING)
-        delta = [0, 0, 0]
+        delta = [0, 0, 0, int(suspended or 0)]
         delta[index] = int(n)
         found.append(((plan, priority or "", metric), delta))
     return found
@@ -176,7 +183,7 @@ def _group(
     key: Group, counts: list[int], objectives: dict[tuple[str, str], float | None]
 ) -> dict[str, Any]:
     plan, priority, metric = key
-    met, breached, pending = counts
+    met, breached, pending, suspended = counts
     decided = met + breached
     attainment = met / decided if decided else None
     objective = objectives.get((plan, metric))
@@ -190,6 +197,7 @@ def _group(
         "met": met,
         "breached": breached,
         "pending": pending,
+        "suspended": suspended,
         "attainment": attainment,
         "objective": objective,
         "objective_met": objective_met,

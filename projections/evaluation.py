@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine
 
-from projections.catalog import CatalogRow, ProjectionCatalog
+from projections.catalog import CatalogEntry, ContractRow, ProjectionCatalog
 from projections.eventtable import EventTable, ScanRow
 from projections.facts import Fact
 from projections.quarantine import quarantine_values
@@ -87,10 +87,14 @@ def evaluate_chunk(catalog: ProjectionCatalog, chunk: Sequence[StagedTicket]) ->
     return done
 
 
-def build_catalog(rows: Iterable[tuple[CatalogRow, bool]]) -> ProjectionCatalog:
+def build_catalog(rows: Iterable[CatalogEntry]) -> ProjectionCatalog:
     catalog = ProjectionCatalog()
-    for row, is_policy in rows:
-        catalog.add(row, is_policy=is_policy)
+    for entry in rows:
+        if isinstance(entry, ContractRow):
+            catalog.add_contract(entry)
+        else:
+            row, is_policy = entry
+            catalog.add(row, is_policy=is_policy)
     return catalog
 
 
@@ -125,7 +129,7 @@ _WORKER_CATALOG: list[ProjectionCatalog] = []
 _WORKER_ENGINES: dict[str, Engine] = {}
 
 
-def _start_worker(rows: list[tuple[CatalogRow, bool]]) -> None:
+def _start_worker(rows: list[CatalogEntry]) -> None:
     _WORKER_CATALOG.append(build_catalog(rows))
 
 
@@ -144,7 +148,7 @@ def _range_in_worker(task: RangeTask) -> Evaluated:
 
 def evaluate_all(
     chunks: Iterator[Sequence[StagedTicket]],
-    catalog_rows: list[tuple[CatalogRow, bool]],
+    catalog_rows: list[CatalogEntry],
     workers: int,
     write: Callable[[Evaluated], None],
 ) -> None:
@@ -159,7 +163,7 @@ def evaluate_all(
 
 def evaluate_ranges(
     tasks: Sequence[RangeTask],
-    catalog_rows: list[tuple[CatalogRow, bool]],
+    catalog_rows: list[CatalogEntry],
     workers: int,
     write: Callable[[Evaluated], None],
 ) -> None:
@@ -170,7 +174,7 @@ def evaluate_ranges(
 def in_pool(
     work: Callable[[Any], Evaluated],
     tasks: Iterator[Any],
-    catalog_rows: list[tuple[CatalogRow, bool]],
+    catalog_rows: list[CatalogEntry],
     workers: int,
     write: Callable[[Evaluated], None],
 ) -> None:

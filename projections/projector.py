@@ -9,6 +9,11 @@ ticket is evaluated with never depend on where the batches were cut.
 The in-memory catalog changes as versions are folded; if the transaction rolls
 back, the caller must discard this Projector and load a fresh one.
 
+A contract event that clocks depend on (start, calendar amendment, suspension,
+reinstatement) likewise ends the run before it, and re-evaluates the tickets
+bound to that contract that it could change: those not settled before its
+instant (a late suspension reaches back to every ticket it overlaps).
+
 A ticket whose evaluation raises is set aside (``projections.quarantine``)
 instead of failing the batch: one ticket never stops the others. Each new
 version retries every ticket set aside.
@@ -23,8 +28,9 @@ from eventsourcing.domain import DomainEvent
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from domain.business_time import from_us
+from domain.contract_events import ContractEvent
 from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
-from projections.catalog import CatalogRow, ProjectionCatalog
+from projections.catalog import CatalogRow, ContractRow, ProjectionCatalog
 from projections.facts import Fact, loads, merge
 from projections.quarantine import (
     QUARANTINE_COLUMNS,
@@ -36,9 +42,18 @@ from projections.quarantine import (
 )
 from projections.rows import Row, evaluate_ticket, summary_deltas
 from projections.schema import Tables
-from projections.store import apply_summary, chunks, delete_keys, load_clocks, load_tickets, upsert
+from projections.store import (
+    BIG_CHUNK,
+    apply_summary,
+    chunks,
+    delete_keys,
+    load_clocks,
+    load_tickets,
+    upsert,
+)
 
 _CLOCK_KEY = ("ticket_id", "metric")
+READ_AHEAD = 10_000  # tickets re-evaluated per round of reads, then writes
 
 
 @dataclass
@@ -74,6 +89,10 @@ class Projector:
                 self._fold_tickets(conn, touched, positions)
                 touched, positions = {}, {}
                 self._fold_version(conn, event, position)
+            elif isinstance(event, ContractEvent) and (row := ContractRow.of(event, position)):
+                self._fold_tickets(conn, touched, positions)
+                touched, positions = {}, {}
+                self._fold_contract(conn, row)
         self._fold_tickets(conn, touched, positions)
 
     # --- ticket events ---------------------------------------------------------
@@ -97,18 +116,24 @@ class Projector:
         self._write(conn, done, held)
 
     def _reevaluate(self, conn: Connection, ids: Sequence[str]) -> None:
-        """Evaluate tickets again with the current versions (no new events), and retry
-        every ticket set aside: the new version may be what it lacked."""
+        """Evaluate tickets again with the current versions and contracts (no new events),
+        and retry every ticket set aside: the new version may be what it lacked.
+
+        Up to ``READ_AHEAD`` tickets are read (rows and clocks) before any is written:
+        PostgreSQL's plans for the keyed reads degrade once the same transaction has
+        rewritten many clock rows (measured by benchmarks/suspension.py).
+        """
         wanted = set(ids)
         if self.holds_quarantined:
             wanted.update(quarantined_ids(conn, self.tables))
-        for part in chunks(sorted(wanted)):
-            current = load_tickets(conn, self.tables, part)
+        for part in chunks(sorted(wanted), READ_AHEAD):
+            current = load_tickets(conn, self.tables, part, BIG_CHUNK)
+            old_clocks = load_clocks(conn, self.tables, sorted(current), BIG_CHUNK)
             held = self._held(conn, [i for i in part if i not in current])
             done = _Evaluations()
             for ticket_id, row in sorted((held | current).items()):
                 self._evaluate(done, ticket_id, loads(row["facts"]), row["last_position"])
-            self._write(conn, done, held)
+            self._write(conn, done, held, current, old_clocks)
 
     def _held(self, conn: Connection, ids: Sequence[str]) -> dict[str, Row]:
         """The quarantine rows of ``ids`` (tickets with no row in the read model)."""
@@ -128,13 +153,21 @@ class Projector:
         if rows is not None:
             into.results.append((ticket_id, rows.ticket, rows.clocks))
 
-    def _write(self, conn: Connection, done: _Evaluations, held: Collection[str]) -> None:
+    def _write(
+        self,
+        conn: Connection,
+        done: _Evaluations,
+        held: Collection[str],
+        current: dict[str, Row] | None = None,
+        old_clocks: dict[str, list[Row]] | None = None,
+    ) -> None:
         """Store the rows (releasing tickets that were set aside) and set aside the failures."""
         if done.failed:
             self._set_aside(conn, done.failed)
+            old_clocks = None  # the failed tickets' clocks are gone now
         if held:
             release(conn, self.tables, [t for t, _, _ in done.results if t in held])
-        self._store(conn, done.results)
+        self._store(conn, done.results, current, old_clocks)
 
     def _set_aside(self, conn: Connection, failed: list[Row]) -> None:
         """Take failed tickets' rows out of the read model and keep them in quarantine."""
@@ -146,17 +179,29 @@ class Projector:
         apply_summary(conn, self.tables.compliance, summary_deltas(removed, []))
         upsert(conn, self.tables.quarantined, failed, ["ticket_id"])
 
-    def _store(self, conn: Connection, results: Sequence[tuple[str, Row, list[Row]]]) -> None:
-        """Store ticket rows and the clock rows that changed, and move the counters."""
+    def _store(
+        self,
+        conn: Connection,
+        results: Sequence[tuple[str, Row, list[Row]]],
+        current: dict[str, Row] | None = None,
+        old_clocks: dict[str, list[Row]] | None = None,
+    ) -> None:
+        """Store ticket rows and the clock rows that changed, and move the counters.
+
+        ``current``: the ticket rows as stored, when known; those unchanged are not
+        written again (a suspension re-evaluates many tickets and changes clocks only).
+        """
         if not results:
             return
-        old_clocks = load_clocks(conn, self.tables, [ticket_id for ticket_id, _, _ in results])
+        if old_clocks is None:
+            old_clocks = load_clocks(conn, self.tables, [ticket_id for ticket_id, _, _ in results])
         tickets: list[Row] = []
         changed: list[Row] = []
         removed: list[Row] = []
         before: list[Row] = []
         for ticket_id, ticket, clocks in results:
-            tickets.append(ticket)
+            if current is None or current.get(ticket_id) != ticket:
+                tickets.append(ticket)
             old = {row["metric"]: row for row in old_clocks.get(ticket_id, [])}
             for row in clocks:
                 previous = old.pop(row["metric"], None)
@@ -169,6 +214,20 @@ class Projector:
         delete_keys(conn, self.tables.clocks, _CLOCK_KEY, removed)
         upsert(conn, self.tables.clocks, changed, list(_CLOCK_KEY))
         apply_summary(conn, self.tables.compliance, summary_deltas(before + removed, changed))
+
+    # --- contracts ----------------------------------------------------------------
+
+    def _fold_contract(self, conn: Connection, row: ContractRow) -> None:
+        conn.execute(self.tables.contracts.insert().values(row.values()))
+        self.catalog.add_contract(row)
+        self._reevaluate(conn, self._bound_to(conn, row.contract_id, row.occurrence.occurred_us))
+
+    def _bound_to(self, conn: Connection, contract_id: str, since: int) -> list[str]:
+        """The contract's tickets an event at ``since`` can change: not settled before it."""
+        t = self.tables.tickets
+        unsettled = or_(t.c.settled_at_us.is_(None), t.c.settled_at_us >= since)
+        query = select(t.c.ticket_id).where(t.c.contract == contract_id, unsettled)
+        return list(conn.execute(query).scalars())
 
     # --- policy and calendar versions ------------------------------------------
 
@@ -190,9 +249,13 @@ class Projector:
         """Tickets a new calendar version can change: measured on it, and not settled before it."""
         t = self.tables.tickets
         pairs = self.catalog.plans_using(calendar_id)
-        if not pairs:
+        contracts = self.catalog.contracts_using(calendar_id)
+        if not pairs and not contracts:
             return []
-        uses = or_(*(and_(t.c.plan == plan, t.c.policy_version == v) for plan, v in pairs))
+        uses = or_(
+            *(and_(t.c.plan == plan, t.c.policy_version == v) for plan, v in pairs),
+            *(t.c.contract.in_(part) for part in chunks(contracts)),
+        )
         unsettled: ColumnElement[bool] = t.c.settled_at_us.is_(None)
         if reach is not None:
             unsettled = or_(unsettled, t.c.settled_at_us > reach)

@@ -177,6 +177,7 @@ def clock_item(row: Mapping[str, Any], now_us: int) -> dict[str, Any]:
         "target_seconds": row["target_seconds"],
         "elapsed_seconds": row["elapsed_seconds"],
         "elapsed_as_of": instant(row["evaluated_at_us"]),
+        "suspended_seconds": row["suspended_seconds"],
         "started_at": instant(row["started_at_us"]),
         "due_at": instant(row["due_at_us"]),
         "warn_at": instant(row["warn_at_us"]),

@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 
 from domain.business_time import to_us
+from domain.contract_events import CONTRACT_CLASS_OF_TYPE
+from domain.contract_timeline import CLOCK_EVENT_TYPES
 from domain.events import CLASS_OF_TYPE, CalendarVersionDefined, PolicyVersionDefined
 from projections.facts import Fact
 
@@ -26,6 +28,12 @@ _TYPE_OF_TOPIC = {
 TICKET_TOPICS = frozenset(_TYPE_OF_TOPIC)
 VERSION_TOPICS = tuple(
     f"{cls.__module__}:{cls.__qualname__}" for cls in (CalendarVersionDefined, PolicyVersionDefined)
+)
+# The contract events clocks depend on, read in the same scan as the versions.
+CONTRACT_TOPICS = tuple(
+    f"{cls.__module__}:{cls.__qualname__}"
+    for kind, cls in CONTRACT_CLASS_OF_TYPE.items()
+    if kind in CLOCK_EVENT_TYPES
 )
 _ISO = "datetime_iso"
 

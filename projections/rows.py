@@ -2,7 +2,11 @@
 
 A ticket is evaluated at the instant of its latest event (its greatest
 ``occurred_at``), never at the wall clock: the rows are then a pure function of
-the log, so a rebuild reproduces them exactly. What happens later with no event
+the log, so a rebuild reproduces them exactly. A ticket bound to a contract
+whose suspensions start or end after that, and that still has a clock going,
+is evaluated at the latest such instant instead: a suspension holds clocks
+with no ticket event, so it must be in the row (a held clock has no due
+instant, so it cannot breach at query time). What happens later with no event
 (a due instant passing) is decided at query time from ``due_at``/``warn_at``.
 """
 
@@ -16,7 +20,10 @@ from typing import Any
 from domain.business_time import DAY_US, from_us
 from domain.clock_model import ClockFigures, ClockState, Occurrence, Outcome, TicketFigures
 from domain.clocks import evaluate_figures
+from domain.contract_timeline import ContractClockFacts
 from domain.events import EventType
+from domain.policy import Policy
+from domain.versions import Version
 from projections.catalog import ProjectionCatalog
 from projections.facts import Fact, dumps
 
@@ -24,6 +31,9 @@ log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 SummaryKey = tuple[str, str, str, int]  # plan, priority, metric, opened_day
+# Counters per key: met, breached, pending, and suspended (held at some point, also
+# counted in one of the first three).
+_SUSPENDED = 3
 _OCCURRED, _TYPE = 2, 0
 _EVENT_TYPES = {kind.value: kind for kind in EventType}
 
@@ -31,12 +41,13 @@ _EVENT_TYPES = {kind.value: kind for kind in EventType}
 TICKET_COLUMNS = (
     "ticket_id", "plan", "policy_version", "priority", "customer", "kind", "status",
     "opened_at_us", "last_event_at_us", "event_count", "last_position", "settled_at_us", "facts",
+    "contract",
 )  # fmt: skip
 CLOCK_COLUMNS = (
     "ticket_id", "metric", "plan", "priority", "customer", "status", "opened_at_us", "calendar",
     "state", "outcome", "target_seconds", "elapsed_seconds", "started_at_us", "due_at_us",
     "warn_at_us", "breached_at_us", "stopped_at_us", "evaluated_at_us", "running_due_us",
-    "breach_from_us",
+    "breach_from_us", "suspended_seconds", "suspended",
 )  # fmt: skip
 
 
@@ -46,7 +57,9 @@ class TicketRows:
     clocks: list[Row]
 
 
-def clock_values(ticket: Row, state: TicketFigures, clock: ClockFigures) -> tuple[Any, ...]:
+def clock_values(
+    ticket: Row, state: TicketFigures, clock: ClockFigures, at_us: int
+) -> tuple[Any, ...]:
     """A clock's row as values in ``CLOCK_COLUMNS`` order (what a bulk insert takes)."""
     running = clock.state is ClockState.RUNNING and clock.outcome is Outcome.PENDING
     running_due = clock.due_us if running else None
@@ -69,9 +82,11 @@ def clock_values(ticket: Row, state: TicketFigures, clock: ClockFigures) -> tupl
         clock.warn_us,
         breached_at,
         clock.stopped_us,
-        ticket["last_event_at_us"],  # evaluated at the ticket's latest event
+        at_us,  # the ticket's latest event, or its contract's latest suspension boundary
         running_due,
         breached_at if breached_at is not None else running_due,
+        clock.suspended_seconds,
+        int(clock.suspended),
     )
 
 
@@ -110,6 +125,7 @@ def _ticket_row(ticket_id: str, facts: list[Fact], position: int, at_us: int) ->
         "last_position": position,
         "settled_at_us": None,
         "facts": dumps(facts),
+        "contract": data.get("contract"),
     }
 
 
@@ -148,7 +164,13 @@ def _evaluate(
         # The write side refuses such an opening; a later policy version with an
         # earlier effective_from re-evaluates this ticket.
         return row, []
-    state = evaluate_figures(ticket_id, occurrences(facts), policy, catalog.timeline, at_us)
+    contract = None if row["contract"] is None else catalog.contract_facts(row["contract"])
+    if contract is None:
+        state = evaluate_figures(ticket_id, occurrences(facts), policy, catalog.timeline, at_us)
+    else:
+        state, at_us = _evaluate_bound(
+            ticket_id, facts, policy, catalog, contract=contract, at_us=at_us
+        )
     row.update(
         policy_version=state.policy_version,
         priority=state.priority,
@@ -157,12 +179,43 @@ def _evaluate(
         status=state.status.value,
         settled_at_us=settled_at(state),
     )
-    return row, [clock_values(row, state, clock) for clock in state.clocks]
+    return row, [clock_values(row, state, clock, at_us) for clock in state.clocks]
+
+
+def _evaluate_bound(
+    ticket_id: str,
+    facts: list[Fact],
+    policy: Version[Policy],
+    catalog: ProjectionCatalog,
+    *,
+    contract: ContractClockFacts,
+    at_us: int,
+) -> tuple[TicketFigures, int]:
+    """The state of a ticket bound to ``contract``, and the instant it was evaluated at.
+
+    At the latest event, unless a suspension starts or ends later while a clock
+    is still going: then at that last boundary (a settled ticket stays at its
+    last event, so later suspensions need not touch it). Only events stop
+    clocks, so a ticket settled at the boundary was settled at its last event:
+    one evaluation at the boundary decides which instant applies.
+    """
+    context = contract.context(int(facts[0][_OCCURRED]))
+    replayed = occurrences(facts)
+    boundary = contract.last_boundary_us
+    if boundary is not None and boundary > at_us:
+        later = evaluate_figures(
+            ticket_id, replayed, policy, catalog.timeline, boundary, contract=context
+        )
+        if settled_at(later) is None:
+            return later, boundary
+    state = evaluate_figures(ticket_id, replayed, policy, catalog.timeline, at_us, contract=context)
+    return state, at_us
 
 
 _OUTCOME_INDEX = {Outcome.MET.value: 0, Outcome.BREACHED.value: 1, Outcome.PENDING.value: 2}
 _PLAN, _PRIORITY, _METRIC = CLOCK_COLUMNS.index("plan"), CLOCK_COLUMNS.index("priority"), 1
 _OPENED, _OUTCOME = CLOCK_COLUMNS.index("opened_at_us"), CLOCK_COLUMNS.index("outcome")
+_HELD = CLOCK_COLUMNS.index("suspended")
 
 
 def _summary_key(plan: str, priority: str | None, metric: str, opened_us: int) -> SummaryKey:
@@ -175,8 +228,9 @@ def summary_deltas(old: Sequence[Row], new: Sequence[Row]) -> dict[SummaryKey, l
     for rows, sign in ((old, -1), (new, 1)):
         for row in rows:
             key = _summary_key(row["plan"], row["priority"], row["metric"], row["opened_at_us"])
-            counts = deltas.setdefault(key, [0, 0, 0])
+            counts = deltas.setdefault(key, [0, 0, 0, 0])
             counts[_OUTCOME_INDEX[row["outcome"]]] += sign
+            counts[_SUSPENDED] += sign * row["suspended"]
     return {key: counts for key, counts in deltas.items() if any(counts)}
 
 
@@ -184,12 +238,13 @@ def count_outcomes(total: dict[SummaryKey, list[int]], clocks: Sequence[tuple[An
     """Add clock rows given as values (``CLOCK_COLUMNS`` order) to compliance counters."""
     for values in clocks:
         key = _summary_key(values[_PLAN], values[_PRIORITY], values[_METRIC], values[_OPENED])
-        counts = total.setdefault(key, [0, 0, 0])
+        counts = total.setdefault(key, [0, 0, 0, 0])
         counts[_OUTCOME_INDEX[values[_OUTCOME]]] += 1
+        counts[_SUSPENDED] += values[_HELD]
 
 
 def add_deltas(total: dict[SummaryKey, list[int]], more: dict[SummaryKey, list[int]]) -> None:
     for key, counts in more.items():
-        into = total.setdefault(key, [0, 0, 0])
+        into = total.setdefault(key, [0, 0, 0, 0])
         for i, count in enumerate(counts):
             into[i] += count

@@ -54,6 +54,7 @@ class Tables:
     clocks: Table
     compliance: Table
     quarantined: Table
+    contracts: Table
 
     @property
     def data_tables(self) -> tuple[Table, ...]:
@@ -66,6 +67,7 @@ class Tables:
             self.clocks,
             self.compliance,
             self.quarantined,
+            self.contracts,
         )
 
 
@@ -105,7 +107,10 @@ def _tickets_table(prefix: str, metadata: MetaData) -> Table:
         # change could still alter (latest stop or due instant).
         _us("settled_at_us"),
         Column("facts", Text, nullable=False),
+        # The contract the ticket is bound to: its suspensions re-evaluate these tickets.
+        Column("contract", NAME),
         Index(f"{prefix}tickets_plan", "plan", "ticket_id"),
+        Index(f"{prefix}tickets_contract", "contract", "ticket_id"),
         Index(f"{prefix}tickets_customer", "customer", "ticket_id"),
         Index(f"{prefix}tickets_status", "status", "ticket_id"),
     )
@@ -137,6 +142,9 @@ def _clocks_table(prefix: str, metadata: MetaData) -> Table:
         _us("running_due_us"),
         # When the clock counts as breached: breached_at, else running_due.
         _us("breach_from_us"),
+        # Business seconds a suspension held (as of evaluated_at), and whether one ever held it.
+        Column("suspended_seconds", BigInteger, nullable=False),
+        Column("suspended", Integer, nullable=False),
         Index(f"{prefix}clocks_breach", "breach_from_us", "ticket_id", "metric"),
         Index(f"{prefix}clocks_plan_breach", "plan", "breach_from_us", "ticket_id", "metric"),
         Index(f"{prefix}clocks_due", "running_due_us", "ticket_id", "metric"),
@@ -156,6 +164,23 @@ def _compliance_table(prefix: str, metadata: MetaData) -> Table:
         Column("met", BigInteger, nullable=False),
         Column("breached", BigInteger, nullable=False),
         Column("pending", BigInteger, nullable=False),
+        Column("suspended", BigInteger, nullable=False),
+    )
+
+
+def _contracts_table(prefix: str, metadata: MetaData) -> Table:
+    """The contract events clocks depend on (start, calendar amendments, suspensions)."""
+    return Table(
+        f"{prefix}contracts",
+        metadata,
+        Column("contract_id", NAME, primary_key=True),
+        Column("version", Integer, primary_key=True),
+        Column("position", BigInteger, nullable=False),
+        Column("type", String(32), nullable=False),
+        _us("occurred_at_us", nullable=False),
+        Column("event_id", NAME, nullable=False),
+        Column("calendar", NAME),
+        Column("names_calendar", Integer, nullable=False),
     )
 
 
@@ -191,6 +216,7 @@ def tables_for(generation: int) -> Tables:
         clocks=_clocks_table(prefix, metadata),
         compliance=_compliance_table(prefix, metadata),
         quarantined=_quarantined_table(prefix, metadata),
+        contracts=_contracts_table(prefix, metadata),
     )
 
 
@@ -223,6 +249,17 @@ def create_generation(conn: Connection, generation: int, *, indexes: bool = True
     if conn.execute(tables.tracking.select()).first() is None:
         conn.execute(tables.tracking.insert().values(name=PROJECTION, position=0))
     return tables
+
+
+def missing_columns(conn: Connection, tables: Tables) -> list[str]:
+    """``table.column`` for each column this code defines that the database's tables lack
+    (tables made by an older version: a rebuild makes them anew)."""
+    inspector = inspect(conn)
+    missing: list[str] = []
+    for table in tables.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing.extend(f"{table.name}.{c.name}" for c in table.columns if c.name not in present)
+    return missing
 
 
 def _keyless(table: Table) -> Table:

@@ -8,6 +8,7 @@ finds the position moved, writes nothing and rolls back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,9 +18,12 @@ from projections.schema import (
     PROJECTION,
     Tables,
     create_generation,
+    missing_columns,
     registry,
     registry_metadata,
 )
+
+log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock key serialising schema creation and generation switches.
 SCHEMA_LOCK_KEY = 0x51A_C10C_0001
@@ -74,7 +78,15 @@ def ensure_schema(engine: Engine) -> int:
         if generation is None:
             generation = 1
             conn.execute(registry.insert().values(name=PROJECTION, generation=generation))
-        create_generation(conn, int(generation))
+        tables = create_generation(conn, int(generation))
+        missing = missing_columns(conn, tables)
+        if missing:
+            # Tables made by an older slaclock: following would fail on every batch.
+            log.error(
+                "projection generation %s lacks columns %s: run `slaclock rebuild`",
+                generation,
+                ", ".join(missing),
+            )
         return int(generation)
 
 

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from domain.business_time import to_us
 from domain.calendar import ALWAYS_OPEN, ALWAYS_OPEN_ID, calendar_document
-from domain.clocks import Clock, TicketState, evaluate
+from domain.clocks import Clock, ContractContext, TicketState, evaluate
+from domain.contract_events import ContractEvent, contract_uuid
+from domain.contract_timeline import clock_context, contract_occurrence_of
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.events import (
     TicketEvent,
@@ -26,6 +29,7 @@ from domain.events import (
 from domain.instants import to_utc
 from domain.ticket import NewTicketEvent
 from domain.versions import Version, in_effect_at, known_at
+from projections.rawfacts import CONTRACT_TOPICS
 from service.catalog import Catalog
 from service.contracts import ContractService
 from service.eventstore import EventStore, RecordedEvent
@@ -191,7 +195,23 @@ class SlaService:
             lambda calendar_id: self.catalog.timeline(calendar_id, known),
             at,
             with_segments=with_segments,
+            contract=self._contract_context(opened, known),
         )
+
+    def _contract_context(
+        self, opened: TicketOpened, known: datetime | None
+    ) -> ContractContext | None:
+        """The bound contract's calendar and suspensions, as known at ``known`` (recorded time)."""
+        contract_id = opened.data.get("contract")
+        if contract_id is None:
+            return None
+        recorded = self.store.aggregate_events_of(contract_uuid(str(contract_id)), CONTRACT_TOPICS)
+        occurrences = [
+            contract_occurrence_of(r.event)
+            for r in recorded
+            if isinstance(r.event, ContractEvent) and (known is None or r.event.timestamp <= known)
+        ]
+        return clock_context(str(contract_id), occurrences, to_us(opened.occurred_at))
 
     def clock(
         self, ticket_id: str, metric: str, as_of: datetime | None, as_known_at: datetime | None

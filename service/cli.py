@@ -79,12 +79,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="slaclock", description="Event-sourced SLA clocks: server and administration."
     )
+    parser.add_argument("--version", action="version", version=f"slaclock {_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_serve(commands)
     _add_tokens(commands)
     _add_openapi(commands)
     _add_jobs(commands)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("slaclock")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def _port(text: str) -> int:
@@ -136,8 +146,14 @@ def _add_jobs(commands: Any) -> None:
     policy_actions = policies.add_subparsers(
         title="policy commands", metavar="ACTION", required=True
     )
-    load = policy_actions.add_parser("load", help="store the calendars and policies in DIR")
-    load.add_argument("directory", type=Path, metavar="DIR")
+    load = policy_actions.add_parser(
+        "load", help="store the calendars and policies in DIR, or the seed packs (--builtin)"
+    )
+    source = load.add_mutually_exclusive_group(required=True)
+    source.add_argument("directory", type=Path, metavar="DIR", nargs="?")
+    source.add_argument(
+        "--builtin", action="store_true", help="the five seed vendors' packs shipped with slaclock"
+    )
     load.set_defaults(handler=cmd_policies_load)
     project = commands.add_parser("project", help="run the projections (without the HTTP API)")
     project.set_defaults(handler=cmd_project)
@@ -264,7 +280,7 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_policies_load(args: argparse.Namespace) -> int:
-    directory: Path = args.directory
+    directory: Path = _builtin_policies() if args.builtin else args.directory
     if not directory.is_dir():
         print(f"slaclock: error: not a directory: {directory}", file=sys.stderr)
         return 1
@@ -272,6 +288,12 @@ def cmd_policies_load(args: argparse.Namespace) -> int:
 
     cli_jobs.load_policies(Settings(), directory)
     return 0
+
+
+def _builtin_policies() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("policies")))
 
 
 def cmd_project(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.business_time import to_us
 from domain.errors import ValidationFailed
@@ -51,6 +51,10 @@ class ProjectedClockOut(BaseModel):
     target_seconds: int
     elapsed_seconds: int
     elapsed_as_of: datetime
+    suspended_seconds: int = Field(
+        description="business seconds a suspension of the ticket's contract held, "
+        "as of elapsed_as_of"
+    )
     started_at: datetime | None
     due_at: datetime | None
     warn_at: datetime | None
@@ -100,6 +104,10 @@ class ComplianceGroupOut(BaseModel):
     met: int
     breached: int
     pending: int
+    suspended: int = Field(
+        description="clocks a suspension of their contract held at some point; "
+        "each is also counted as met, breached or pending"
+    )
     attainment: float | None
     objective: float | None
     objective_met: bool | None

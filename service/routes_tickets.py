@@ -38,6 +38,7 @@ def clock_out(clock: Clock) -> ClockOut:
         warn_at=clock.warn_at,
         stopped_at=clock.stopped_at,
         breached_at=clock.breached_at,
+        suspended_seconds=clock.suspended_seconds,
     )
 
 

@@ -191,6 +191,10 @@ class ClockOut(BaseModel):
     warn_at: datetime | None
     stopped_at: datetime | None
     breached_at: datetime | None
+    suspended_seconds: int = Field(
+        description="business seconds, on this clock's calendar, that a suspension of the "
+        "ticket's contract kept it from counting"
+    )
 
 
 class TicketOut(BaseModel):

@@ -132,3 +132,39 @@ def test_ivanti_p1_on_enhanced_stays_round_the_clock_whatever_the_region(
     assert client.post(f"/v1/tickets/{ticket}/events", json=body).status_code == 201
     (clock,) = client.get(f"/v1/tickets/{ticket}").json()["clocks"]
     assert clock["calendar"] == "24x7"
+
+
+@pytest.mark.usefixtures("seeds")
+def test_a_konneqt_ticket_suspended_and_reinstated(client: httpx.Client) -> None:
+    """Konneqt's 'suspended SLAs' on one plan: the customer's contract holds every clock."""
+    term = {"start": "2026-01-01", "months": 12, "timezone": "Europe/London"}
+    customer = unique("konneqt-customer")
+    data = {"customer": customer, "plan": "konneqt-8x5", "calendar": "konneqt-uk", "term": term}
+    contract = start(client, data, "2026-01-01T00:00:00Z")
+    # Monday 2 March 2026, London office hours (08:00-17:00): Sev1, 2 business hours.
+    body = {"event_id": "o", "type": "opened", "occurred_at": "2026-03-02T09:00:00Z",
+            "data": {"customer": customer, "priority": "Sev1"}}  # fmt: skip
+    ticket = unique("t")
+    assert client.post(f"/v1/tickets/{ticket}/events", json=body).status_code == 201
+    reason = {"reason": "subscriber exceeded its usage limits"}
+    assert (
+        post(client, contract, "sla_suspended", "2026-03-02T09:30:00Z", reason).status_code == 201
+    )
+    during = client.get(f"/v1/tickets/{ticket}", params={"as_of": "2026-03-02T10:30:00Z"}).json()
+    (held,) = during["clocks"]
+    assert (held["state"], held["due_at"], held["at_risk"]) == ("paused", None, False)
+    assert (held["elapsed_seconds"], held["suspended_seconds"]) == (1800, 3600)
+    assert view(client, contract, "2026-03-02T10:30:00Z")["status"] == "suspended"
+
+    assert post(client, contract, "sla_reinstated", "2026-03-02T11:00:00Z", {}).status_code == 201
+    after = client.get(f"/v1/tickets/{ticket}", params={"as_of": "2026-03-02T12:00:00Z"}).json()
+    (clock,) = after["clocks"]
+    assert (clock["state"], clock["outcome"]) == ("running", "pending")
+    assert (clock["elapsed_seconds"], clock["suspended_seconds"]) == (5400, 5400)
+    assert clock["due_at"] == "2026-03-02T12:30:00Z"  # 2 h after 09:00, plus 1.5 h held
+    segments = client.get(
+        f"/v1/tickets/{ticket}/clocks/response/segments", params={"as_of": "2026-03-02T12:00:00Z"}
+    ).json()
+    kinds = [(s["kind"], s["start"], s["end"]) for s in segments["segments"]]
+    assert ("suspended", "2026-03-02T09:30:00Z", "2026-03-02T11:00:00Z") in kinds
+    assert view(client, contract, "2026-03-02T12:00:00Z")["status"] == "active"

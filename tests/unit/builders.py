@@ -9,9 +9,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from domain.business_time import CalendarTimeline
+from domain.business_time import CalendarTimeline, to_us
 from domain.calendar import parse_calendar
-from domain.clock_model import Clock, TicketState
+from domain.clock_model import Clock, ContractContext, SuspensionUs, TicketState
 from domain.clocks import evaluate
 from domain.events import CLASS_OF_TYPE, EventType, TicketEvent, fingerprint, ticket_uuid
 from domain.policy import Policy, parse_policy
@@ -228,7 +228,9 @@ LUNCH_OFFICE = calendar_doc(
     holidays=["2026-04-03", "2026-04-06"],
     hours_per_working_day=7,
 )
-PROPERTY_CALENDARS = calendars({"office": LUNCH_OFFICE})
+# "region" is a contract's own calendar in the suspension properties.
+REGION = calendar_doc("America/New_York", hours=[["08:00", "18:00"]])
+PROPERTY_CALENDARS = calendars({"office": LUNCH_OFFICE, "region": REGION})
 # P1 runs round the clock; relief has no P3/P4 target (clocks appear with a
 # raise); response pauses too, and P4 has no resolution target.
 PROPERTY_POLICY_DOC = policy_doc(
@@ -277,3 +279,48 @@ def histories(draw: st.DrawFn, distinct: bool = False, max_events: int = 8) -> T
             data["priority"] = draw(st.sampled_from(PRIORITIES))
         ticket.then(event_type, instant, event_id=f"x{index}", **data)
     return ticket
+
+
+def contract_context(
+    *stretches: tuple[str, str | None], calendar: str | None = None
+) -> ContractContext:
+    """A contract's context: ``contract_context(("...T10:00Z", "...T12:00Z"))``; end None: open."""
+    suspensions = tuple(
+        SuspensionUs(
+            to_us(utc(start)),
+            None if end is None else to_us(utc(end)),
+            f"s{index}",
+            None if end is None else f"r{index}",
+        )
+        for index, (start, end) in enumerate(stretches)
+    )
+    return ContractContext("C-1", calendar, suspensions)
+
+
+@st.composite
+def contexts(draw: st.DrawFn, opened_at: datetime) -> ContractContext:
+    """Up to three disjoint suspensions at whole minutes from two days before the
+    opening to six days after it (the last may still last), maybe a region calendar.
+    Bounds may coincide: a suspension may end as the next begins, or last no time."""
+    count = draw(st.integers(0, 3))
+    bounds = sorted(
+        draw(
+            st.lists(
+                st.integers(-2 * 1440, 6 * 1440),
+                min_size=2 * count,
+                max_size=2 * count,
+            )
+        )
+    )
+    open_ended = count > 0 and draw(st.booleans())
+    suspensions = []
+    for index in range(count):
+        start = to_us(opened_at + timedelta(minutes=bounds[2 * index]))
+        end: int | None = to_us(opened_at + timedelta(minutes=bounds[2 * index + 1]))
+        if open_ended and index == count - 1:
+            end = None
+        suspensions.append(
+            SuspensionUs(start, end, f"s{index}", None if end is None else f"r{index}")
+        )
+    calendar = draw(st.sampled_from((None, "region")))
+    return ContractContext("C-1", calendar, tuple(suspensions))
