@@ -135,7 +135,13 @@ class ProjectionRunner:
                 except Exception as exc:
                     failures += 1
                     self._failed(exc)
-                    self._stop.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
+                    # A connection opened while the database was unwritable stays so
+                    # for its life (SQLite): the retry opens a new one.
+                    self._follower.reset()
+                    # Waking (stop sets it too) cuts the back-off short, e.g. when the
+                    # database is back after an outage (ProjectionService.retry_now).
+                    self._wake.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
+                    self._wake.clear()
                     continue
                 failures = 0
                 self._committed_batch(applied)

@@ -134,6 +134,10 @@ class ProjectionService:
         if runner is not None:
             runner.wake()
 
+    def retry_now(self) -> None:
+        """The database is back: retry a failed batch now rather than after its back-off."""
+        self._wake_runner()
+
     # --- positions ---------------------------------------------------------------
 
     def position(self) -> int:

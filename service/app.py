@@ -19,6 +19,7 @@ from service import (
     routes_tickets,
     routes_uptime,
 )
+from service.deadline import OutageGuard
 from service.edge import Edge
 from service.fastlane import IngestFastLane
 from service.http_metrics import HttpMetrics
@@ -47,7 +48,10 @@ class SlaclockApp(FastAPI):
         stack = super().build_middleware_stack()
         if self.fast_lane_max_bytes is not None:
             stack = IngestFastLane(stack, max_bytes=self.fast_lane_max_bytes)
-        return Edge(stack, body_timeout=self.body_timeout_seconds, metrics=self.http_metrics)
+        # Inside the edge (request ids, headers, HTTP metrics), outside everything else:
+        # no request, fast lane included, waits on a database that is down.
+        guarded = OutageGuard(stack)
+        return Edge(guarded, body_timeout=self.body_timeout_seconds, metrics=self.http_metrics)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.problems import PROBLEM_JSON, ProblemError
 from service.settings import Settings
+from service.store_circuit import RETRY_AFTER_SECONDS
 from service.tokens import ALL_SCOPES, Scope, TokenStore
 
 __all__ = [
@@ -69,7 +70,11 @@ def _unauthorized(detail: str, challenge: str = "Bearer") -> ProblemError:
 
 def _unavailable() -> ProblemError:
     return ProblemError(
-        503, "Service unavailable", "the token store cannot be reached", slug="unavailable"
+        503,
+        "Service unavailable",
+        "the token store cannot be reached",
+        slug="unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
@@ -99,8 +104,9 @@ async def authenticate(request: Request, token: str) -> Granted:
     if granted is not None:
         return granted
     store: TokenStore | None = getattr(request.app.state, "tokens", None)
-    if store is None:  # before startup or after shutdown
-        raise _unavailable()
+    circuit = getattr(getattr(request.app.state, "runtime", None), "circuit", None)
+    if store is None or (circuit is not None and circuit.is_open):
+        raise _unavailable()  # not started, stopped, or the database is down
     try:
         scopes = await run_in_threadpool(store.authenticate, token)
     except SQLAlchemyError as exc:

@@ -1,12 +1,25 @@
-"""Turn SLA_DATABASE_URL into what eventsourcing and SQLAlchemy each want."""
+"""Turn SLA_DATABASE_URL into what eventsourcing, psycopg and SQLAlchemy each want.
+
+A PostgreSQL URL is handed to libpq as it was given: every query parameter
+(``sslmode``, ``application_name``, ``target_session_attrs``...), percent-encoded
+credentials, a socket directory (``?host=/var/run/postgresql``) and a multi-host
+list (``h1:5432,h2:5432``) reach the driver unchanged. Only the timeouts that
+keep an outage from hanging the service are added, and only where the URL does
+not set them itself.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, create_engine, event
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 
@@ -14,37 +27,64 @@ class UnsupportedDatabase(ValueError):
     pass
 
 
+# libpq's own minimum; the circuit (service/store_circuit.py) answers clients sooner.
+CONNECT_TIMEOUT_SECONDS = 2
+# A peer that vanished without a word is noticed in about 10 s, not the kernel's hours.
+_CONNECTION_DEFAULTS: Mapping[str, str] = {
+    "connect_timeout": str(CONNECT_TIMEOUT_SECONDS),
+    "keepalives": "1",
+    "keepalives_idle": "5",
+    "keepalives_interval": "2",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "10000",
+}
+# Seconds a request waits for a pooled connection before the pool gives up.
+POOL_TIMEOUT_SECONDS = 1
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str
     kind: str  # "sqlite" or "postgres"
     sqlite_path: Path | None = None
-    pg_host: str = ""
-    pg_port: int = 5432
-    pg_user: str = ""
-    pg_password: str = ""
-    pg_dbname: str = ""
 
     @classmethod
     def parse(cls, url: str) -> DatabaseConfig:
-        parts = urlsplit(url)
-        scheme = parts.scheme.split("+", 1)[0]
+        scheme = urlsplit(url).scheme.split("+", 1)[0]
         if scheme == "sqlite":
             path = url.split(":///", 1)[1] if ":///" in url else ""
             if not path or path == ":memory:":
                 raise UnsupportedDatabase("SLA_DATABASE_URL must name a SQLite file")
             return cls(url=url, kind="sqlite", sqlite_path=Path(path))
         if scheme in {"postgresql", "postgres"}:
-            return cls(
-                url=url,
-                kind="postgres",
-                pg_host=parts.hostname or "127.0.0.1",
-                pg_port=parts.port or 5432,
-                pg_user=unquote(parts.username or "postgres"),
-                pg_password=unquote(parts.password or ""),
-                pg_dbname=parts.path.lstrip("/") or "postgres",
-            )
-        raise UnsupportedDatabase(f"unsupported database URL scheme {parts.scheme!r}")
+            config = cls(url=url, kind="postgres")
+            try:
+                conninfo_to_dict(config.conninfo)
+            except psycopg.Error as error:
+                raise UnsupportedDatabase(
+                    f"SLA_DATABASE_URL is not a valid libpq URL: {error}"
+                ) from error
+            return config
+        raise UnsupportedDatabase(f"unsupported database URL scheme {scheme!r}")
+
+    @property
+    def conninfo(self) -> str:
+        """The URL as libpq reads it: only SQLAlchemy's ``+driver`` suffix is dropped."""
+        scheme, rest = self.url.split("://", 1)
+        return f"{scheme.split('+', 1)[0]}://{rest}"
+
+    def connection_defaults(self) -> dict[str, str]:
+        """The outage timeouts, for each one the URL leaves unset (the URL wins)."""
+        given = conninfo_to_dict(self.conninfo)
+        return {k: v for k, v in _CONNECTION_DEFAULTS.items() if k not in given}
+
+    def describe(self) -> str:
+        """The database, for logs: never the password."""
+        if self.sqlite_path is not None:
+            return f"sqlite {self.sqlite_path}"
+        given = conninfo_to_dict(self.conninfo)
+        shown = [f"{k}={given[k]}" for k in ("host", "port", "dbname", "user") if k in given]
+        return " ".join(["postgresql", *shown])
 
     def eventsourcing_env(self) -> dict[str, str]:
         if self.kind == "sqlite":
@@ -54,31 +94,52 @@ class DatabaseConfig:
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
+        # service/pgstore.py hands the pool the whole conninfo; the library's own
+        # dbname/host/user settings are placeholders it requires but never uses.
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": self.pg_dbname,
-            "POSTGRES_HOST": self.pg_host,
-            "POSTGRES_PORT": str(self.pg_port),
-            "POSTGRES_USER": self.pg_user,
-            "POSTGRES_PASSWORD": self.pg_password,
+            "PERSISTENCE_MODULE": "service.pgstore:SlaclockPostgresFactory",
+            "POSTGRES_DBNAME": "-",
+            "POSTGRES_HOST": "-",
+            "POSTGRES_USER": "-",
+            "POSTGRES_PASSWORD": "",
+            "POSTGRES_CONNECT_TIMEOUT": str(POOL_TIMEOUT_SECONDS),
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "20",
             "POSTGRES_LOCK_TIMEOUT": "5",
+            "SLACLOCK_POSTGRES_CONNINFO": self.conninfo,
+            "SLACLOCK_POSTGRES_CONNECT_DEFAULTS": " ".join(
+                f"{k}={v}" for k, v in self.connection_defaults().items()
+            ),
         }
 
-    def sqlalchemy_url(self) -> str:
-        if self.kind == "sqlite":
-            return f"sqlite+pysqlite:///{self.sqlite_path}"
-        auth = self.pg_user + (f":{self.pg_password}" if self.pg_password else "")
-        return f"postgresql+psycopg://{auth}@{self.pg_host}:{self.pg_port}/{self.pg_dbname}"
+    def connect_postgres(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        """A new psycopg connection from the whole URL, with the outage defaults."""
+        return psycopg.connect(self.conninfo, **{**self.connection_defaults(), **kwargs})
+
+    def sqlalchemy_url(self) -> URL:
+        """The same libpq parameters as a SQLAlchemy URL (for processes that rebuild an engine).
+
+        Host and port go in the query string, where libpq's comma lists (several hosts)
+        and socket directories survive; the outage defaults are included.
+        """
+        parsed = {**self.connection_defaults(), **conninfo_to_dict(self.conninfo)}
+        given = {k: str(v) for k, v in parsed.items()}
+        named = {k: given.pop(k, None) for k in ("user", "password", "dbname")}
+        return URL.create(
+            "postgresql+psycopg",
+            username=named["user"],
+            password=named["password"],
+            database=named["dbname"],
+            query=given,
+        )
 
     def ensure_directory(self) -> None:
         if self.sqlite_path is not None:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer; FULL keeps commits durable.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
@@ -90,7 +151,16 @@ def create_sql_engine(config: DatabaseConfig) -> Engine:
     """The SQLAlchemy engine for read models and tokens, in the same database as the events."""
     config.ensure_directory()
     if config.kind == "sqlite":
-        engine = create_engine(config.sqlalchemy_url(), poolclass=NullPool)
+        engine = create_engine(f"sqlite+pysqlite:///{config.sqlite_path}", poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(config.sqlalchemy_url(), pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # The creator passes the URL to libpq untouched (SQLAlchemy would not parse a
+    # multi-host list); the engine's URL says the same for whoever reads it.
+    return create_engine(
+        config.sqlalchemy_url(),
+        creator=config.connect_postgres,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+    )

@@ -8,8 +8,12 @@ query on the recorder's own table, since ``select_events`` does not return them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import os
+import time
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +28,8 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from service.database import DatabaseConfig
+from service.recorders import once_more
+from service.store_circuit import StoreUnavailable
 from service.transcoder import event_transcoder, stored_ticket_event
 
 
@@ -50,6 +56,8 @@ class EventStore:
         self.mapper: Mapper[UUID] = Mapper(transcoder=event_transcoder())
         self.recorder: ApplicationRecorder = self._factory.application_recorder()
         self._position_sql = self._build_position_sql()
+        self._identity = self._file_identity()
+        self._calls: dict[object, float] = {}  # database calls under way: when each began
 
     # --- writing -------------------------------------------------------------
 
@@ -64,8 +72,11 @@ class EventStore:
         """Store encoded events in one transaction and return their global positions."""
         if not stored:
             return []
-        positions = self.recorder.insert_events(stored)
+        with self._call():
+            positions = self.recorder.insert_events(stored)
         assert positions is not None
+        # A commit into a file that was deleted or replaced is lost at the next start.
+        self.verify_file()
         return list(positions)
 
     # --- reading -------------------------------------------------------------
@@ -122,21 +133,82 @@ class EventStore:
 
     def read_after(self, position: int, limit: int) -> list[tuple[int, DomainEvent]]:
         """Decoded events after ``position`` in global order (for projections)."""
-        notifications = self.recorder.select_notifications(
-            start=position, limit=limit, inclusive_of_start=False
-        )
+        notifications = self.read_notifications_after(position, limit)
         return [(n.id, self.decode(n)) for n in notifications]
 
     def read_notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
-        return self.recorder.select_notifications(
-            start=position, limit=limit, inclusive_of_start=False
-        )
+        with self._call():
+            return self.recorder.select_notifications(
+                start=position, limit=limit, inclusive_of_start=False
+            )
 
     def max_position(self) -> int:
-        return int(self.recorder.max_notification_id() or 0)
+        with self._call():
+            return int(self.recorder.max_notification_id() or 0)
 
     def ping(self) -> None:
-        self.recorder.max_notification_id()
+        self.max_position()
+
+    def stuck_for(self) -> float:
+        """How long the oldest database call still under way has been waiting (0: none).
+
+        Only the calls themselves are timed, not the work around them: a writer busy
+        deciding a big group, or a slow machine, is no database outage.
+        """
+        now = time.monotonic()
+        return max((now - started for started in list(self._calls.values())), default=0.0)
+
+    @contextmanager
+    def _call(self) -> Iterator[None]:
+        key = object()
+        self._calls[key] = time.monotonic()
+        try:
+            yield
+        finally:
+            del self._calls[key]
+
+    def verify_file(self) -> None:
+        """SQLite: raise StoreUnavailable unless the file opened is still there, and writable.
+
+        A deleted database (or directory) keeps working through the open handle, and
+        every commit into it would be lost at the next start; a file that became
+        read-only fails every write. Neither shows on a read.
+        """
+        path = self.config.sqlite_path
+        if path is None:
+            return
+        if self._file_identity() != self._identity:
+            raise StoreUnavailable("the database file was removed or replaced; restart needed")
+        writable = [p for p in (path, *_sidecars(path)) if p.exists()]
+        if not all(os.access(p, os.W_OK) for p in writable):
+            raise StoreUnavailable("the database file is not writable")
+
+    def reset_connections(self) -> None:
+        """SQLite: close the pooled connections, so the next ones open the file afresh.
+
+        A connection opened while the file was read-only stays read-only for its life
+        (and in WAL mode shares its read-only shared-memory index with every other
+        connection of the process): without this, writes kept failing after the
+        permissions came back, until a restart.
+        """
+        if self.config.kind != "sqlite":
+            return
+        pool: Any = self.recorder.datastore.pool  # type: ignore[attr-defined]
+        with pool._put_condition:  # the library's pool has no public way to do this
+            idle = list(pool._pool)
+            pool._pool.clear()
+        for connection in idle:
+            connection.close()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        path = self.config.sqlite_path
+        if path is None:
+            return None
+        try:
+            found = path.stat()
+        except OSError:
+            return None
+        return (found.st_dev, found.st_ino)
 
     def close(self) -> None:
         self._factory.close()
@@ -166,7 +238,6 @@ class EventStore:
         return f'"{schema}"."{name}"'
 
     def _select_many(self, chunk: list[UUID]) -> list[tuple[Any, ...]]:
-        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         if self.config.kind == "sqlite":
             marks = ",".join("?" * len(chunk))
             statement = (
@@ -180,20 +251,28 @@ class EventStore:
                 f"FROM {self.events_table} WHERE originator_id = ANY(%s)"
             )
             keys = [chunk]
-        with datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, keys)
-            rows = cursor.fetchall()
-        return [_row5(row) for row in rows]
+        return [_row5(row) for row in self._fetch(statement, keys)]
 
     def _select_with_positions(
         self, originator_id: UUID, after_version: int
     ) -> list[tuple[Any, ...]]:
-        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         key: Any = originator_id.hex if self.config.kind == "sqlite" else originator_id
-        with datastore.transaction(commit=False) as cursor:
-            cursor.execute(self._position_sql, (key, after_version))
-            rows = cursor.fetchall()
-        return [_row(row) for row in rows]
+        return [_row(row) for row in self._fetch(self._position_sql, [key, after_version])]
+
+    def _fetch(self, statement: str, params: list[Any]) -> list[Any]:
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+
+        def fetch() -> list[Any]:
+            with datastore.transaction(commit=False) as cursor:
+                cursor.execute(statement, params)
+                return list(cursor.fetchall())
+
+        with self._call():
+            return fetch() if self.config.kind == "sqlite" else once_more(datastore, fetch)
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
 
 
 def _row(row: Any) -> tuple[Any, ...]:

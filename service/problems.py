@@ -76,7 +76,7 @@ def problem_for(error: BaseException) -> ProblemError:
     """The problem answer for any error a request can meet (batch items use it too)."""
     from pydantic import ValidationError
 
-    from service.writer import StoreUnavailable
+    from service.store_circuit import RETRY_AFTER_SECONDS, StoreUnavailable, is_store_outage
 
     if isinstance(error, ProblemError):
         return error
@@ -86,7 +86,22 @@ def problem_for(error: BaseException) -> ProblemError:
         errors = [FieldError(_field_of(e["loc"]), e["msg"]) for e in error.errors()]
         return ProblemError(422, "Validation failed", "the request is malformed", errors=errors)
     if isinstance(error, StoreUnavailable):
-        return ProblemError(503, "Service unavailable", str(error), headers={"Retry-After": "1"})
+        return ProblemError(
+            503,
+            "Service unavailable",
+            str(error),
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if is_store_outage(error):
+        # The driver's text stays in the log: it can name hosts, users and paths.
+        log.warning("database error answered 503: %s: %s", type(error).__name__, error)
+        return ProblemError(
+            503,
+            "Service unavailable",
+            "the database is unavailable; retry later",
+            slug="unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return ProblemError(500, "Internal error", "an unexpected error occurred", slug="internal")
 
 
@@ -144,7 +159,7 @@ def install(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(ProblemError, on_problem)
-    from service.writer import StoreUnavailable
+    from service.store_circuit import StoreUnavailable
 
     app.add_exception_handler(DomainError, on_known)
     app.add_exception_handler(StoreUnavailable, on_known)

@@ -9,9 +9,10 @@ group in one statement.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -20,13 +21,14 @@ from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     InternalError,
+    Notification,
     NotSupportedError,
     OperationalError,
     PersistenceError,
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -118,7 +120,65 @@ def _key(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
+T = TypeVar("T")
+# A failure quicker than this is a connection that died while idle in the pool (the
+# server restarted, a proxy cut it), not an unreachable server.
+STALE_CONNECTION_SECONDS = 0.2
+
+
+def once_more(datastore: PostgresDatastore, call: Callable[[], T]) -> T:
+    """``call()``, tried once more at once if it failed on a stale pooled connection.
+
+    The library retries ten times, 0.2 s apart, each try waiting for the pool: a
+    down database held every request for many seconds. An unreachable server now
+    fails at once (the outage circuit in service/store_circuit.py answers the clients);
+    only a connection found dead in the pool is worth an immediate second try.
+    """
+    started = time.monotonic()
+    try:
+        return call()
+    except (InterfaceError, OperationalError):
+        if time.monotonic() - started > STALE_CONNECTION_SECONDS:
+            raise
+        datastore.pool.check()  # drop every other dead connection, and reconnect
+        return call()
+
+
+def _unretried(method: Any) -> Any:
+    return method.__wrapped__  # the library's method without its retry decorator
+
+
 class BulkPostgresApplicationRecorder(PostgresApplicationRecorder):
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        insert = _unretried(PostgresApplicationRecorder.insert_events)
+        result: Sequence[int] | None = once_more(
+            self.datastore, lambda: insert(self, stored_events, **kwargs)
+        )
+        return result
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        select = _unretried(PostgresApplicationRecorder.select_notifications)
+        result: Sequence[Notification] = once_more(
+            self.datastore,
+            lambda: select(self, start, limit, stop, topics, inclusive_of_start=inclusive_of_start),
+        )
+        return result
+
+    def max_notification_id(self) -> int | None:
+        select = _unretried(PostgresApplicationRecorder.max_notification_id)
+        result: int | None = once_more(self.datastore, lambda: select(self))
+        return result
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._bulk_insert = SQL(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from service.application import SlaService
 from service.catalog import Catalog
@@ -14,6 +14,7 @@ from service.checkpointer import WalCheckpointer
 from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
 from service.settings import Settings
+from service.store_circuit import StoreCircuit
 from service.tokens import TokenStore
 from service.uptime_api import UptimeApi
 from service.writer import Writer
@@ -35,8 +36,18 @@ class Runtime:
     projections: ProjectionService | None = None
     uptime: UptimeApi | None = None
     checkpointer: WalCheckpointer | None = None
+    circuit: StoreCircuit | None = None
+
+    def probe(self) -> None:
+        """Raise unless both paths to the database work: the event store's and SQLAlchemy's."""
+        self.store.verify_file()
+        self.store.ping()
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def close(self) -> None:
+        if self.circuit is not None:
+            self.circuit.stop()
         if self.projections is not None:
             self.projections.stop()
         self.writer.stop()
@@ -63,6 +74,11 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
         runtime.checkpointer = WalCheckpointer(config.sqlite_path)
         writer.on_commit(runtime.checkpointer.nudge)
         runtime.checkpointer.start()
+    runtime.circuit = StoreCircuit(
+        runtime.probe, stuck_for=store.stuck_for, timeout=settings.store_timeout_seconds
+    )
+    writer.attach(runtime.circuit)
+    runtime.circuit.on_close(store.reset_connections)
     writer.start()
     # The read side is always there for the projection endpoints; it follows the log
     # in this process only when enabled (else a `slaclock project` worker does).
@@ -71,6 +87,8 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     if enabled:
         writer.on_commit(projections.wake)
         projections.start()
+        runtime.circuit.on_close(projections.retry_now)
+    runtime.circuit.start()
     return runtime
 
 

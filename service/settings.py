@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     projection_batch_size: int = 500
     projection_poll_seconds: float = 0.05
     min_position_timeout_seconds: float = Field(default=5.0, description="min_position wait")
+    store_timeout_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="a database call slower than this counts as an outage: 503 until it is back",
+    )
     token_cache_seconds: float = Field(default=5.0, description="how long a token check is kept")
     test_postgres_url: str | None = Field(default=None, description="tests only")
     test_require_postgres: bool = Field(default=False, description="tests only")

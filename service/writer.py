@@ -40,6 +40,7 @@ from service.ingest import (
     VersionReceipt,
 )
 from service.outage_ingest import ServiceReceipt, ServiceRetryOf, fresh_receipt
+from service.store_circuit import StoreCircuit, StoreUnavailable, is_store_outage
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ OVERLAP_FROM_EVENTS = 256
 SWITCH_INTERVAL_SECONDS = 0.0005
 
 
-class StoreUnavailable(Exception):
-    """The event store could not commit; nothing of the request was stored."""
+__all__ = ["StoreUnavailable", "Writer"]
+UNCOMMITTED = "the event store could not commit; retry later"
 
 
 @dataclass
@@ -172,6 +173,14 @@ class Writer:
         self.events_committed = 0
         # Groups decided while the group before them was being inserted.
         self.groups_overlapped = 0
+        self._circuit: StoreCircuit | None = None
+        # The requests the writer holds: the outage circuit answers them if it opens.
+        self._in_hand: list[_Request] = []
+
+    def attach(self, circuit: StoreCircuit) -> None:
+        """Refuse work while ``circuit`` is open, and answer what waits when it opens."""
+        self._circuit = circuit
+        circuit.on_open(self._refuse_waiting)
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(max_position)`` after each committed group."""
@@ -204,6 +213,8 @@ class Writer:
         """
         if self._thread is None:
             raise StoreUnavailable("the writer is not running")
+        if self._circuit is not None:
+            self._circuit.check()
         if not commands:
             return []
         loop = asyncio.get_running_loop()
@@ -223,6 +234,8 @@ class Writer:
                 group: list[_Request] = []
                 if not stopping:
                     group, stopping = self._take_group(wait=flight is None)
+                self._in_hand = group + (flight.requests if flight is not None else [])
+                group = self._unless_open(group)
                 units = [_Unit(r, i) for r in group for i in range(len(r.commands))]
                 if flight is not None and not (units and _tickets_only(units)):
                     self._land(flight, following=[])
@@ -311,6 +324,35 @@ class Writer:
         self._forget(units)
         for unit in units:
             unit.reset()
+
+    def _unless_open(self, group: list[_Request]) -> list[_Request]:
+        """The group, or none of it (each answered 503) while the outage circuit is open."""
+        if group and self._circuit is not None and self._circuit.is_open:
+            _settle_from_thread(group, StoreUnavailable(UNCOMMITTED))
+            return []
+        return group
+
+    def _refuse_waiting(self) -> None:
+        """The circuit opened: answer 503 to every queued request and to those in hand.
+
+        A request in hand whose insert was under way may yet be stored: its 503 says
+        the outcome is unknown, and a retry with the same event_id is answered with
+        the original receipt if it was (docs/operations.md, "Database outages").
+        """
+        waiting: list[_Request] = []
+        stop = False
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                stop = True
+            else:
+                waiting.append(item)
+        if stop:
+            self._queue.put(_STOP)
+        _settle_from_thread(waiting + self._in_hand, StoreUnavailable(UNCOMMITTED))
 
     def _drain(self) -> None:
         waiting: list[_Request] = []
@@ -470,7 +512,14 @@ class Writer:
     def _fail(self, units: list[_Unit], error: BaseException) -> None:
         if not isinstance(error, PersistenceError | StoreUnavailable):
             log.error("writer failed", exc_info=error)
-        unavailable = StoreUnavailable(f"the event store did not commit: {error}")
+        elif not isinstance(error, StoreUnavailable):
+            # The driver's words go to the log only: clients get a generic answer.
+            log.warning("the event store did not commit: %s: %s", type(error).__name__, error)
+        if self._circuit is not None and is_store_outage(error):
+            self._circuit.trip(f"a commit failed: {type(error).__name__}")
+        unavailable = (
+            error if isinstance(error, StoreUnavailable) else StoreUnavailable(UNCOMMITTED)
+        )
         for unit in units:
             if unit.pending:
                 unit.answer(unavailable)
