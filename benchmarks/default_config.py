@@ -76,10 +76,11 @@ def measure(kind: str, seconds: int, port: int, *, projections: bool) -> dict[st
             script.write_text(LUA % TOKEN)
             health, _ = wrk(f"{base}/healthz", seconds)
             single, bad = wrk(base, seconds, script)
-        settle_seconds(base)
+        if projections:
+            settle_seconds(base)
         with LagSampler(base) as lag:
             batch = batch_rate(base, batches=60)
-        settle = settle_seconds(base)
+        settle = settle_seconds(base) if projections else 0.0
     return {
         "healthz": health,
         "single": single,

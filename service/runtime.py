@@ -75,7 +75,14 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
         writer.on_commit(runtime.checkpointer.nudge)
         runtime.checkpointer.start()
     runtime.circuit = StoreCircuit(
-        runtime.probe, stuck_for=store.stuck_for, timeout=settings.store_timeout_seconds
+        runtime.probe,
+        stuck_for=store.stuck_for,
+        timeout=settings.store_timeout_seconds,
+        stuck_timeout=(
+            settings.sqlite_lock_wait_seconds
+            if config.kind == "sqlite"
+            else settings.store_timeout_seconds
+        ),
     )
     writer.attach(runtime.circuit)
     runtime.circuit.on_close(store.reset_connections)

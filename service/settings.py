@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         gt=0,
         description="a database call slower than this counts as an outage: 503 until it is back",
     )
+    sqlite_lock_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="SQLite: how long a write may wait for another connection's write lock "
+        "(a rebuild, the projections' catch-up) before requests get 503",
+    )
     token_cache_seconds: float = Field(default=5.0, description="how long a token check is kept")
     test_postgres_url: str | None = Field(default=None, description="tests only")
     test_require_postgres: bool = Field(default=False, description="tests only")

@@ -10,7 +10,9 @@ from Python, so instead of waiting for it, this circuit decides from the side:
   in its own thread, so a hung probe never stops the monitor);
 - the circuit opens when a probe fails, when one has not answered within
   ``timeout`` seconds, or when any call to the event store (the writer's
-  commits included) has been waiting that long;
+  commits included) has been waiting ``stuck_timeout`` seconds (on SQLite a
+  longer wait: a write waiting for another connection's write lock, such as
+  a rebuild's or the projections' catch-up batch, is busy, not down);
 - opening answers every request that waits on the store with 503 and a
   ``Retry-After`` (service/deadline.py, and the writer's queue), and new
   requests get 503 without touching the store;
@@ -73,11 +75,14 @@ class StoreCircuit:
         *,
         stuck_for: Callable[[], float] = lambda: 0.0,
         timeout: float = 1.0,
+        stuck_timeout: float | None = None,
         interval: float = 0.25,
     ) -> None:
         self._probe = probe
         self._stuck_for = stuck_for
         self.timeout = timeout
+        # How long a store call may wait before it counts as an outage (default: timeout).
+        self.stuck_timeout = timeout if stuck_timeout is None else stuck_timeout
         self.interval = interval
         self._open = False
         self._opened_at = 0.0
@@ -154,7 +159,7 @@ class StoreCircuit:
         hung = [p for p in self._probes if not p.done.is_set() and now - p.started > self.timeout]
         self._probes = [p for p in self._probes if not p.done.is_set()]
         stuck = self._stuck_for()
-        if stuck > self.timeout:
+        if stuck > self.stuck_timeout:
             self._set(opened=True, reason=f"a database call has been waiting {stuck:.1f} s")
         elif hung:
             self._set(opened=True, reason=f"the store did not answer within {self.timeout} s")

@@ -26,7 +26,10 @@ ANSWER_WITHIN_SECONDS = 2.0
 def test_requests_behind_a_stuck_commit_get_503_and_retries_are_safe(tmp_path: Path) -> None:
     database = tmp_path / "slaclock.db"
     settings = Settings(
-        database_url=f"sqlite:///{database}", admin_token=ADMIN_TOKEN, projections_enabled=False
+        database_url=f"sqlite:///{database}",
+        admin_token=ADMIN_TOKEN,
+        projections_enabled=False,
+        sqlite_lock_wait_seconds=1.0,
     )
     with running_server(settings) as url, admin_client(url) as http:
         plan = unique("plan")
@@ -65,3 +68,30 @@ def test_requests_behind_a_stuck_commit_get_503_and_retries_are_safe(tmp_path: P
             events = http.get(f"/v1/tickets/{ticket}/events")
             assert events.status_code == 200, events.text
             assert len(events.json()["events"]) == 1
+
+
+def test_a_write_lock_held_for_a_while_is_waited_for_not_an_outage(tmp_path: Path) -> None:
+    """By default a SQLite write waits out another connection's lock (a rebuild, the
+    projections' catch-up batch) for up to SLA_SQLITE_LOCK_WAIT_SECONDS: no 503."""
+    database = tmp_path / "slaclock.db"
+    settings = Settings(
+        database_url=f"sqlite:///{database}", admin_token=ADMIN_TOKEN, projections_enabled=False
+    )
+    assert settings.sqlite_lock_wait_seconds > 3 * settings.store_timeout_seconds
+    with running_server(settings) as url, admin_client(url) as http:
+        plan = unique("plan")
+        define_plan(http, unique("cal"), plan)
+        blocker = sqlite3.connect(database, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        tickets = [unique("T") for _ in range(6)]
+        with ThreadPoolExecutor(len(tickets)) as pool:
+            pending = [
+                pool.submit(http.post, f"/v1/tickets/{t}/events", json=opened("o", plan))
+                for t in tickets
+            ]
+            time.sleep(3 * settings.store_timeout_seconds)
+            blocker.execute("ROLLBACK")
+            blocker.close()
+            answers = [future.result() for future in pending]
+        assert [a.status_code for a in answers] == [201] * len(tickets)
+        assert http.get("/readyz").status_code == 200
