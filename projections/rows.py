@@ -25,7 +25,7 @@ from domain.events import EventType
 from domain.policy import Policy
 from domain.versions import Version
 from projections.catalog import ProjectionCatalog
-from projections.facts import Fact, dumps
+from projections.facts import SEQUENCE, Fact, dumps
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,15 @@ def settled_at(state: TicketFigures) -> int | None:
 def occurrences(facts: list[Fact]) -> list[Occurrence]:
     """Facts as the evaluator reads them: no event objects, no datetimes."""
     return [
-        Occurrence(_EVENT_TYPES[kind], occurred, version, event_id, data)
-        for kind, event_id, occurred, _recorded, version, data in facts
+        Occurrence(
+            _EVENT_TYPES[fact[0]],
+            fact[2],
+            fact[4],
+            fact[1],
+            fact[5],
+            fact[SEQUENCE] if len(fact) > SEQUENCE else None,
+        )
+        for fact in facts
     ]
 
 

@@ -41,7 +41,9 @@ WRITE = [Depends(require_scope(Scope.EVENTS_WRITE))]
     },
 )
 async def post_event(ticket_id: TicketIdPath, body: EventIn, service: Service) -> Response:
-    item = EventInput(ticket_id, body.event_id, body.type, body.occurred_at, body.data)
+    item = EventInput(
+        ticket_id, body.event_id, body.type, body.occurred_at, body.data, body.sequence
+    )
     receipt = await service.record_event(item)
     # A plain JSON response: the hot path skips re-validating what it just built.
     return _json(receipt_body(receipt), 201 if receipt.created else 200)
@@ -73,6 +75,7 @@ def recorded_out(recorded: RecordedEvent) -> RecordedEventOut:
         version=event.originator_version,
         position=recorded.position,
         data=event.data,
+        sequence=event.sequence,
     )
 
 
