@@ -325,7 +325,8 @@ def _check_attributes(value: Any, errors: list[FieldError]) -> None:
         errors.append(
             FieldError(
                 "data.attributes",
-                f"must nest at most {_MAX_DEPTH} deep, with finite numbers and 64-bit integers",
+                f"must nest at most {_MAX_DEPTH} deep, hold UTF-8 text and numbers"
+                " strictly between -2^63 and 2^63",
             )
         )
     elif len(_canonical_json(value, sort_keys=False).encode()) > MAX_ATTRIBUTES_BYTES:
@@ -335,20 +336,39 @@ def _check_attributes(value: Any, errors: list[FieldError]) -> None:
 
 
 def _storable(value: Any, depth: int) -> bool:
+    """JSON every parser and encoder of the service agrees on.
+
+    Numbers strictly within ±2**63, as ints or floats alike: a faster parser reads
+    a larger integer as a float, so both spellings are refused. Strings must be
+    UTF-8 (a JSON body may carry a lone surrogate escape).
+    """
     kind = type(value)
-    if kind is str or kind is bool or value is None:
+    if kind is str:
+        return _utf8(value)
+    if kind is bool or value is None:
         return True
-    if kind is int:
-        return bool(-(2**63) <= value < 2**64)
-    if kind is float:
-        return math.isfinite(value)
+    if kind is int or kind is float:
+        return bool(-_NUMBER_BOUND < value < _NUMBER_BOUND) and math.isfinite(value)
     if depth >= _MAX_DEPTH:
         return False
     if kind is dict:
-        return all(type(k) is str and _storable(v, depth + 1) for k, v in value.items())
+        return all(
+            type(k) is str and _utf8(k) and _storable(v, depth + 1) for k, v in value.items()
+        )
     if kind is list:
         return all(_storable(v, depth + 1) for v in value)
     return False
+
+
+_NUMBER_BOUND = 2**63
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_sequence(value: Any) -> int | None:
