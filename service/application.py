@@ -67,7 +67,9 @@ def to_command(item: EventInput) -> NewTicketEvent:
     event_type = parse_event_type(item.type)
     occurred_at = to_utc(item.occurred_at)
     data = validate_data(event_type, item.data)
-    sequence = check_sequence(item.sequence)
+    sequence = item.sequence
+    if sequence is not None:
+        sequence = check_sequence(sequence)
     digest = fingerprint(event_type.value, occurred_at, data, sequence)
     return NewTicketEvent(
         item.ticket_id, item.event_id, event_type, occurred_at, data, digest, sequence
