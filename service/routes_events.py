@@ -21,6 +21,7 @@ from service.schemas import (
     EventReceipt,
     HistoryOut,
     RecordedEventOut,
+    TicketRecordedEventOut,
 )
 
 router = APIRouter(tags=["events"], route_class=AuthFirstRoute)
@@ -66,17 +67,25 @@ async def post_batch(body: BatchIn, service: Service) -> Response:
 
 
 def recorded_out(recorded: RecordedEvent) -> RecordedEventOut:
+    return RecordedEventOut(**_recorded_fields(recorded))
+
+
+def ticket_recorded_out(recorded: RecordedEvent) -> TicketRecordedEventOut:
+    sequence = getattr(recorded.event, "sequence", None)
+    return TicketRecordedEventOut(**_recorded_fields(recorded), sequence=sequence)
+
+
+def _recorded_fields(recorded: RecordedEvent) -> dict[str, Any]:
     event: Any = recorded.event
-    return RecordedEventOut(
-        event_id=event.event_id,
-        type=event.type.value,
-        occurred_at=event.occurred_at,
-        recorded_at=event.timestamp,
-        version=event.originator_version,
-        position=recorded.position,
-        data=event.data,
-        sequence=event.sequence,
-    )
+    return {
+        "event_id": event.event_id,
+        "type": event.type.value,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.timestamp,
+        "version": event.originator_version,
+        "position": recorded.position,
+        "data": event.data,
+    }
 
 
 @router.get(
@@ -92,4 +101,4 @@ def get_events(
     as_known_at: Annotated[AwareDatetime | None, Query(description="RFC 3339 instant")] = None,
 ) -> HistoryOut:
     history = service.history(ticket_id, as_known_at)
-    return HistoryOut(ticket_id=ticket_id, events=[recorded_out(r) for r in history])
+    return HistoryOut(ticket_id=ticket_id, events=[ticket_recorded_out(r) for r in history])

@@ -78,12 +78,15 @@ class RecordedEventOut(BaseModel):
     version: int
     position: int
     data: dict[str, Any]
+
+
+class TicketRecordedEventOut(RecordedEventOut):
     sequence: int | None = None
 
 
 class HistoryOut(BaseModel):
     ticket_id: str
-    events: list[RecordedEventOut]
+    events: list[TicketRecordedEventOut]
 
 
 # --- calendars and policies --------------------------------------------------------
