@@ -110,6 +110,7 @@ class Occurrence(NamedTuple):
     version: int
     event_id: str
     data: Mapping[str, Any]
+    sequence: int | None = None
 
 
 class ClockFigures(NamedTuple):

@@ -111,7 +111,12 @@ def evaluate_figures(
 
 def occurrence_of(event: TicketEvent) -> Occurrence:
     return Occurrence(
-        event.type, to_us(event.occurred_at), event.originator_version, event.event_id, event.data
+        event.type,
+        to_us(event.occurred_at),
+        event.originator_version,
+        event.event_id,
+        event.data,
+        event.sequence,
     )
 
 
@@ -173,13 +178,23 @@ def _suspended_at(contract: ContractContext | None, instant_us: int) -> str | No
 
 
 def _replay_order(occurrences: Sequence[Occurrence], at_us: int) -> list[Occurrence]:
-    """Events up to ``at`` by occurred_at, ties by version; nothing before the opening counts."""
-    ordered = sorted(
-        (o for o in occurrences if o.occurred_us <= at_us),
-        key=lambda o: (o.occurred_us, o.version),
-    )
+    """Events up to ``at`` by occurred_at; nothing before the opening counts.
+
+    At equal occurred_at, events with a ``sequence`` come first, in sequence order,
+    then the others in recorded (version) order: a sequence ranks below every version.
+    """
+    ordered = sorted((o for o in occurrences if o.occurred_us <= at_us), key=_replay_key)
     opened = next((i for i, o in enumerate(ordered) if o.type is EventType.OPENED), None)
     return [] if opened is None else ordered[opened:]
+
+
+def _replay_key(occurrence: Occurrence) -> tuple[int, int]:
+    sequence = occurrence.sequence
+    tie = occurrence.version if sequence is None else sequence - _SEQUENCED_FIRST
+    return occurrence.occurred_us, tie
+
+
+_SEQUENCED_FIRST = 2**64  # sequences are below 2**63, versions are positive
 
 
 _Boundary = tuple[int, bool, str]  # (instant µs, suspension starts, the contract event's id)

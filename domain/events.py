@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +47,10 @@ class TicketKind(StrEnum):
 
 MAX_TEXT = 4096
 MAX_NAME = 128
+ATTRIBUTES = "attributes"
+MAX_ATTRIBUTES_BYTES = 4096
+MAX_SEQUENCE = 2**63 - 1
+_MAX_DEPTH = 32
 
 _OPENED_FIELDS = frozenset(
     {"plan", "contract", "priority", "customer", "kind", "channel", "environment"}
@@ -97,13 +103,27 @@ def isoformat(moment: datetime) -> str:
 _utc_isoformat = functools.lru_cache(maxsize=8192)(datetime.isoformat)
 
 
-def fingerprint(event_type: str, occurred_at: datetime, data: Mapping[str, Any]) -> str:
+def fingerprint(
+    event_type: str, occurred_at: datetime, data: Mapping[str, Any], sequence: int | None = None
+) -> str:
     """A stable digest of an event's body, to tell a retry from a conflicting reuse.
 
-    ``data`` holds only validated strings, so the repr of its sorted items is canonical.
+    ``data`` holds validated strings, so the repr of its sorted items is canonical;
+    ``attributes`` (free JSON) is spelled as JSON with sorted keys instead. A
+    ``sequence`` is appended only when given, so the digests of bodies without one
+    are those earlier versions stored.
     """
-    canonical = f"{event_type}|{isoformat(occurred_at)}|{sorted(data.items())!r}"
+    items = sorted(data.items())
+    if ATTRIBUTES in data:
+        items = [(k, _canonical_json(v) if k == ATTRIBUTES else v) for k, v in items]
+    canonical = f"{event_type}|{isoformat(occurred_at)}|{items!r}"
+    if sequence is not None:
+        canonical += f"|sequence={sequence}"
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _canonical_json(value: Any, *, sort_keys: bool = True) -> str:
+    return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
 
 
 # --- the stored event classes -------------------------------------------------
@@ -118,6 +138,9 @@ class TicketEvent(DomainEvent):
     occurred_at: datetime
     data: dict[str, Any]
     fingerprint: str
+    # The source's own order among events at the same occurred_at. Added later:
+    # events stored before it decode with the default. Keep it last.
+    sequence: int | None = None
 
     @property
     def type(self) -> EventType:
@@ -216,6 +239,7 @@ def new_ticket_event(
     occurred_at: datetime,
     data: dict[str, Any],
     fingerprint: str,
+    sequence: int | None = None,
 ) -> TicketEvent:
     """A ticket event, built as eventsourcing's mapper builds the events it decodes.
 
@@ -235,6 +259,10 @@ def new_ticket_event(
         data=data,
         fingerprint=fingerprint,
     )
+    if sequence is not None:
+        # Only when given, as the library decodes an event stored without one: the
+        # stored JSON of every other event stays as it was (no "sequence": null).
+        event.__dict__["sequence"] = sequence
     return event
 
 
@@ -267,6 +295,9 @@ def validate_data(event_type: EventType, data: Mapping[str, Any]) -> dict[str, A
     """Check an event's ``data`` and return it normalised (defaults filled, nulls dropped)."""
     errors: list[FieldError] = []
     clean = {k: v for k, v in data.items() if v is not None}
+    attributes = clean.pop(ATTRIBUTES, None)
+    if attributes is not None:
+        _check_attributes(attributes, errors)
     if event_type == "opened":
         _check_opened(clean, errors)
     elif event_type == "priority_changed":
@@ -281,7 +312,72 @@ def validate_data(event_type: EventType, data: Mapping[str, Any]) -> dict[str, A
         _text(clean, "note", errors, MAX_TEXT)
     if errors:
         raise ValidationFailed(errors)
+    if attributes is not None:
+        clean[ATTRIBUTES] = attributes
     return clean
+
+
+def _check_attributes(value: Any, errors: list[FieldError]) -> None:
+    """Free-form, never interpreted, but storable: a JSON object of at most 4 KB."""
+    if type(value) is not dict:
+        errors.append(FieldError("data.attributes", "must be a JSON object"))
+    elif not _storable(value, 0):
+        errors.append(
+            FieldError(
+                "data.attributes",
+                f"must nest at most {_MAX_DEPTH} deep, hold UTF-8 text and numbers"
+                " strictly between -2^63 and 2^63",
+            )
+        )
+    elif len(_canonical_json(value, sort_keys=False).encode()) > MAX_ATTRIBUTES_BYTES:
+        errors.append(
+            FieldError("data.attributes", f"must be at most {MAX_ATTRIBUTES_BYTES} bytes as JSON")
+        )
+
+
+def _storable(value: Any, depth: int) -> bool:
+    """JSON every parser and encoder of the service agrees on.
+
+    Numbers strictly within ±2**63, as ints or floats alike: a faster parser reads
+    a larger integer as a float, so both spellings are refused. Strings must be
+    UTF-8 (a JSON body may carry a lone surrogate escape).
+    """
+    kind = type(value)
+    if kind is str:
+        return _utf8(value)
+    if kind is bool or value is None:
+        return True
+    if kind is int or kind is float:
+        return bool(-_NUMBER_BOUND < value < _NUMBER_BOUND) and math.isfinite(value)
+    if depth >= _MAX_DEPTH:
+        return False
+    if kind is dict:
+        return all(
+            type(k) is str and _utf8(k) and _storable(v, depth + 1) for k, v in value.items()
+        )
+    if kind is list:
+        return all(_storable(v, depth + 1) for v in value)
+    return False
+
+
+_NUMBER_BOUND = 2**63
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_sequence(value: Any) -> int | None:
+    """A ticket event's optional ``sequence``: a non-negative 64-bit integer."""
+    if value is None:
+        return None
+    if type(value) is not int or not 0 <= value <= MAX_SEQUENCE:
+        raise ValidationFailed.single("sequence", "must be a non-negative 64-bit integer")
+    return value
 
 
 def _check_opened(clean: dict[str, Any], errors: list[FieldError]) -> None:

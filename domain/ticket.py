@@ -26,6 +26,7 @@ class NewTicketEvent(NamedTuple):
     occurred_at: datetime
     data: dict[str, object]
     fingerprint: str
+    sequence: int | None = None
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """A ticket's events kept compactly in its row, so re-evaluating it needs no log scan.
 
-Each fact is ``[type, event_id, occurred_at_us, recorded_at_us, version, data]``;
-the list is kept in version (recorded) order. The fingerprint is left out:
-clocks never depend on it.
+Each fact is ``[type, event_id, occurred_at_us, recorded_at_us, version, data]``,
+with the event's ``sequence`` appended when it has one; the list is kept in
+version (recorded) order. The fingerprint and ``data.attributes`` are left out:
+clocks never depend on them (the audit trail reads them from the log).
 """
 
 from __future__ import annotations
@@ -13,21 +14,28 @@ from typing import Any
 import orjson
 
 from domain.business_time import to_us
-from domain.events import TicketEvent
+from domain.events import ATTRIBUTES, TicketEvent
 
 Fact = list[Any]
 _VERSION = 4
+SEQUENCE = 6
 
 
 def to_fact(event: TicketEvent) -> Fact:
-    return [
+    data = event.data
+    if ATTRIBUTES in data:
+        data = {key: value for key, value in data.items() if key != ATTRIBUTES}
+    fact = [
         event.type.value,
         event.event_id,
         to_us(event.occurred_at),
         to_us(event.timestamp),
         event.originator_version,
-        event.data,
+        data,
     ]
+    if event.sequence is not None:
+        fact.append(event.sequence)
+    return fact
 
 
 def merge(facts: list[Fact], new: Sequence[TicketEvent]) -> list[Fact]:

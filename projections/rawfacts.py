@@ -58,4 +58,9 @@ def raw_fact(topic: str, version: int, state: bytes) -> tuple[str, Fact] | None:
     if occurred is None or recorded is None or not plain:
         return None
     fact = [kind, body["event_id"], to_us(occurred), to_us(recorded), version, data]
+    sequence = body.get("sequence")
+    if sequence is not None:
+        if type(sequence) is not int:
+            return None
+        fact.append(sequence)
     return body["ticket_id"], fact

@@ -25,7 +25,7 @@ from domain.events import EventType
 from domain.policy import Policy
 from domain.versions import Version
 from projections.catalog import ProjectionCatalog
-from projections.facts import Fact, dumps
+from projections.facts import SEQUENCE, Fact, dumps
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +102,19 @@ def settled_at(state: TicketFigures) -> int | None:
 
 def occurrences(facts: list[Fact]) -> list[Occurrence]:
     """Facts as the evaluator reads them: no event objects, no datetimes."""
-    return [
-        Occurrence(_EVENT_TYPES[kind], occurred, version, event_id, data)
-        for kind, event_id, occurred, _recorded, version, data in facts
-    ]
+    try:
+        return [
+            Occurrence(_EVENT_TYPES[kind], occurred, version, event_id, data)
+            for kind, event_id, occurred, _recorded, version, data in facts
+        ]
+    except ValueError:  # too many values to unpack: some fact has a sequence
+        # Tickets without one (most) keep the plain unpacking, which is faster.
+        return [_with_sequence(fact) for fact in facts]
+
+
+def _with_sequence(fact: Fact) -> Occurrence:
+    sequence = fact[SEQUENCE] if len(fact) > SEQUENCE else None
+    return Occurrence(_EVENT_TYPES[fact[0]], fact[2], fact[4], fact[1], fact[5], sequence)
 
 
 def _ticket_row(ticket_id: str, facts: list[Fact], position: int, at_us: int) -> Row:

@@ -21,6 +21,7 @@ from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.events import (
     TicketEvent,
     TicketOpened,
+    check_sequence,
     fingerprint,
     parse_event_type,
     ticket_uuid,
@@ -45,6 +46,7 @@ class EventInput(NamedTuple):
     type: str
     occurred_at: datetime
     data: dict[str, Any]
+    sequence: Any = None  # checked by to_command: the fast lane passes the raw value
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,13 @@ def to_command(item: EventInput) -> NewTicketEvent:
     event_type = parse_event_type(item.type)
     occurred_at = to_utc(item.occurred_at)
     data = validate_data(event_type, item.data)
-    digest = fingerprint(event_type.value, occurred_at, data)
-    return NewTicketEvent(item.ticket_id, item.event_id, event_type, occurred_at, data, digest)
+    sequence = item.sequence
+    if sequence is not None:
+        sequence = check_sequence(sequence)
+    digest = fingerprint(event_type.value, occurred_at, data, sequence)
+    return NewTicketEvent(
+        item.ticket_id, item.event_id, event_type, occurred_at, data, digest, sequence
+    )
 
 
 class SlaService:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from domain.events import MAX_SEQUENCE
 from service.application import EventInput
 from service.ingest import Receipt
 from service.outage_ingest import ServiceReceipt
@@ -22,7 +23,7 @@ from service.problems import problem_body, problem_for
 from service.schemas import TICKET_ID_PATTERN, BatchItemIn
 from service.service_events import ServiceEventInput
 
-_ITEM_KEYS = frozenset({"ticket_id", "event_id", "type", "occurred_at", "data"})
+_ITEM_KEYS = frozenset({"ticket_id", "event_id", "type", "occurred_at", "data", "sequence"})
 _SERVICE_KEYS = frozenset({"event_id", "type", "occurred_at", "data"})
 # Always fullmatch: Python's ``$`` also matches before a final newline, so
 # ``.match`` would let "abc\n" through where the declared routes refuse it.
@@ -44,9 +45,14 @@ def well_formed(entry: dict[str, Any]) -> EventInput | None:
     if not (isinstance(event_type, str) and isinstance(instant, str) and isinstance(data, dict)):
         return None
     occurred_at = _aware(instant)
-    if occurred_at is None:
+    sequence = entry.get("sequence")
+    if occurred_at is None or not (sequence is None or _is_sequence(sequence)):
         return None
-    return EventInput(ticket_id, event_id, event_type, occurred_at, data)
+    return EventInput(ticket_id, event_id, event_type, occurred_at, data, sequence)
+
+
+def _is_sequence(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= MAX_SEQUENCE
 
 
 def well_formed_service(service_id: str, entry: dict[str, Any]) -> ServiceEventInput | None:
@@ -116,7 +122,9 @@ def _one_item(entry: dict[str, Any]) -> EventInput | Exception:
         item = BatchItemIn.model_validate(entry)
     except ValidationError as error:
         return error
-    return EventInput(item.ticket_id, item.event_id, item.type, item.occurred_at, item.data)
+    return EventInput(
+        item.ticket_id, item.event_id, item.type, item.occurred_at, item.data, item.sequence
+    )
 
 
 def batch_body(results: list[Receipt | Exception]) -> dict[str, Any]:

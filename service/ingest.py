@@ -266,6 +266,7 @@ class IngestRules:
             occurred_at=command.occurred_at,
             data=dict(data),
             fingerprint=command.fingerprint,
+            sequence=command.sequence,
         )
         head.record(command.event_id, command.fingerprint, version)
         if command.type is EventType.OPENED:

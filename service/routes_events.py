@@ -21,6 +21,7 @@ from service.schemas import (
     EventReceipt,
     HistoryOut,
     RecordedEventOut,
+    TicketRecordedEventOut,
 )
 
 router = APIRouter(tags=["events"], route_class=AuthFirstRoute)
@@ -41,7 +42,9 @@ WRITE = [Depends(require_scope(Scope.EVENTS_WRITE))]
     },
 )
 async def post_event(ticket_id: TicketIdPath, body: EventIn, service: Service) -> Response:
-    item = EventInput(ticket_id, body.event_id, body.type, body.occurred_at, body.data)
+    item = EventInput(
+        ticket_id, body.event_id, body.type, body.occurred_at, body.data, body.sequence
+    )
     receipt = await service.record_event(item)
     # A plain JSON response: the hot path skips re-validating what it just built.
     return _json(receipt_body(receipt), 201 if receipt.created else 200)
@@ -64,16 +67,25 @@ async def post_batch(body: BatchIn, service: Service) -> Response:
 
 
 def recorded_out(recorded: RecordedEvent) -> RecordedEventOut:
+    return RecordedEventOut(**_recorded_fields(recorded))
+
+
+def ticket_recorded_out(recorded: RecordedEvent) -> TicketRecordedEventOut:
+    sequence = getattr(recorded.event, "sequence", None)
+    return TicketRecordedEventOut(**_recorded_fields(recorded), sequence=sequence)
+
+
+def _recorded_fields(recorded: RecordedEvent) -> dict[str, Any]:
     event: Any = recorded.event
-    return RecordedEventOut(
-        event_id=event.event_id,
-        type=event.type.value,
-        occurred_at=event.occurred_at,
-        recorded_at=event.timestamp,
-        version=event.originator_version,
-        position=recorded.position,
-        data=event.data,
-    )
+    return {
+        "event_id": event.event_id,
+        "type": event.type.value,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.timestamp,
+        "version": event.originator_version,
+        "position": recorded.position,
+        "data": event.data,
+    }
 
 
 @router.get(
@@ -89,4 +101,4 @@ def get_events(
     as_known_at: Annotated[AwareDatetime | None, Query(description="RFC 3339 instant")] = None,
 ) -> HistoryOut:
     history = service.history(ticket_id, as_known_at)
-    return HistoryOut(ticket_id=ticket_id, events=[recorded_out(r) for r in history])
+    return HistoryOut(ticket_id=ticket_id, events=[ticket_recorded_out(r) for r in history])

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.calendar import MAX_DATES, MAX_INTERVALS_PER_DAY
 from domain.clock_model import ClockState, Outcome, SegmentKind, TicketStatus
+from domain.events import MAX_SEQUENCE
 from domain.policy import MAX_PRIORITIES, MAX_PRIORITY_RULES
 
 TICKET_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -27,7 +28,16 @@ class EventIn(Strict):
     event_id: str = Field(min_length=1, max_length=128, examples=["evt-000123"])
     type: str = Field(examples=["opened"], description="one of the nine event types")
     occurred_at: AwareDatetime = Field(description="RFC 3339 with an offset")
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the type's fields; any type may add `attributes`, a free-form JSON"
+        " object of at most 4 KB, stored and returned but never interpreted",
+    )
+    sequence: Annotated[int, Field(strict=True, ge=0, le=MAX_SEQUENCE)] | None = Field(
+        default=None,
+        description="the source's own order among this ticket's events at the same"
+        " occurred_at (e.g. ServiceNow's sys_mod_count); part of the body",
+    )
 
 
 class BatchItemIn(EventIn):
@@ -70,9 +80,13 @@ class RecordedEventOut(BaseModel):
     data: dict[str, Any]
 
 
+class TicketRecordedEventOut(RecordedEventOut):
+    sequence: int | None = None
+
+
 class HistoryOut(BaseModel):
     ticket_id: str
-    events: list[RecordedEventOut]
+    events: list[TicketRecordedEventOut]
 
 
 # --- calendars and policies --------------------------------------------------------

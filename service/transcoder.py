@@ -110,7 +110,7 @@ def stored_ticket_event(event: Any) -> StoredEvent | None:
     """
     topic = _TICKET_TOPICS.get(type(event))
     if topic is None or any(type(v) is not str for v in event.data.values()):
-        return None
+        return None  # nested values (``attributes``) take the library's walk
     state = {
         "timestamp": {"_type_": "datetime_iso", "_data_": isoformat(event.timestamp)},
         "ticket_id": event.ticket_id,
@@ -119,6 +119,9 @@ def stored_ticket_event(event: Any) -> StoredEvent | None:
         "data": event.data,
         "fingerprint": event.fingerprint,
     }
+    fields = event.__dict__
+    if "sequence" in fields:  # written as the mapper writes vars(event): only when set
+        state["sequence"] = fields["sequence"]
     # Built as the frozen dataclass would build it, without its per-field __setattr__.
     stored = _new_stored_event(StoredEvent)
     stored.__dict__.update(

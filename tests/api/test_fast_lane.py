@@ -137,6 +137,7 @@ def chunked(payload: dict[str, Any]) -> Any:
 
 
 JSON = {"Content-Type": "application/json"}
+NESTED = {"sys_id": "9d3f", "sys_mod_count": 7, "tags": ["vip", {"score": 1.5, "x": None}]}
 CASES: list[tuple[str, str, dict[str, Any], int]] = [
     ("first opened", "T-1", {"json": event()}, 201),
     ("a retry", "T-1", {"json": event()}, 200),
@@ -178,6 +179,50 @@ CASES: list[tuple[str, str, dict[str, Any], int]] = [
             "headers": {"Content-Type": "application/json; charset=utf-8"},
         },
         201,
+    ),
+    ("a sequence", "S-1", {"json": event(sequence=3)}, 201),
+    ("a retry with its sequence", "S-1", {"json": event(sequence=3)}, 200),
+    ("a retry with another sequence", "S-1", {"json": event(sequence=4)}, 409),
+    ("a retry without its sequence", "S-1", {"json": event()}, 409),
+    ("a negative sequence", "S-2", {"json": event(sequence=-1)}, 422),
+    ("a sequence as text", "S-2", {"json": event(sequence="3")}, 422),
+    ("a fractional sequence", "S-2", {"json": event(sequence=1.5)}, 422),
+    ("a boolean sequence", "S-2", {"json": event(sequence=True)}, 422),
+    ("a sequence past 63 bits", "S-2", {"json": event(sequence=2**63)}, 422),
+    ("a sequence past 64 bits", "S-2", {"json": event(sequence=2**64)}, 422),
+    (
+        "nested attributes",
+        "S-3",
+        {"json": event(data=OPENED["data"] | {"attributes": NESTED})},
+        201,
+    ),
+    (
+        "attributes not an object",
+        "S-4",
+        {"json": event(data={"plan": "standard", "attributes": [1]})},
+        422,
+    ),
+    (
+        "an attribute past 64 bits",
+        "S-4",
+        {"json": event(data={"plan": "standard", "attributes": {"n": 2**64}})},
+        422,
+    ),
+    (
+        "an attribute past 63 bits",
+        "S-4",
+        {"json": event(data={"plan": "standard", "attributes": {"n": 2**63}})},
+        422,
+    ),
+    (
+        "a lone surrogate attribute",
+        "S-4",
+        {
+            "content": b'{"event_id":"e1","type":"opened","occurred_at":"2026-03-02T09:15:00Z",'
+            b'"data":{"plan":"standard","attributes":{"x":"\\ud800"}}}',
+            "headers": JSON,
+        },
+        422,
     ),
     (
         "a body over the limit",

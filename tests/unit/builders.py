@@ -36,6 +36,7 @@ def make_event(
     data: Mapping[str, Any] | None = None,
     event_id: str | None = None,
     recorded_at: datetime | None = None,
+    sequence: int | None = None,
 ) -> TicketEvent:
     body = dict(data or {})
     cls = CLASS_OF_TYPE[EventType(kind)]
@@ -47,7 +48,8 @@ def make_event(
         event_id=event_id or f"e{version}",
         occurred_at=occurred_at,
         data=body,
-        fingerprint=fingerprint(kind, occurred_at, body),
+        fingerprint=fingerprint(kind, occurred_at, body, sequence),
+        sequence=sequence,
     )
 
 
@@ -66,10 +68,21 @@ class Ticket:
         data.setdefault("kind", "incident")
         return self.then("opened", at, plan=plan, **data)
 
-    def then(self, event_type: str, at: str, /, event_id: str | None = None, **data: Any) -> Ticket:
+    def then(
+        self,
+        event_type: str,
+        at: str,
+        /,
+        event_id: str | None = None,
+        sequence: int | None = None,
+        **data: Any,
+    ) -> Ticket:
         """Record one more event (``event_id`` defaults to ``e<version>``)."""
         version = len(self.events) + 1
-        self.events.append(make_event(self.ticket_id, version, event_type, utc(at), data, event_id))
+        made = make_event(
+            self.ticket_id, version, event_type, utc(at), data, event_id, sequence=sequence
+        )
+        self.events.append(made)
         return self
 
     def priority(self, priority: str, at: str) -> Ticket:

@@ -26,9 +26,11 @@ from domain.events import (
     CLASS_OF_TYPE,
     NAMESPACE,
     CalendarVersionDefined,
+    EventType,
     PolicyVersionDefined,
     calendar_uuid,
     isoformat,
+    new_ticket_event,
     policy_uuid,
     ticket_uuid,
 )
@@ -157,13 +159,58 @@ def test_a_ticket_event_written_directly_is_what_the_mapper_writes(event: Any) -
     assert stored_ticket_event(event) == Mapper(transcoder=library()).to_stored_event(event)
 
 
+def built_events() -> list[Any]:
+    """As the writer builds them: ``sequence`` in the state only when given."""
+    return [
+        new_ticket_event(
+            kind,
+            originator_id=ticket_uuid("T-1"),
+            originator_version=n,
+            timestamp=T0,
+            ticket_id="T-1",
+            event_id=f"e{n}",
+            occurred_at=T0,
+            data={"plan": "gold", "note": "n"},
+            fingerprint="ab" * 32,
+            sequence=sequence,
+        )
+        for n, (kind, sequence) in enumerate(
+            [(EventType.OPENED, None), (EventType.RESOLVED, 0), (EventType.REOPENED, 2**63 - 1)],
+            start=1,
+        )
+    ]
+
+
+@pytest.mark.parametrize("event", built_events(), ids=["no sequence", "sequence 0", "max"])
+def test_a_built_ticket_event_written_directly_is_what_the_mapper_writes(event: Any) -> None:
+    written = stored_ticket_event(event)
+    assert written == Mapper(transcoder=library()).to_stored_event(event)
+    assert written is not None
+    assert (b'"sequence"' in written.state) is (event.sequence is not None)
+    assert Mapper(transcoder=event_transcoder()).to_domain_event(written) == event
+
+
+NESTED = {"plan": "gold", "attributes": {"sys_id": "9d3", "tags": ["a", {"b": 1.5}]}}
+
+
 @pytest.mark.parametrize(
     "event",
-    [*catalog_events(), replace(ticket_events()[0], data={"plan": "gold", "count": 3})],
-    ids=["calendar", "policy", "non-text data"],
+    [
+        *catalog_events(),
+        replace(ticket_events()[0], data={"plan": "gold", "count": 3}),
+        replace(ticket_events()[0], data=NESTED, sequence=4),
+    ],
+    ids=["calendar", "policy", "non-text data", "attributes"],
 )
 def test_anything_else_is_left_to_the_mapper(event: Any) -> None:
     assert stored_ticket_event(event) is None
+
+
+def test_attributes_go_through_the_fast_encoder_as_the_library_writes_them() -> None:
+    event = replace(ticket_events()[0], data=NESTED, sequence=4)
+    ours, theirs = Mapper(transcoder=event_transcoder()), Mapper(transcoder=library())
+    assert ours.to_stored_event(event) == theirs.to_stored_event(event)
+    assert ours.to_domain_event(ours.to_stored_event(event)) == event
 
 
 @given(st.text(max_size=200))
