@@ -15,15 +15,13 @@ ratios of the default to projections off (goal: both ≥ 0.8).
 from __future__ import annotations
 
 import argparse
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
-from benchmarks.ingest import CALENDAR, LUA, POLICY, batch_rate, wrk
-from benchmarks.serverproc import TOKEN, admin, database, server
+from benchmarks.ingest import batch_rate, define_bench_plan, single_event_rates
+from benchmarks.serverproc import database, server
 
 
 class LagSampler:
@@ -68,14 +66,8 @@ def settle_seconds(base: str, limit: float = 60.0) -> float:
 
 def measure(kind: str, seconds: int, port: int, *, projections: bool) -> dict[str, float]:
     with database(kind) as url, server(url, port, projections=projections) as base:
-        with admin(base) as http:
-            assert http.put("/v1/calendars/bench-cal", json=CALENDAR).status_code in (200, 201)
-            assert http.put("/v1/policies/bench", json=POLICY).status_code in (200, 201)
-        with tempfile.TemporaryDirectory() as folder:
-            script = Path(folder) / "ingest.lua"
-            script.write_text(LUA % TOKEN)
-            health, _ = wrk(f"{base}/healthz", seconds)
-            single, bad = wrk(base, seconds, script)
+        define_bench_plan(base)
+        health, single, bad = single_event_rates(base, seconds)
         if projections:
             settle_seconds(base)
         with LagSampler(base) as lag:

@@ -118,16 +118,27 @@ def batch_rate(base: str, batches: int, size: int = 1000, clients: int = 4) -> f
     return batches * size / elapsed
 
 
+def define_bench_plan(base: str) -> None:
+    """The calendar and plan every ingest benchmark's events name."""
+    with admin(base) as http:
+        assert http.put("/v1/calendars/bench-cal", json=CALENDAR).status_code in (200, 201)
+        assert http.put("/v1/policies/bench", json=POLICY).status_code in (200, 201)
+
+
+def single_event_rates(base: str, seconds: int) -> tuple[float, float, int]:
+    """wrk against /healthz, then single new tickets' opened events: both rates, non-2xx."""
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "ingest.lua"
+        script.write_text(LUA % TOKEN)
+        health, _ = wrk(f"{base}/healthz", seconds)
+        single, bad = wrk(base, seconds, script)
+    return health, single, bad
+
+
 def measure(kind: str, seconds: int, port: int) -> dict[str, float]:
     with database(kind) as url, server(url, port, projections=False) as base:
-        with admin(base) as http:
-            assert http.put("/v1/calendars/bench-cal", json=CALENDAR).status_code in (200, 201)
-            assert http.put("/v1/policies/bench", json=POLICY).status_code in (200, 201)
-        with tempfile.TemporaryDirectory() as folder:
-            script = Path(folder) / "ingest.lua"
-            script.write_text(LUA % TOKEN)
-            health, _ = wrk(f"{base}/healthz", seconds)
-            ingest, bad = wrk(base, seconds, script)
+        define_bench_plan(base)
+        health, ingest, bad = single_event_rates(base, seconds)
         batch = batch_rate(base, batches=60)
     return {"healthz": health, "ingest": ingest, "non_2xx": bad, "batch": batch}
 
@@ -135,9 +146,7 @@ def measure(kind: str, seconds: int, port: int) -> dict[str, float]:
 def growth(kind: str, rounds: int, port: int) -> list[float]:
     """Batch events/s of each successive 100,000 events into one database."""
     with database(kind) as url, server(url, port, projections=False) as base:
-        with admin(base) as http:
-            assert http.put("/v1/calendars/bench-cal", json=CALENDAR).status_code in (200, 201)
-            assert http.put("/v1/policies/bench", json=POLICY).status_code in (200, 201)
+        define_bench_plan(base)
         return [batch_rate(base, batches=100) for _ in range(rounds)]
 
 
