@@ -86,6 +86,7 @@ class StoreCircuit:
         self.interval = interval
         self._open = False
         self._opened_at = 0.0
+        self._closed_at = 0.0
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
         self._lock = threading.Lock()
         self._on_open: list[Callable[[], None]] = []
@@ -124,8 +125,16 @@ class StoreCircuit:
     def on_close(self, listener: Callable[[], None]) -> None:
         self._on_close.append(listener)
 
-    def trip(self, reason: str) -> None:
-        """Open now (a caller saw the store fail); the monitor closes it when probes pass."""
+    def trip(self, reason: str, *, began: float | None = None) -> None:
+        """Open now (a caller saw the store fail); the monitor closes it when probes pass.
+
+        ``began`` is when the failed call started (``time.monotonic()``): a call that
+        started before the circuit last closed (one that waited for a connection
+        through the outage, say) says nothing about the store since, so it is ignored.
+        """
+        if began is not None and began < self._closed_at:
+            log.info("ignored a failure of a call begun before the store was back: %s", reason)
+            return
         self._set(opened=True, reason=reason)
 
     def start(self) -> None:
@@ -182,6 +191,8 @@ class StoreCircuit:
             self._open = opened
             if opened:
                 self._opened_at = time.monotonic()
+            elif changed:
+                self._closed_at = time.monotonic()
             if opened and changed:
                 self.openings += 1
                 waiters, self._waiters = self._waiters, set()

@@ -14,6 +14,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -99,6 +100,9 @@ class _Unit:
 
     request: _Request
     index: int
+    # When the writer took it: a failure of a call begun before the outage circuit
+    # last closed is that outage's echo, not news of a new one.
+    began: float = field(default_factory=time.monotonic)
 
     @property
     def command(self) -> Command:
@@ -516,7 +520,9 @@ class Writer:
             # The driver's words go to the log only: clients get a generic answer.
             log.warning("the event store did not commit: %s: %s", type(error).__name__, error)
         if self._circuit is not None and is_store_outage(error):
-            self._circuit.trip(f"a commit failed: {type(error).__name__}")
+            self._circuit.trip(
+                f"a commit failed: {type(error).__name__}", began=min(u.began for u in units)
+            )
         unavailable = (
             error if isinstance(error, StoreUnavailable) else StoreUnavailable(UNCOMMITTED)
         )

@@ -82,3 +82,15 @@ def test_a_stuck_store_call_keeps_it_open_whatever_the_probe_says() -> None:
     assert circuit.is_open
     stuck[0] = 0.0
     settle(circuit, lambda: not circuit.is_open)
+
+
+def test_a_failure_of_a_call_begun_before_the_store_came_back_does_not_reopen_it() -> None:
+    probe = Probe()
+    circuit = StoreCircuit(probe, timeout=TIMEOUT)
+    circuit.trip("a commit failed")
+    began_during_outage = time.monotonic()
+    settle(circuit, lambda: not circuit.is_open)
+    circuit.trip("a commit that waited through the outage failed", began=began_during_outage)
+    assert not circuit.is_open
+    circuit.trip("a commit begun since failed", began=time.monotonic())
+    assert circuit.is_open
