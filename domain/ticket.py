@@ -36,6 +36,9 @@ class TicketHead:
     opened_at: datetime | None = None
     plan: str | None = None
     recorded: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Where in the log and when each version was stored, once known: a retry is then
+    # answered with its first answer without reading the ticket's history again.
+    stored: dict[int, tuple[int, datetime]] = field(default_factory=dict)
 
     @classmethod
     def replay(cls, ticket_id: str, events: Iterable[TicketEvent]) -> TicketHead:

@@ -9,6 +9,7 @@ touched and they are reloaded from the store.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
@@ -35,7 +36,7 @@ from domain.ticket import NewTicketEvent, TicketHead, check_order, check_retry
 from domain.versions import Version, in_effect_at
 from service.catalog import Catalog
 from service.contract_ingest import ContractReceipt, ContractRules
-from service.eventstore import EventStore
+from service.eventstore import EventStore, RecordedEvent
 from service.outage_ingest import ServiceRetryOf, ServiceRules
 
 CatalogKind = Literal["calendar", "policy"]
@@ -135,6 +136,11 @@ class IngestRules:
         self._catalog = catalog
         self._heads: OrderedDict[str, TicketHead] = OrderedDict()
         self._max_heads = max_heads
+        # Whether to take an uncached ticket opened here for new without a read. A
+        # conflict (a storm of retries after a restart, say) switches that off, so
+        # each group does not fail its insert first; a group whose opened tickets all
+        # prove new switches it back on.
+        self._assume_new = True
         self.services = ServiceRules(store)
         self.contracts = ContractRules(store, catalog, self._policy_at)
 
@@ -173,9 +179,10 @@ class IngestRules:
             if command.type is EventType.OPENED and "customer" in command.data:
                 customers.add(str(command.data["customer"]))
         self.contracts.prefetch_customers(customers)
+        assume_new = assume_new_on_opened and self._assume_new
         missing = []
         for ticket_id, command in first.items():
-            if assume_new_on_opened and command.type is EventType.OPENED:
+            if assume_new and command.type is EventType.OPENED:
                 self._remember(TicketHead(ticket_id))
             else:
                 missing.append(ticket_id)
@@ -183,10 +190,20 @@ class IngestRules:
             return
         loaded = self._store.events_of_many([ticket_uuid(t) for t in missing])
         for ticket_id in missing:
-            events = [
-                r.event for r in loaded[ticket_uuid(ticket_id)] if isinstance(r.event, TicketEvent)
-            ]
-            self._remember(TicketHead.replay(ticket_id, events))
+            self._remember(_replay(ticket_id, loaded[ticket_uuid(ticket_id)]))
+        opened = [t for t in missing if first[t].type is EventType.OPENED]
+        if assume_new_on_opened and opened:
+            self._assume_new = not any(loaded[ticket_uuid(t)] for t in opened)
+
+    def opened_ticket_existed(self) -> None:
+        """A group that took opened tickets for new hit stored ones: read first for a while."""
+        self._assume_new = False
+
+    def note_stored(self, event: TicketEvent, position: int) -> None:
+        """A committed ticket event's place in the log, for the answers to its retries."""
+        head = self._heads.get(event.ticket_id)
+        if head is not None:
+            head.stored[event.originator_version] = (position, event.timestamp)
 
     def _remember(self, head: TicketHead) -> None:
         self._heads[head.ticket_id] = head
@@ -213,6 +230,10 @@ class IngestRules:
 
     def receipt_of(self, ticket_id: str, event_id: str, version: int) -> Receipt:
         """The first answer for an event already committed (a retry's answer)."""
+        head = self._heads.get(ticket_id)
+        if head is not None and version in head.stored:
+            position, recorded_at = head.stored[version]
+            return Receipt(ticket_id, event_id, version, position, recorded_at, created=False)
         for recorded in self._store.aggregate_events(ticket_uuid(ticket_id)):
             if recorded.event.originator_version == version:
                 return Receipt(
@@ -230,12 +251,7 @@ class IngestRules:
     def head(self, ticket_id: str) -> TicketHead:
         head = self._heads.get(ticket_id)
         if head is None:
-            events = [
-                r.event
-                for r in self._store.aggregate_events(ticket_uuid(ticket_id))
-                if isinstance(r.event, TicketEvent)
-            ]
-            head = TicketHead.replay(ticket_id, events)
+            head = _replay(ticket_id, self._store.aggregate_events(ticket_uuid(ticket_id)))
             self._remember(head)
         else:
             self._heads.move_to_end(ticket_id)
@@ -360,3 +376,10 @@ class IngestRules:
         ]
         if errors:
             raise ValidationFailed(errors)
+
+
+def _replay(ticket_id: str, recorded: Iterable[RecordedEvent]) -> TicketHead:
+    stored = [(r.position, r.event) for r in recorded if isinstance(r.event, TicketEvent)]
+    head = TicketHead.replay(ticket_id, [event for _, event in stored])
+    head.stored.update({e.originator_version: (position, e.timestamp) for position, e in stored})
+    return head

@@ -371,6 +371,7 @@ class Writer:
 
     def _commit_again(self, units: list[_Unit]) -> None:
         """After a first try that assumed tickets new: with heads read from the store."""
+        self._rules.opened_ticket_existed()
         try:
             try:
                 self._commit(units, assume_new=False)
@@ -450,6 +451,7 @@ class Writer:
     def _fresh_answer(self, decision: Prepared, position: int) -> Answer:
         event = decision.event
         if isinstance(event, TicketEvent):
+            self._rules.note_stored(event, position)
             return Receipt(
                 event.ticket_id,
                 event.event_id,

@@ -79,3 +79,27 @@ def test_a_group_with_a_mistaken_assumption_still_answers_every_item(
     items.insert(2, EventInput("T3", "o", "opened", AT, {"plan": "plan"}))
     results = asyncio.run(second.service.record_batch(items))
     assert [getattr(r, "created", None) for r in results] == [True, True, False, True, True, True]
+
+
+def test_after_a_retry_storm_groups_read_first_and_still_answer_as_the_first_time(
+    runtimes: tuple[Runtime, Runtime],
+) -> None:
+    first, second = runtimes
+    stored = [EventInput(f"S{i}", "o", "opened", AT, {"plan": "plan"}) for i in range(4)]
+    originals = asyncio.run(first.service.record_batch(stored))
+    # The second process never saw these tickets: its first group takes them for new.
+    assert asyncio.run(second.service.record_batch(stored)) == [
+        r._replace(created=False)  # type: ignore[union-attr]
+        for r in originals
+    ]
+    # Now it reads first: retries, a new ticket and a late event, in one group.
+    mixed = [*stored, EventInput("S-new", "o", "opened", AT, {"plan": "plan"})]
+    mixed.append(EventInput("S0", "r", "responded", AT, {}))
+    answers = asyncio.run(second.service.record_batch(mixed))
+    assert [getattr(a, "created", None) for a in answers] == [False] * 4 + [True, True]
+    assert answers[:4] == [r._replace(created=False) for r in originals]  # type: ignore[union-attr]
+    # A group of new tickets only, and it is back to taking them for new.
+    fresh = [EventInput(f"F{i}", "o", "opened", AT, {"plan": "plan"}) for i in range(3)]
+    assert all(a.created for a in asyncio.run(second.service.record_batch(fresh)))  # type: ignore[union-attr]
+    versions = [r.event.originator_version for r in first.service.history("S0")]
+    assert versions == [1, 2]
