@@ -47,12 +47,13 @@ def _upgrade(engine: Engine, config: DatabaseConfig) -> int:
 
 
 def _check(engine: Engine) -> int:
-    """0 when the schema is at head and autogenerate finds it equal to the models."""
+    """0 when the schema is recorded at head and autogenerate finds it equal to the models."""
     head = head_revision()
     with engine.connect() as conn:
         state = read_state(conn)
-        differences = schema_differences(conn) if state.revision == head else []
-    if state.revision != head:
+        at_head = state.versioned and state.revision == head
+        differences = schema_differences(conn) if at_head else []
+    if not at_head:
         print(f"schema at {describe(state)}; this slaclock needs {head}: run `slaclock migrate`")
         return 1
     for difference in differences:

@@ -15,6 +15,7 @@ Where a database stands:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,14 +77,14 @@ def read_state(conn: Connection) -> SchemaState:
     return SchemaState(None, versioned=False)
 
 
-def needs_upgrade(state: SchemaState, *, auto_migrate: bool) -> bool:
+def needs_upgrade(
+    state: SchemaState, *, head: str, known: Collection[str], auto_migrate: bool
+) -> bool:
     """Whether to upgrade at start; SchemaNotReady when the database cannot be used as it is."""
-    head = head_revision()
     if state.revision == head:
         return False
     if state.new:
         return True
-    known = {script.revision for script in scripts().walk_revisions()}
     if state.revision not in known:
         raise SchemaNotReady(
             f"the database schema is at revision {state.revision!r}, which this slaclock "
@@ -101,7 +102,8 @@ def prepare_schema(engine: Engine, *, auto_migrate: bool) -> None:
     """At start: create a new database's schema, upgrade or refuse one behind head."""
     with engine.connect() as conn:
         state = read_state(conn)
-    if needs_upgrade(state, auto_migrate=auto_migrate):
+    known = {script.revision for script in scripts().walk_revisions()}
+    if needs_upgrade(state, head=head_revision(), known=known, auto_migrate=auto_migrate):
         upgrade(engine)
 
 
