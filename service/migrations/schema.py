@@ -5,8 +5,9 @@ Where a database stands:
 - *new*: none of slaclock's tables (the event store's may exist): its schema is
   created at once, at start, so a first ``slaclock serve`` needs no set-up;
 - *unversioned*: made by a release before migrations (no ``alembic_version``): it
-  has the baseline schema; ``slaclock migrate`` runs the baseline revision on it,
-  which finds its tables there (and adds any missing), records it, and goes on;
+  has the baseline schema. The baseline revision runs on it (at start, or by
+  ``slaclock migrate``): it finds its tables there, adds any missing, and is
+  recorded; what follows is as for a database behind head;
 - *behind*: a known revision older than this release's head: ``slaclock migrate``
   (or ``SLA_AUTO_MIGRATE=true`` at start) upgrades it; the server refuses to start
   rather than run against tables it would fail on;
@@ -102,6 +103,12 @@ def prepare_schema(engine: Engine, *, auto_migrate: bool) -> None:
     """At start: create a new database's schema, upgrade or refuse one behind head."""
     with engine.connect() as conn:
         state = read_state(conn)
+    if not state.new and not state.versioned:
+        # Recording the baseline (and adding a table a crash left out) changes no
+        # existing table, so it needs no one's leave, whatever comes after it.
+        upgrade(engine, BASELINE)
+        with engine.connect() as conn:
+            state = read_state(conn)
     known = {script.revision for script in scripts().walk_revisions()}
     if needs_upgrade(state, head=head_revision(), known=known, auto_migrate=auto_migrate):
         upgrade(engine)

@@ -139,6 +139,18 @@ def test_a_new_database_is_created_at_head_on_first_use(
         assert schema_differences(conn) == []
 
 
+def test_a_start_records_the_baseline_of_a_database_made_before_migrations(
+    database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = make_as_the_release_did(database_url, engine)
+    monkeypatch.setenv("SLA_DATABASE_URL", database_url)
+    assert main(["tokens", "list"]) == 0
+    with engine.connect() as conn:
+        assert read_state(conn) == SchemaState(BASELINE, versioned=True)
+        assert conn.execute(select(tables_for(1).tickets.c.ticket_id)).scalars().all() == ["T-1"]
+    assert TokenStore(engine).authenticate(token) == frozenset({"tickets:read"})
+
+
 def test_serve_refuses_a_schema_made_by_a_newer_release(
     database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
