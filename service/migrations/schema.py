@@ -16,6 +16,7 @@ Where a database stands:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,11 @@ from service.database import DatabaseConfig, create_sql_engine
 from service.migrations import SchemaNotReady
 from service.migrations.models import live_generation_or_first, only_ours, target_metadata
 from service.tokens import api_tokens
+
+log = logging.getLogger(__name__)
+# Alembic says which dialect it found and how it treats DDL on every look at the
+# version; slaclock logs the upgrades it makes itself.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 BASELINE = "0001_baseline"
 VERSION_TABLE = "alembic_version"
@@ -143,6 +149,8 @@ def upgrade(engine: Engine, revision: str = "head") -> Upgrade:
         after = MigrationContext.configure(conn).get_current_revision()
         missing = missing_columns(conn, tables_for(live_generation_or_first(conn)))
     assert after is not None
+    if after != before.revision or not before.versioned:
+        log.info("database schema upgraded to %s (was %s)", after, before.revision or "none")
     return Upgrade(before, after, missing)
 
 

@@ -107,6 +107,18 @@ def test_the_migrations_head_is_what_the_models_define(engine: Engine) -> None:
         assert schema_differences(conn) == []
 
 
+def test_a_rebuilt_generation_matches_the_models_too(
+    database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild makes its generation from the models, keys added after a bulk load."""
+    monkeypatch.setenv("SLA_DATABASE_URL", database_url)
+    assert main(["policies", "load", "--builtin"]) == 0
+    assert main(["rebuild"]) == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT generation FROM slaproj_registry")).scalar() == 2
+        assert schema_differences(conn) == []
+
+
 def test_the_comparison_sees_a_difference(
     database_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
