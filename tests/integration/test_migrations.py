@@ -180,3 +180,20 @@ def test_serve_refuses_a_schema_made_by_a_newer_release(
     )
     assert done.returncode == 1
     assert "revision '9999_future', which this slaclock does not know" in done.stderr
+
+
+def test_migrate_names_columns_older_than_the_baseline_and_the_rebuild_that_adds_them(
+    database_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_as_the_release_did(database_url, engine)
+    with engine.begin() as conn:  # as a release before the tickets' contract made it
+        conn.execute(text("DROP INDEX slaproj_g1_tickets_contract"))
+        conn.execute(text("ALTER TABLE slaproj_g1_tickets DROP COLUMN contract"))
+    assert main(["migrate", "--database-url", database_url]) == 0
+    err = capsys.readouterr().err
+    assert "lack columns slaproj_g1_tickets.contract: run `slaclock rebuild`" in err
+
+
+def test_migrate_refuses_a_url_it_cannot_use(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate", "--database-url", "mysql://db/slaclock"]) == 1
+    assert "unsupported database URL scheme 'mysql'" in capsys.readouterr().err
