@@ -17,8 +17,10 @@ Where a database stands:
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -63,6 +65,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
 def scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
@@ -110,14 +113,25 @@ def prepare_schema(engine: Engine, *, auto_migrate: bool) -> None:
     with engine.connect() as conn:
         state = read_state(conn)
     if not state.new and not state.versioned:
-        # Recording the baseline (and adding a table a crash left out) changes no
-        # existing table, so it needs no one's leave, whatever comes after it.
-        upgrade(engine, BASELINE)
+        record_baseline(engine)
         with engine.connect() as conn:
             state = read_state(conn)
     known = {script.revision for script in scripts().walk_revisions()}
     if needs_upgrade(state, head=head_revision(), known=known, auto_migrate=auto_migrate):
         upgrade(engine)
+
+
+def record_baseline(engine: Engine) -> None:
+    """Run the baseline on a database made before migrations, which records it.
+
+    It changes no existing table (it only adds one a crash left out), so a process
+    does it at start without being asked, whatever revisions come after.
+    """
+    with _schema_transaction(engine) as conn:
+        state = read_state(conn)  # under the lock: another process may have done it
+        if not state.new and not state.versioned:
+            command.upgrade(alembic_config(conn), BASELINE)
+            log.info("database schema recorded at %s (made before migrations)", BASELINE)
 
 
 def prepared_engine(config: DatabaseConfig, *, auto_migrate: bool) -> Engine:
@@ -140,8 +154,7 @@ class Upgrade:
 
 def upgrade(engine: Engine, revision: str = "head") -> Upgrade:
     """Upgrade in one transaction, serialised with every other schema change."""
-    with engine.connect() as conn, write_transaction(conn):
-        lock_schema(conn)
+    with _schema_transaction(engine) as conn:
         # Again, under the lock: another process may have upgraded meanwhile. An
         # unversioned database runs the baseline, which only adds the tables it lacks.
         before = read_state(conn)
@@ -152,6 +165,13 @@ def upgrade(engine: Engine, revision: str = "head") -> Upgrade:
     if after != before.revision or not before.versioned:
         log.info("database schema upgraded to %s (was %s)", after, before.revision or "none")
     return Upgrade(before, after, missing)
+
+
+@contextmanager
+def _schema_transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn, write_transaction(conn):
+        lock_schema(conn)
+        yield conn
 
 
 def schema_differences(conn: Connection) -> list[object]:
