@@ -20,7 +20,8 @@ import pydantic
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from domain.errors import DomainError
-from service.database import DatabaseConfig, UnsupportedDatabase, create_sql_engine
+from service.database import DatabaseConfig, UnsupportedDatabase
+from service.migrations import SchemaNotReady
 from service.settings import Settings, unknown_variables
 from service.tokens import ALL_SCOPES, TokenInfo, TokenStore
 
@@ -32,6 +33,7 @@ _EXPECTED_ERRORS = (
     DomainError,
     SQLAlchemyError,
     UnsupportedDatabase,
+    SchemaNotReady,
     pydantic.ValidationError,
     OSError,
 )
@@ -90,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tokens(commands)
     _add_openapi(commands)
     _add_jobs(commands)
+    _add_migrate(commands)
     return parser
 
 
@@ -166,6 +169,26 @@ def _add_jobs(commands: Any) -> None:
     rebuild.set_defaults(handler=cmd_rebuild)
 
 
+def _add_migrate(commands: Any) -> None:
+    migrate = commands.add_parser(
+        "migrate",
+        help="upgrade the database schema to this release's (tokens and read models)",
+        description="Upgrade slaclock's tables in place to the schema this release needs. "
+        "A database made before slaclock had migrations is recognised and recorded. "
+        "The event store's own tables are the eventsourcing library's and are left alone.",
+    )
+    migrate.add_argument(
+        "--database-url", metavar="URL", help="the database (default: SLA_DATABASE_URL)"
+    )
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing: exit 1 unless the schema is at this release's revision "
+        "and matches the tables the code defines",
+    )
+    migrate.set_defaults(handler=cmd_migrate)
+
+
 # --- serve and openapi ---------------------------------------------------------
 
 
@@ -179,6 +202,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.logging_setup import configure_logging
 
     configure_logging(settings)
+    _prepare_schema(settings)  # refuse in one line, before uvicorn, when it is behind
     _calm_the_collector()
     uvicorn.run(
         create_app(settings),
@@ -191,6 +215,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws="none",
     )
     return 0
+
+
+def _prepare_schema(settings: Settings) -> None:
+    from service.migrations.schema import prepared_engine
+
+    config = DatabaseConfig.parse(settings.database_url)
+    prepared_engine(config, auto_migrate=settings.auto_migrate).dispose()
 
 
 def _calm_the_collector() -> None:
@@ -234,11 +265,12 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 @contextmanager
 def open_token_store(settings: Settings) -> Iterator[TokenStore]:
-    engine = create_sql_engine(DatabaseConfig.parse(settings.database_url))
+    from service.migrations.schema import prepared_engine
+
+    config = DatabaseConfig.parse(settings.database_url)
+    engine = prepared_engine(config, auto_migrate=settings.auto_migrate)
     try:
-        store = TokenStore(engine, cache_seconds=settings.token_cache_seconds)
-        store.create_schema()
-        yield store
+        yield TokenStore(engine, cache_seconds=settings.token_cache_seconds)
     finally:
         engine.dispose()
 
@@ -326,6 +358,16 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     except RebuildStopped as stopped:
         return 128 + stopped.signum
     return 0
+
+
+# --- migrate ------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from service.migrations.command import run_migrate
+
+    overrides = {} if args.database_url is None else {"database_url": args.database_url}
+    return run_migrate(Settings(**overrides).database_url, check=args.check)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ from domain.calendar import parse_calendar
 from domain.errors import FieldError, ValidationFailed
 from domain.policy import parse_policy
 from service.application import SlaService
-from service.database import DatabaseConfig, create_sql_engine
+from service.database import DatabaseConfig
 from service.eventstore import EventStore
 from service.ingest import CatalogKind
+from service.migrations.schema import prepared_engine
 from service.runtime import build_runtime
 from service.settings import Settings
 
@@ -128,8 +129,8 @@ def rebuild(settings: Settings) -> None:
 @contextmanager
 def _log_and_engine(settings: Settings) -> Iterator[tuple[EventStore, Engine]]:
     config = DatabaseConfig.parse(settings.database_url)
+    engine = prepared_engine(config, auto_migrate=settings.auto_migrate)
     store = EventStore(config)
-    engine = create_sql_engine(config)
     try:
         yield store, engine
     finally:

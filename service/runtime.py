@@ -11,8 +11,9 @@ from sqlalchemy import Engine, text
 from service.application import SlaService
 from service.catalog import Catalog
 from service.checkpointer import WalCheckpointer
-from service.database import DatabaseConfig, create_sql_engine
+from service.database import DatabaseConfig
 from service.eventstore import EventStore
+from service.migrations.schema import prepared_engine
 from service.settings import Settings
 from service.store_circuit import StoreCircuit
 from service.tokens import TokenStore
@@ -60,10 +61,9 @@ class Runtime:
 def build_runtime(settings: Settings, *, with_projections: bool | None = None) -> Runtime:
     """Open the store, start the writer, and (when asked) the in-process projections."""
     config = DatabaseConfig.parse(settings.database_url)
+    engine = prepared_engine(config, auto_migrate=settings.auto_migrate)
     store = EventStore(config)
-    engine = create_sql_engine(config)
     tokens = TokenStore(engine, cache_seconds=settings.token_cache_seconds)
-    tokens.create_schema()
     catalog = Catalog(store)
     writer = Writer(store, catalog, max_events=settings.group_commit_max_events)
     runtime = Runtime(

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         description="SQLite: how long a write may wait for another connection's write lock "
         "(a rebuild, the projections' catch-up) before requests get 503",
     )
+    auto_migrate: bool = Field(
+        default=False,
+        description="upgrade a database schema behind this release at start (else refuse to start)",
+    )
     token_cache_seconds: float = Field(default=5.0, description="how long a token check is kept")
     test_postgres_url: str | None = Field(default=None, description="tests only")
     test_require_postgres: bool = Field(default=False, description="tests only")

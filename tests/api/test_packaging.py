@@ -52,3 +52,16 @@ def test_the_wheel_carries_the_seed_packs(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"policies/{path.name}" for path in SEEDS} <= names
     assert "service/cli.py" in names
+    migrations = {
+        "service/migrations/env.py",
+        "service/migrations/script.py.mako",
+        "service/migrations/versions/v0001_baseline.py",
+    }
+    assert migrations <= names
+
+
+def test_migrate_needs_no_alembic_ini(tmp_path: Path) -> None:
+    env = {**os.environ, "SLA_DATABASE_URL": f"sqlite:///{tmp_path / 'migrated.db'}"}
+    assert not list(tmp_path.glob("alembic.ini"))
+    output = slaclock("migrate", cwd=tmp_path, env=env)
+    assert "schema at 0001_baseline, was none (a new database)" in output

@@ -9,7 +9,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.errors import ValidationFailed
@@ -44,6 +44,8 @@ def engine(tokens_db_url: str) -> Iterator[Engine]:
     finally:
         # The PostgreSQL database is shared by the module: leave no tokens behind.
         api_tokens.drop(engine, checkfirst=True)
+        with engine.begin() as conn:  # the next start makes the table again
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         engine.dispose()
 
 

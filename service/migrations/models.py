@@ -1,0 +1,48 @@
+"""What the migrations must arrive at: the tables today's models define.
+
+Autogenerate compares a database with this (``slaclock migrate --check``, the tests,
+and a developer writing a new revision). Only slaclock's own tables take part: the
+event store's, a rebuild's other generations and its staging tables are left out.
+"""
+
+from __future__ import annotations
+
+from alembic.runtime.environment import IncludeNameFn, NameFilterParentNames, NameFilterType
+from sqlalchemy import Connection, MetaData, inspect, select
+
+from projections.schema import PROJECTION, REGISTRY, registry, tables_for
+from service.tokens import api_tokens
+
+
+def live_generation_or_first(conn: Connection) -> int:
+    """The registry's live generation; the first one while there is no registry yet."""
+    if not inspect(conn).has_table(REGISTRY):
+        return 1
+    live = conn.execute(select(registry.c.generation).where(registry.c.name == PROJECTION)).scalar()
+    return 1 if live is None else int(live)
+
+
+def target_metadata(conn: Connection) -> MetaData:
+    """The tokens table, the registry and the live generation's tables, as the code has them."""
+    combined = MetaData()
+    generation = tables_for(live_generation_or_first(conn))
+    for table in (api_tokens, registry, *generation.metadata.sorted_tables):
+        table.to_metadata(combined)
+    return combined
+
+
+def only_ours(target: MetaData) -> IncludeNameFn:
+    """An ``include_name`` hook keeping the reflected tables ``target`` defines.
+
+    An index ``<table>_pkey`` is left out too: on SQLite it stands in for a primary key
+    that a bulk rebuild cannot add to a table it created without one.
+    """
+
+    def include(name: str | None, type_: NameFilterType, parents: NameFilterParentNames) -> bool:
+        if type_ == "table":
+            return name in target.tables
+        if type_ == "index" and name is not None:
+            return name != f"{parents.get('table_name')}_pkey"
+        return True
+
+    return include
