@@ -54,7 +54,10 @@ class Settings(BaseSettings):
     projection_poll_seconds: float = 0.05
     min_position_timeout_seconds: float = Field(default=5.0, description="min_position wait")
     ui_refresh_seconds: float = Field(
-        default=15.0, gt=0, le=3600, description="how often the dashboard overview re-reads its clocks"
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="how often the dashboard overview re-reads its clocks",
     )
     store_timeout_seconds: float = Field(
         default=1.0,

@@ -59,7 +59,8 @@ async def sign_in(request: Request) -> Response:
     error = await check_token(request, token)
     if error is not None:
         context = {"next": target, "error": error}
-        return render(request, "sign_in.html", context, status=401)
+        # 200: the form shown again with its message, as a browser expects after a POST.
+        return render(request, "sign_in.html", context)
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, token)
     return response
