@@ -64,7 +64,8 @@ def story(client: httpx.Client) -> dict[str, str]:
     term = {"start": "2026-03-01", "months": 12, "timezone": "UTC"}
     hours = {"id": "hours", "unit": "hours", "amount": 20}
     facts = [
-        ("contract_started", "2026-03-01T00:00:00Z", {"customer": unique("c"), "plan": plan, "term": term, "allowances": [hours]}),
+        ("contract_started", "2026-03-01T00:00:00Z", {"customer": unique("c"), "plan": plan,
+                                                     "term": term, "allowances": [hours]}),
         ("work_logged", "2026-03-02T11:00:00Z", {"allowance": "hours", "amount": 1.5}),
         ("sla_suspended", "2026-03-03T10:00:00Z", {"reason": "unpaid"}),
         ("sla_reinstated", "2026-03-03T12:00:00Z", {}),
