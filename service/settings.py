@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         le=3600,
         description="how often the dashboard overview re-reads its clocks",
     )
+    ui_compliance_max_age_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=86400,
+        description="how old the overview's compliance figures may be before a re-read",
+    )
     store_timeout_seconds: float = Field(
         default=1.0,
         gt=0,

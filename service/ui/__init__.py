@@ -11,6 +11,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from service.settings import Settings
+from service.ui.freshness import Recent
 from service.ui.routes import router
 from service.ui.session import SignInRequired, to_sign_in
 
@@ -18,6 +20,8 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    app.state.ui_compliance = Recent[object](settings.ui_compliance_max_age_seconds)
     app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_exception_handler(SignInRequired, to_sign_in)

@@ -71,9 +71,12 @@ def window_start(window: str, now: datetime) -> datetime | None:
     return now.fromtimestamp(first_day * DAY_US / 1_000_000, tz=now.tzinfo)
 
 
-def compliance(
-    projections: ProjectionService, since: datetime | None
-) -> tuple[list[PlanCompliance], datetime]:
+Compliance = tuple[datetime | None, list[PlanCompliance], datetime]
+
+
+def compliance(projections: ProjectionService, window: str) -> Compliance:
+    """Since when, each plan's figures per metric, and the instant breaches were decided at."""
+    since = window_start(window, projections.current_time())
     query = ComplianceQuery(from_us=None if since is None else to_us(since))
     groups, evaluated_at = projections.compliance(query)
     plans: dict[str, dict[str, MetricCompliance]] = {}
@@ -86,4 +89,4 @@ def compliance(
         total.objective = group["objective"]
         total.priorities.append(group)
     found = [PlanCompliance(plan, list(metrics.values())) for plan, metrics in plans.items()]
-    return found, evaluated_at
+    return since, found, evaluated_at

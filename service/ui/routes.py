@@ -16,6 +16,7 @@ from service.problems import ProblemError
 from service.routes_uptime import Uptime
 from service.schemas import CATALOG_ID_PATTERN, TICKET_ID_PATTERN
 from service.ui import charts, overview
+from service.ui.freshness import Recent
 from service.ui.months import default_months
 from service.ui.pages import page, parse_instant, picker_value, render
 from service.ui.session import (
@@ -80,8 +81,10 @@ def overview_page(
     projections = _projections(request)
 
     def build() -> dict[str, Any]:
-        since = overview.window_start(window, projections.current_time())
-        plans, evaluated_at = overview.compliance(projections, since)
+        recent: Recent[overview.Compliance] = request.app.state.ui_compliance
+        since, plans, evaluated_at = recent.get(
+            window, lambda: overview.compliance(projections, window)
+        )
         return {
             "clocks": overview.clocks(projections),
             "plans": plans,
