@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(default=5.0, description="how long a token check is kept")
     test_postgres_url: str | None = Field(default=None, description="tests only")
     test_require_postgres: bool = Field(default=False, description="tests only")
+    test_require_browser: bool = Field(default=False, description="tests only")
 
 
 ENV_PREFIX = "SLA_"
