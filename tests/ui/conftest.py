@@ -51,9 +51,14 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('ui') / 'slaclock.db'}"
+
+
+@pytest.fixture(scope="module")
+def base_url(database_url: str) -> Iterator[str]:
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path_factory.mktemp('ui') / 'slaclock.db'}",
+        database_url=database_url,
         admin_token=ADMIN_TOKEN,
         ui_refresh_seconds=REFRESH_SECONDS,
         min_position_timeout_seconds=5.0,
