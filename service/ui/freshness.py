@@ -1,12 +1,13 @@
-"""The overview's compliance figures, re-read in the background rather than per page.
+"""The overview's compliance figures, computed in the background rather than per page.
 
 The compliance report counts time-driven breaches clock by clock (every
 running clock past its due instant), which on a large read model takes far
 longer than a page may. The overview therefore shows the last report computed
 for its window, with the instant it was decided at, and starts a fresh one in
-a background thread once that report is older than ``max_age`` seconds: no
-page waits for it but the very first of each window. ``max_age`` 0 computes
-the report for every page.
+a background thread once that report is older than ``max_age`` seconds. A page
+waits at most ``wait`` seconds for a window's first report; past that it shows
+a placeholder its script replaces once the report is ready. ``max_age`` 0
+computes the report for every page.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 log = logging.getLogger("slaclock.ui")
@@ -24,9 +25,10 @@ T = TypeVar("T")
 
 @dataclass
 class _Entry(Generic[T]):
-    value: T
-    computed_at: float  # time.monotonic()
+    value: T | None = None
+    computed_at: float = 0.0  # time.monotonic()
     refreshing: bool = False
+    ready: threading.Event = field(default_factory=threading.Event)
 
 
 class Recent(Generic[T]):
@@ -38,33 +40,30 @@ class Recent(Generic[T]):
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry[T]] = {}
 
-    def get(self, key: str, compute: Callable[[], T]) -> T:
+    def get(self, key: str, compute: Callable[[], T], wait: float = 1.0) -> T | None:
+        """The latest value, or None when the first is still being computed after ``wait`` s."""
         if self.max_age <= 0:
             return compute()
         with self._lock:
-            entry = self._entries.get(key)
-            stale = entry is not None and self._now() - entry.computed_at > self.max_age
-            start = stale and entry is not None and not entry.refreshing
-            if start and entry is not None:
-                entry.refreshing = True
-        if entry is None:
-            value = compute()
-            with self._lock:
-                self._entries[key] = _Entry(value, self._now())
-            return value
+            entry = self._entries.setdefault(key, _Entry())
+            due = not entry.ready.is_set() or self._now() - entry.computed_at > self.max_age
+            start = due and not entry.refreshing
+            entry.refreshing = entry.refreshing or start
         if start:
             threading.Thread(
-                target=self._refresh, args=(key, compute), name="ui-refresh", daemon=True
+                target=self._refresh, args=(entry, key, compute), name="ui-refresh", daemon=True
             ).start()
+        entry.ready.wait(wait)
         return entry.value
 
-    def _refresh(self, key: str, compute: Callable[[], T]) -> None:
+    def _refresh(self, entry: _Entry[T], key: str, compute: Callable[[], T]) -> None:
         try:
             value = compute()
-        except Exception:  # the next page retries; the stale figures stay shown meanwhile
-            log.exception("the dashboard could not refresh %s", key)
+        except Exception:  # the next page retries; the older figures stay shown meanwhile
+            log.exception("the dashboard could not compute %s", key)
             with self._lock:
-                self._entries[key].refreshing = False
+                entry.refreshing = False
             return
         with self._lock:
-            self._entries[key] = _Entry(value, self._now())
+            entry.value, entry.computed_at, entry.refreshing = value, self._now(), False
+            entry.ready.set()

@@ -74,25 +74,26 @@ def sign_out() -> Response:
     return response
 
 
+Window = Annotated[str, Query(pattern="^(7|30|90|all)$")]
+
+
+def _compliance(request: Request, window: str) -> dict[str, Any]:
+    """The window's latest compliance figures, or ``report`` None while the first is computed."""
+    projections = _projections(request)
+    recent: Recent[overview.Compliance] = request.app.state.ui_compliance
+    found = recent.get(window, lambda: overview.compliance(projections, window))
+    return {"report": found, "window": window, "windows": list(overview.WINDOWS)}
+
+
 @pages.get("/ui", response_class=HTMLResponse)
-def overview_page(
-    request: Request, window: Annotated[str, Query(pattern="^(7|30|90|all)$")] = "30"
-) -> Response:
+def overview_page(request: Request, window: Window = "30") -> Response:
     projections = _projections(request)
 
     def build() -> dict[str, Any]:
-        recent: Recent[overview.Compliance] = request.app.state.ui_compliance
-        since, plans, evaluated_at = recent.get(
-            window, lambda: overview.compliance(projections, window)
-        )
         return {
             "clocks": overview.clocks(projections),
-            "plans": plans,
-            "since": since,
-            "window": window,
-            "windows": list(overview.WINDOWS),
-            "evaluated_at": evaluated_at,
             "refresh": request.app.state.settings.ui_refresh_seconds,
+            **_compliance(request, window),
         }
 
     return page(request, "overview.html", build)
@@ -103,6 +104,12 @@ def clocks_fragment(request: Request) -> Response:
     """The overview's clock tables alone: what its script fetches every few seconds."""
     projections = _projections(request)
     return page(request, "_clocks.html", lambda: {"clocks": overview.clocks(projections)})
+
+
+@pages.get("/ui/fragments/compliance", response_class=HTMLResponse)
+def compliance_fragment(request: Request, window: Window = "30") -> Response:
+    """The overview's compliance figures alone, for the script to swap in once computed."""
+    return page(request, "_compliance.html", lambda: _compliance(request, window))
 
 
 @pages.get("/ui/go")
