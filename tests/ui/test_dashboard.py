@@ -212,7 +212,7 @@ def test_the_as_of_picker_redraws_the_timelines(
 
 
 def test_the_overview_lists_breaches_refreshes_and_works_by_keyboard(
-    page: Page, client: httpx.Client, story: dict[str, str]
+    page: Page, client: httpx.Client, story: dict[str, str], artifacts: Path
 ) -> None:
     sign_in(page, "/ui?window=all")
     row = f'#breached tr[data-ticket="{story["ticket"]}"]'
@@ -230,6 +230,7 @@ def test_the_overview_lists_breaches_refreshes_and_works_by_keyboard(
     assert answer.status_code == 201, answer.text
     # No reload: the page's script fetches the clock tables again every second.
     page.wait_for_selector(f'#breached tr[data-ticket="{late}"]', timeout=15_000)
+    page.screenshot(path=str(artifacts / "overview.png"), full_page=True)
     reached = []
     for _ in range(40):
         page.keyboard.press("Tab")
