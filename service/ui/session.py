@@ -38,7 +38,9 @@ class SignInRequired(Exception):
 
 async def to_sign_in(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInRequired)
-    target = f"{SIGN_IN}?next={quote(exc.next_path, safe='/')}"
+    # A fragment the overview's script asked for is no page to come back to.
+    back = HOME if exc.next_path.startswith("/ui/fragments/") else exc.next_path
+    target = f"{SIGN_IN}?next={quote(back, safe='/')}"
     response = RedirectResponse(target, status_code=303)
     # A stale or revoked token would otherwise be sent on every page.
     response.delete_cookie(COOKIE, path=COOKIE_PATH)

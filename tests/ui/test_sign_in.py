@@ -61,3 +61,10 @@ def test_pages_answer_problems_or_error_pages_never_500(base_url: str) -> None:
         assert http.get("/ui/services/s?from=2026-05&to=2026-01").status_code == 422
         assert http.get("/ui?window=5").status_code == 422
         assert http.get("/ui/contracts/none").status_code == 404
+
+
+def test_a_fragment_asked_for_signed_out_leads_back_to_the_overview(base_url: str) -> None:
+    with httpx.Client(base_url=base_url) as http:
+        answer = http.get("/ui/fragments/clocks")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/ui/sign-in?next=/ui"
