@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     _include_projection_routes(app)
+    _include_dashboard(app)
     problems.add_problem_schema(app)
     return app
 
@@ -108,3 +109,9 @@ def _include_projection_routes(app: FastAPI) -> None:
     from service import routes_projections
 
     app.include_router(routes_projections.router)
+
+
+def _include_dashboard(app: FastAPI) -> None:
+    from service import ui
+
+    ui.install(app)

@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     projection_batch_size: int = 500
     projection_poll_seconds: float = 0.05
     min_position_timeout_seconds: float = Field(default=5.0, description="min_position wait")
+    ui_refresh_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="how often the dashboard overview re-reads its clocks",
+    )
+    ui_compliance_max_age_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=86400,
+        description="how old the overview's compliance figures may be before a re-read",
+    )
     store_timeout_seconds: float = Field(
         default=1.0,
         gt=0,
@@ -71,6 +83,7 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(default=5.0, description="how long a token check is kept")
     test_postgres_url: str | None = Field(default=None, description="tests only")
     test_require_postgres: bool = Field(default=False, description="tests only")
+    test_require_browser: bool = Field(default=False, description="tests only")
 
 
 ENV_PREFIX = "SLA_"

@@ -52,6 +52,8 @@ def test_the_wheel_carries_the_seed_packs(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"policies/{path.name}" for path in SEEDS} <= names
     assert "service/cli.py" in names
+    # The dashboard's templates and static files ship as package data.
+    assert {"service/ui/templates/overview.html", "service/ui/static/ui.js"} <= names
     migrations = {
         "service/migrations/env.py",
         "service/migrations/script.py.mako",
