@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 from collections import Counter
 from collections.abc import Callable
 
@@ -67,9 +68,8 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         freed = asyncio.Event()
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
         async with httpx.AsyncClient(
-            timeout=httpx.Timeout(self._timeout), limits=limits, transport=self._transport
+            timeout=httpx.Timeout(self._timeout), transport=self._transport or transport()
         ) as client:
             flusher = asyncio.create_task(self._flush_loop(stop))
             try:
@@ -150,6 +150,16 @@ class Dispatcher:
         except BaseException:
             self._outcomes[:0] = batch
             raise
+
+
+def transport() -> httpx.AsyncHTTPTransport:
+    """Connections kept alive, with Nagle off: httpx writes a request's head and body
+    separately, and with Nagle the body waits for the receiver's delayed ACK (40 ms a
+    request on Linux, measured: 44 deliveries/s instead of thousands)."""
+    return httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+    )
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
