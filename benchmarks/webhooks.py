@@ -108,7 +108,11 @@ def deliver(kind: str, clocks: int, concurrency: int) -> dict[str, float]:
         with database(kind) as url, server(url, free_port()) as base:
             with admin(base) as http:
                 assert http.put("/v1/policies/whbench", json=POLICY).status_code in (200, 201)
-                body = {"url": receiver.url, "kinds": ["breached"], "filters": {"plan": ["whbench"]}}
+                body = {
+                    "url": receiver.url,
+                    "kinds": ["breached"],
+                    "filters": {"plan": ["whbench"]},
+                }
                 assert http.post("/v1/webhooks", json=body).status_code == 201
             process = webhooks_process(url, concurrency)
             try:
