@@ -19,7 +19,7 @@ from projections.webhooks import subscriptions as subs
 from projections.webhooks.outbox import Row, delivery_rows, mark_of, mark_row
 from projections.webhooks.tables import deliveries, marks
 
-FIRE_BATCH = 5000  # marks per transaction
+FIRE_BATCH = 1000  # marks per transaction: the first deliveries need not wait for the last
 
 
 def next_instant(conn: Connection) -> int | None:

@@ -18,6 +18,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 from typing import TextIO
 
@@ -102,8 +103,12 @@ class WebhookWorker:
     async def _dispatch(self) -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(self._dispatcher.run(stop))
+        checked = time.monotonic()
         while not self.stop.is_set() and not task.done():
-            await asyncio.sleep(LOCK_CHECK_SECONDS / 10)
+            await asyncio.sleep(0.1)  # a stop request is noticed within this
+            if time.monotonic() - checked < LOCK_CHECK_SECONDS:
+                continue
+            checked = time.monotonic()
             if not await asyncio.to_thread(self._lock.acquire):
                 log.warning("webhooks lock lost; standing by")
                 break
