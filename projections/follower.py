@@ -27,6 +27,7 @@ from projections.tracking import (
     set_live_generation,
     write_transaction,
 )
+from projections.webhooks.outbox import ClockWatcher
 
 Batch = Sequence[tuple[int, DomainEvent]]
 
@@ -122,5 +123,8 @@ class Follower:
                 generation = self._fixed or live_generation(conn)
                 tables = tables_for(generation)
                 self.position = read_position(conn, tables)
-                self._projector = Projector.load(conn, tables)
+                # Only the live generation announces: a rebuild recomputes what was
+                # already announced, and must not announce it again.
+                observer = ClockWatcher() if self._fixed is None else None
+                self._projector = Projector.load(conn, tables, observer)
         return self._projector, self._conn

@@ -21,6 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 log = logging.getLogger(__name__)
 
 ADVISORY_KEY = 0x51A_C10C_0002
+# The webhooks dispatcher's own single-active lock (``slaclock webhooks``).
+LOCK_KEYS = {"projection": ADVISORY_KEY, "webhooks": 0x51A_C10C_0003}
 
 
 class WorkerLock(Protocol):
@@ -100,10 +102,11 @@ class FileLock:
             self._file = None
 
 
-def worker_lock(engine: Engine) -> WorkerLock:
+def worker_lock(engine: Engine, name: str = "projection") -> WorkerLock:
+    """The single-active lock ``name`` (``projection`` or ``webhooks``) of this database."""
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if not database:
-            raise ValueError("the projection needs a SQLite file, not an in-memory database")
-        return FileLock(Path(f"{database}.projection.lock"))
-    return AdvisoryLock(engine)
+            raise ValueError(f"the {name} worker needs a SQLite file, not an in-memory database")
+        return FileLock(Path(f"{database}.{name}.lock"))
+    return AdvisoryLock(engine, LOCK_KEYS[name])

@@ -21,8 +21,9 @@ version retries every ticket set aside.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from eventsourcing.domain import DomainEvent
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
@@ -56,6 +57,14 @@ _CLOCK_KEY = ("ticket_id", "metric")
 READ_AHEAD = 10_000  # tickets re-evaluated per round of reads, then writes
 
 
+class ClockObserver(Protocol):
+    """Told of every clock row change, in the transaction that makes it (webhooks' outbox)."""
+
+    def clocks_changed(
+        self, conn: Connection, pairs: Iterable[tuple[Row | None, Row | None]]
+    ) -> None: ...
+
+
 @dataclass
 class _Evaluations:
     """One write's worth of evaluated tickets: their rows, or their quarantine rows."""
@@ -66,17 +75,26 @@ class _Evaluations:
 
 class Projector:
     def __init__(
-        self, tables: Tables, catalog: ProjectionCatalog, *, holds_quarantined: bool = True
+        self,
+        tables: Tables,
+        catalog: ProjectionCatalog,
+        *,
+        holds_quarantined: bool = True,
+        observer: ClockObserver | None = None,
     ) -> None:
         self.tables = tables
         self.catalog = catalog
+        self.observer = observer
         # False while the quarantine is known empty: batches then skip looking in it.
         self.holds_quarantined = holds_quarantined
 
     @classmethod
-    def load(cls, conn: Connection, tables: Tables) -> Projector:
+    def load(
+        cls, conn: Connection, tables: Tables, observer: ClockObserver | None = None
+    ) -> Projector:
         catalog = ProjectionCatalog.load(conn, tables)
-        return cls(tables, catalog, holds_quarantined=any_quarantined(conn, tables))
+        held = any_quarantined(conn, tables)
+        return cls(tables, catalog, holds_quarantined=held, observer=observer)
 
     def apply(self, conn: Connection, batch: Sequence[tuple[int, DomainEvent]]) -> None:
         touched: dict[str, list[TicketEvent]] = {}
@@ -178,6 +196,8 @@ class Projector:
         delete_keys(conn, self.tables.tickets, ("ticket_id",), failed)
         apply_summary(conn, self.tables.compliance, summary_deltas(removed, []))
         upsert(conn, self.tables.quarantined, failed, ["ticket_id"])
+        if self.observer is not None:
+            self.observer.clocks_changed(conn, [(row, None) for row in removed])
 
     def _store(
         self,
@@ -214,6 +234,10 @@ class Projector:
         delete_keys(conn, self.tables.clocks, _CLOCK_KEY, removed)
         upsert(conn, self.tables.clocks, changed, list(_CLOCK_KEY))
         apply_summary(conn, self.tables.compliance, summary_deltas(before + removed, changed))
+        if self.observer is not None:
+            previous_of = {(r["ticket_id"], r["metric"]): r for r in before}
+            pairs = [(previous_of.get((r["ticket_id"], r["metric"])), r) for r in changed]
+            self.observer.clocks_changed(conn, [*pairs, *((r, None) for r in removed)])
 
     # --- contracts ----------------------------------------------------------------
 

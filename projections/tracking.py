@@ -22,6 +22,7 @@ from projections.schema import (
     registry,
     registry_metadata,
 )
+from projections.webhooks.tables import create_webhook_tables
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def ensure_schema(engine: Engine) -> int:
     with engine.connect() as conn, write_transaction(conn):
         lock_schema(conn)
         registry_metadata.create_all(conn, checkfirst=True)
+        create_webhook_tables(conn)
         generation = conn.execute(
             select(registry.c.generation).where(registry.c.name == PROJECTION)
         ).scalar()

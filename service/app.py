@@ -27,6 +27,8 @@ from service.limits import BodyLimit
 from service.logging_setup import configure_logging, database_for_logs, is_configured
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
+from service.webhooks import routes as webhook_routes
+from service.webhooks.api import WebhookApi
 
 VERSION = "0.1.0"
 log = logging.getLogger("slaclock")
@@ -70,11 +72,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tokens = runtime.tokens
         app.state.projection_service = runtime.projections
         app.state.uptime = runtime.uptime
+        app.state.webhooks = WebhookApi(runtime.engine, settings.host, settings.port)
         try:
             yield
         finally:
             app.state.service = None
             app.state.uptime = None
+            app.state.webhooks = None
             await run_in_threadpool(runtime.close)
 
     app = SlaclockApp(
@@ -97,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes_contracts,
         routes_uptime,
         routes_ops,
+        webhook_routes,
     ):
         app.include_router(module.router)
     _include_projection_routes(app)

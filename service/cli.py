@@ -167,6 +167,10 @@ def _add_jobs(commands: Any) -> None:
     project.set_defaults(handler=cmd_project)
     rebuild = commands.add_parser("rebuild", help="rebuild the read models from the event log")
     rebuild.set_defaults(handler=cmd_rebuild)
+    webhooks = commands.add_parser(
+        "webhooks", help="fire and deliver webhooks (one active per database)"
+    )
+    webhooks.set_defaults(handler=cmd_webhooks)
 
 
 def _add_migrate(commands: Any) -> None:
@@ -346,6 +350,27 @@ def cmd_project(args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(settings)
     cli_jobs.run_projections(settings)
+    return 0
+
+
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    from service.logging_setup import configure_logging
+    from service.webhooks.dispatcher import Dispatcher
+    from service.webhooks.process import WebhookWorker, run_webhooks
+
+    settings = Settings()
+    configure_logging(settings)
+    engine = create_sql_engine(DatabaseConfig.parse(settings.database_url))
+    dispatcher = Dispatcher(
+        engine,
+        per_destination=settings.webhook_concurrency,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        retry_scale=settings.webhook_retry_scale,
+    )
+    try:
+        run_webhooks(WebhookWorker(engine, dispatcher))
+    finally:
+        engine.dispose()
     return 0
 
 

@@ -80,6 +80,19 @@ class Settings(BaseSettings):
         default=False,
         description="upgrade a database schema behind this release at start (else refuse to start)",
     )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="webhooks: how long a receiver has to answer a delivery"
+    )
+    webhook_concurrency: int = Field(
+        default=16, ge=1, le=1000, description="webhooks: deliveries in flight per destination"
+    )
+    webhook_retry_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="webhooks: shrinks the retry schedule (1 = 5 s to 6 h waits over 27 h; "
+        "drills and tests only)",
+    )
     token_cache_seconds: float = Field(default=5.0, description="how long a token check is kept")
     test_postgres_url: str | None = Field(default=None, description="tests only")
     test_require_postgres: bool = Field(default=False, description="tests only")

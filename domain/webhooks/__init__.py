@@ -1,0 +1,1 @@
+"""Webhooks, the pure parts: event kinds, clock transitions, signing, retry schedule, targets."""

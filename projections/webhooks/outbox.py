@@ -1,0 +1,165 @@
+"""Announcements written in the transaction of the change that causes them.
+
+``ClockWatcher.clocks_changed`` is called by the projector with every clock row
+it changes (before, after) in the batch's transaction: it updates the clocks'
+marks (the schedule of their coming instants) and writes one delivery row per
+announced event and matching subscription. A rollback drops them with the rows;
+a commit makes them durable together: nothing announced that did not happen,
+nothing that happened left unannounced.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select, tuple_
+
+from domain.webhooks.kinds import Kind
+from domain.webhooks.transitions import ClockView, Mark, transition
+from projections.store import chunks, delete_keys, insert_rows, upsert
+from projections.webhooks import subscriptions as subs
+from projections.webhooks.tables import deliveries, marks
+
+Row = dict[str, Any]
+Key = tuple[str, str]
+_MARK_KEY = ("ticket_id", "metric")
+
+
+def wall_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _iso(value_us: int | None) -> str | None:
+    if value_us is None:
+        return None
+    return datetime.fromtimestamp(value_us // 1_000_000, UTC).isoformat().replace("+00:00", "Z")
+
+
+def message(kind: Kind, clock: Mapping[str, Any], now_us: int) -> bytes:
+    """The JSON body of one announcement (Standard Webhooks shape: type, timestamp, data)."""
+    data = {
+        "ticket_id": clock["ticket_id"],
+        "metric": clock["metric"],
+        "plan": clock["plan"],
+        "priority": clock.get("priority"),
+        "customer": clock.get("customer"),
+        "outcome": clock.get("outcome"),
+        "warn_at": _iso(clock.get("warn_at_us")),
+        "due_at": _iso(clock.get("due_at_us")),
+        "breached_at": _iso(clock.get("breached_at_us")),
+        "stopped_at": _iso(clock.get("stopped_at_us")),
+    }
+    return orjson.dumps({"type": kind.value, "timestamp": _iso(now_us), "data": data})
+
+
+def delivery_rows(
+    active: Sequence[subs.Subscription], kind: Kind, clock: Mapping[str, Any], now_us: int
+) -> list[Row]:
+    targets = subs.matching(active, kind.value, clock)
+    if not targets:
+        return []
+    body = message(kind, clock, now_us).decode()
+    return [
+        {
+            "id": "msg_" + uuid.uuid4().hex,
+            "subscription_id": target,
+            "kind": kind.value,
+            "ticket_id": clock["ticket_id"],
+            "metric": clock["metric"],
+            "payload": body,
+            "created_at_us": now_us,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_us": now_us,
+            "last_error": None,
+            "last_status_code": None,
+            "delivered_at_us": None,
+        }
+        for target in targets
+    ]
+
+
+def mark_of(row: Mapping[str, Any]) -> Mark:
+    return Mark(bool(row["breached"]), bool(row["at_risk"]), row["warn_at_us"], row["due_at_us"])
+
+
+def mark_row(clock: Mapping[str, Any], mark: Mark) -> Row:
+    return {
+        "ticket_id": clock["ticket_id"],
+        "metric": clock["metric"],
+        "plan": clock["plan"],
+        "priority": clock.get("priority"),
+        "customer": clock.get("customer"),
+        "breached": int(mark.breached),
+        "at_risk": int(mark.at_risk),
+        "warn_at_us": mark.warn_us,
+        "due_at_us": mark.due_us,
+        "next_us": mark.next_us,
+    }
+
+
+def load_marks(conn: Connection, keys: Sequence[Key]) -> dict[Key, Row]:
+    """The marks of these clocks, locked until commit on PostgreSQL (the scheduler
+    updates them from another transaction)."""
+    found: dict[Key, Row] = {}
+    for part in chunks(sorted(set(keys))):
+        query = select(marks).where(tuple_(marks.c.ticket_id, marks.c.metric).in_(part))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for row in conn.execute(query).mappings():
+            found[(row["ticket_id"], row["metric"])] = dict(row)
+    return found
+
+
+def _view(row: Mapping[str, Any] | None) -> ClockView | None:
+    if row is None:
+        return None
+    return ClockView(row["outcome"], row["running_due_us"], row["warn_at_us"])
+
+
+class ClockWatcher:
+    """Turns clock row changes into marks and outbox rows (see the module docstring)."""
+
+    def __init__(self, now: Callable[[], int] = wall_us) -> None:
+        self._now = now
+
+    def clocks_changed(
+        self, conn: Connection, pairs: Iterable[tuple[Row | None, Row | None]]
+    ) -> None:
+        changes = [(old, new) for old, new in pairs if old is not None or new is not None]
+        if not changes:
+            return
+        now = self._now()
+        keys = [_key(old, new) for old, new in changes]
+        known = load_marks(conn, keys)
+        active = subs.load_all(conn)
+        kept: list[Row] = []
+        dropped: list[Row] = []
+        outbox: list[Row] = []
+        for key, (old, new) in zip(keys, changes, strict=True):
+            stored = known.get(key)
+            previous = None if stored is None else mark_of(stored)
+            kinds, mark = transition(_view(old), _view(new), previous, now)
+            clock = new if new is not None else old
+            assert clock is not None
+            for kind in kinds:
+                outbox.extend(delivery_rows(active, kind, clock, now))
+            if mark is None:
+                if stored is not None:
+                    dropped.append(stored)
+            elif stored is None or mark_of(stored) != mark:
+                kept.append(mark_row(clock, mark))
+        delete_keys(conn, marks, _MARK_KEY, dropped)
+        upsert(conn, marks, kept, list(_MARK_KEY))
+        insert_rows(conn, deliveries, outbox)
+
+
+def _key(old: Row | None, new: Row | None) -> Key:
+    row = new if new is not None else old
+    assert row is not None
+    return (row["ticket_id"], row["metric"])

@@ -1,0 +1,1 @@
+"""Webhooks, the service side: the HTTP routes and the ``slaclock webhooks`` dispatcher."""
