@@ -355,12 +355,15 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
     from service.logging_setup import configure_logging
+    from service.migrations.schema import prepared_engine
     from service.webhooks.dispatcher import Dispatcher
     from service.webhooks.process import WebhookWorker, run_webhooks
 
     settings = Settings()
     configure_logging(settings)
-    engine = create_sql_engine(DatabaseConfig.parse(settings.database_url))
+    engine = prepared_engine(
+        DatabaseConfig.parse(settings.database_url), auto_migrate=settings.auto_migrate
+    )
     dispatcher = Dispatcher(
         engine,
         per_destination=settings.webhook_concurrency,

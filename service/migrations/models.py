@@ -11,6 +11,7 @@ from alembic.runtime.environment import IncludeNameFn, NameFilterParentNames, Na
 from sqlalchemy import Connection, MetaData, inspect, select
 
 from projections.schema import PROJECTION, REGISTRY, registry, tables_for
+from projections.webhooks.tables import metadata as webhook_metadata
 from service.tokens import api_tokens
 
 
@@ -23,10 +24,11 @@ def live_generation_or_first(conn: Connection) -> int:
 
 
 def target_metadata(conn: Connection) -> MetaData:
-    """The tokens table, the registry and the live generation's tables, as the code has them."""
+    """The tokens table, the registry, the webhook tables and the live generation's tables."""
     combined = MetaData()
     generation = tables_for(live_generation_or_first(conn))
-    for table in (api_tokens, registry, *generation.metadata.sorted_tables):
+    ours = (*webhook_metadata.sorted_tables, *generation.metadata.sorted_tables)
+    for table in (api_tokens, registry, *ours):
         table.to_metadata(combined)
     return combined
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select, text, update
 
 from projections.schema import PROJECTION, tables_for
 from projections.tracking import ensure_schema
+from projections.webhooks.tables import metadata as webhook_metadata
 from service.cli import main
 from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
@@ -44,6 +45,8 @@ def make_as_the_release_did(database_url: str, engine: Engine) -> str:
     tokens = TokenStore(engine)
     tokens.create_schema()
     ensure_schema(engine)
+    # That release had no webhooks (revision 0002): today's ensure_schema makes them.
+    webhook_metadata.drop_all(engine)
     _, token = tokens.create(["tickets:read"], "reporting")
     live = tables_for(1)
     with engine.begin() as conn:
@@ -152,13 +155,23 @@ def test_a_new_database_is_created_at_head_on_first_use(
 
 
 def test_a_start_records_the_baseline_of_a_database_made_before_migrations(
-    database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    database_url: str,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     token = make_as_the_release_did(database_url, engine)
     monkeypatch.setenv("SLA_DATABASE_URL", database_url)
-    assert main(["tokens", "list"]) == 0
+    # That release is recognised as the baseline, which is behind this one (webhooks).
+    assert main(["tokens", "list"]) == 1
+    assert "run `slaclock migrate`" in capsys.readouterr().err
     with engine.connect() as conn:
         assert read_state(conn) == SchemaState(BASELINE, versioned=True)
+    assert main(["migrate"]) == 0
+    assert main(["tokens", "list"]) == 0
+    with engine.connect() as conn:
+        assert read_state(conn) == SchemaState(head_revision(), versioned=True)
+        assert schema_differences(conn) == []
         assert conn.execute(select(tables_for(1).tickets.c.ticket_id)).scalars().all() == ["T-1"]
     assert TokenStore(engine).authenticate(token) == frozenset({"tickets:read"})
 
