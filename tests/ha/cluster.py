@@ -126,11 +126,18 @@ class Formation:
         raise RuntimeError(f"formation did not reach {wanted}: {self._states()}")
 
     def primary(self) -> Node:
-        states = self._states()
+        """The node both reporting and assigned a primary's state (a dead one keeps reporting
+        the state it last had, but the monitor has assigned it another)."""
+        with psycopg.connect(self.monitor.dsn("pg_auto_failover")) as conn:
+            rows = conn.execute(
+                "SELECT nodename FROM pgautofailover.node WHERE reportedstate = goalstate"
+                " AND goalstate IN ('single', 'wait_primary', 'primary')"
+            ).fetchall()
+        names = {str(name) for (name,) in rows}
         for node in self.nodes:
-            if states.get(node.name) in {"primary", "wait_primary", "single"}:
+            if node.name in names:
                 return node
-        raise RuntimeError(f"no primary: {states}")
+        raise RuntimeError(f"no primary: {self._states()}")
 
     def wait_writable(self, timeout: float) -> float:
         """Seconds until the formation's URL reaches a read-write primary again."""
@@ -175,6 +182,11 @@ class Formation:
         os.killpg(node.process.pid, signal.SIGKILL)
         node.process.wait()
         node.process = None
+
+    def kill_postmaster(self, node: Node) -> None:
+        """SIGKILL the node's postmaster only: its keeper restarts PostgreSQL in place."""
+        pidfile = Path(self._pgdata(node)) / "postmaster.pid"
+        os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
 
     def stop(self) -> None:
         for node in [*self.nodes, self.monitor]:
