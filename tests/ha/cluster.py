@@ -15,6 +15,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -69,6 +70,14 @@ class Formation:
     # --- start -------------------------------------------------------------------------
 
     def start(self) -> None:
+        if shutil.which("pg_autoctl") is None or not (PG_BIN / "postgres").exists():
+            raise RuntimeError(
+                "needs pg_autoctl and PostgreSQL 15: apt-get install"
+                " postgresql-15-auto-failover pg-auto-failover-cli"
+            )
+        for node in [self.monitor, *self.nodes]:
+            if not _port_free(node.port):
+                raise RuntimeError(f"port {node.port} is in use (the formation needs it)")
         self.root.mkdir(parents=True, exist_ok=True)
         _own(self.root)
         monitor_data = self._pgdata(self.monitor)
@@ -234,6 +243,15 @@ class Formation:
         return subprocess.Popen(
             self._argv(args), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _own(path: Path) -> None:
