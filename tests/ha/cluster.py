@@ -18,7 +18,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,8 +163,7 @@ class Formation:
     def describe(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in sorted(self._states().items()))
 
-    def _checkpoint_until(self, node: Node, done: object, timeout: float) -> None:
-        assert callable(done)
+    def _checkpoint_until(self, node: Node, done: Callable[[], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not done():
             if time.monotonic() > deadline:
