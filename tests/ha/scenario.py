@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             process.stop()
         formation.stop()
         if not args.keep and not figures.failures:
-            formation.remove()
+            shutil.rmtree(root, ignore_errors=True)  # the formation and every log
     report(figures, time.monotonic() - started, root)
     return 1 if figures.failures else 0
 
