@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest openapi bench clean
+.PHONY: run test lint typecheck pytest openapi bench ha-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m benchmarks.run_all
+
+# A pg_auto_failover pair (Debian: postgresql-15-auto-failover, pg-auto-failover-cli)
+# behind two servers and two projection workers; the primary is killed under load.
+ha-test: $(STAMP)
+	$(BIN)/python -m tests.ha.scenario
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -81,6 +81,7 @@ class ProjectionRunner:
         self._committed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stats = RunnerStats()
+        self._announced = False  # the first state is logged too: "standing by" from the start
 
     # --- control ---------------------------------------------------------------
 
@@ -157,8 +158,9 @@ class ProjectionRunner:
 
     def _hold_lock(self) -> bool:
         held = self._lock.acquire()
-        if held != self._stats.active:
+        if held != self._stats.active or not self._announced:
             log.info("projection worker %s", "active" if held else "standing by")
+            self._announced = True
             self._follower.reset()  # another worker may have moved the position
             self._set(active=held)
         return held

@@ -11,9 +11,11 @@ from eventsourcing.persistence import OperationalError
 from eventsourcing.utils import Environment
 from sqlalchemy import text
 
+from projections.lock import AdvisoryLock
 from service.database import DatabaseConfig, create_sql_engine
 from service.eventstore import EventStore
 from service.pgstore import SlaclockPostgresFactory
+from tests.support.server import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -78,4 +80,22 @@ def test_sslmode_require_is_enforced_not_dropped(pg_database: str) -> None:
         with pytest.raises(sqlalchemy.exc.OperationalError, match="SSL"), engine.connect():
             pass
     finally:
+        engine.dispose()
+
+
+def test_a_host_that_is_down_is_skipped_for_the_next_one(pg_database: str) -> None:
+    # A failed-over primary: the URL names it first, but only the second node answers.
+    parts = urlsplit(pg_database)
+    auth, _, live = parts.netloc.rpartition("@")
+    dead = f"127.0.0.1:{free_port()}"
+    netloc = (auth + "@" if auth else "") + f"{dead},{live}"
+    query = "target_session_attrs=read-write&application_name=slaclock-second"
+    url = urlunsplit(parts._replace(netloc=netloc, query=query))
+    assert settings_seen(url) == ("slaclock-second", "slaclock-second")
+    engine = create_sql_engine(DatabaseConfig.parse(url))
+    lock = AdvisoryLock(engine, key=0x51A_C10C_7E57)
+    try:
+        assert lock.acquire()
+    finally:
+        lock.release()
         engine.dispose()

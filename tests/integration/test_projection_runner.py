@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -9,6 +10,8 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from projections.runner import ProjectionRunner
 from projections.service import ProjectionService
@@ -114,6 +117,28 @@ def test_one_worker_is_active_and_a_standby_takes_over(database_url: str) -> Non
         finally:
             first.stop()
             second.stop()
+
+
+def test_a_standby_says_so_from_the_start(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An operator (and the failover test) must see which worker stands by, not only the active.
+    with database(database_url) as (store, engine):
+        ensure_schema(engine)
+        first = ProjectionRunner(engine, store, poll_seconds=0.01, standby_seconds=0.05)
+        second = ProjectionRunner(engine, store, poll_seconds=0.01, standby_seconds=0.05)
+        caplog.set_level(logging.INFO, logger="projections.runner")
+        first.start()
+        try:
+            assert eventually(lambda: first.stats.active)
+            second.start()
+            assert eventually(lambda: "projection worker standing by" in caplog.messages), (
+                caplog.messages
+            )
+            assert caplog.messages.count("projection worker active") == 1
+        finally:
+            second.stop()
+            first.stop()
 
 
 def test_status_and_metrics_report_lag_in_events_and_seconds(database_url: str) -> None:
