@@ -28,7 +28,7 @@ from service.settings import Settings
 
 router = APIRouter(tags=["projections"], route_class=AuthFirstRoute)
 READ = [Depends(require_scope(Scope.TICKETS_READ))]
-RESPONSES = {**AUTH_RESPONSES, **documented(422, 503)}
+RESPONSES = {**AUTH_RESPONSES, **documented(409, 422, 503)}
 RETRY_AFTER_SECONDS = 1
 
 Name = Annotated[str | None, Query(min_length=1, max_length=128)]
