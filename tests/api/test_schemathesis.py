@@ -29,6 +29,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path_factory.mktemp('st') / 'slaclock.db'}",
         admin_token=ADMIN_TOKEN,
+        # A position a write returned is reached well within this even on a loaded
+        # machine; a shorter wait could turn a slow projection into a 503 failure.
+        min_position_timeout_seconds=30.0,
     )
     with running_server(settings) as url:
         yield url
