@@ -386,7 +386,8 @@ def _check_opened(clean: dict[str, Any], errors: list[FieldError]) -> None:
         errors.append(FieldError("data.plan", "is required (or name a contract or a customer)"))
     for key in _OPENED_TEXT:
         _text(clean, key, errors, MAX_NAME)
-    if clean.setdefault("kind", "incident") not in _KINDS:
+    kind = clean.setdefault("kind", "incident")
+    if not isinstance(kind, str) or kind not in _KINDS:  # a list or an object is unhashable
         errors.append(FieldError("data.kind", f"must be one of {_KIND_LIST}"))
 
 

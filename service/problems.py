@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
+from service.apidoc.allow import allowed_methods
+from service.apidoc.responses import complete
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +146,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return problem_response(from_request_validation(exc))
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         titles = {
             404: "Not found",
@@ -154,9 +156,10 @@ def install(app: FastAPI) -> None:
         }
         title = titles.get(exc.status_code, "Error")
         detail = str(exc.detail)
-        return problem_response(
-            ProblemError(exc.status_code, title, detail, headers=dict(exc.headers or {}))
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return problem_response(ProblemError(exc.status_code, title, detail, headers=headers))
 
     app.add_exception_handler(ProblemError, on_problem)
     from service.store_circuit import StoreUnavailable
@@ -216,6 +219,7 @@ def add_problem_schema(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
+            complete(schema)
             schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
                 PROBLEM_SCHEMA
             )

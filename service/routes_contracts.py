@@ -5,21 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import AwareDatetime
 
 from domain.allowances import AllowanceReport
 from domain.contract_view import ContractView, TermView
+from service.apidoc.instants import Instant
 from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.contracts import AllowanceItem, ContractInput
 from service.dependencies import Service
 from service.event_bodies import instant_text, json_bytes
 from service.problems import documented
 from service.routes_events import recorded_out
-from service.schemas import CATALOG_ID_PATTERN, EventIn
+from service.schemas import CATALOG_ID_PATTERN
 from service.schemas_contracts import (
     AllowanceItemOut,
     AllowanceOut,
     AllowancePageOut,
+    ContractEventIn,
     ContractEventReceipt,
     ContractHistoryOut,
     ContractOut,
@@ -29,9 +30,9 @@ from service.schemas_contracts import (
 
 router = APIRouter(tags=["contracts"], route_class=AuthFirstRoute)
 ContractIdPath = Annotated[str, Path(pattern=CATALOG_ID_PATTERN, max_length=128)]
-AsOf = Annotated[AwareDatetime | None, Query(description="evaluate at this instant")]
+AsOf = Annotated[Instant | None, Query(description="evaluate at this instant")]
 AsKnownAt = Annotated[
-    AwareDatetime | None, Query(description="use only what was recorded at or before this instant")
+    Instant | None, Query(description="use only what was recorded at or before this instant")
 ]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 CursorQuery = Annotated[
@@ -54,7 +55,7 @@ READ = [Depends(require_scope(Scope.TICKETS_READ))]
     },
 )
 async def post_contract_event(
-    contract_id: ContractIdPath, body: EventIn, service: Service
+    contract_id: ContractIdPath, body: ContractEventIn, service: Service
 ) -> Response:
     item = ContractInput(contract_id, body.event_id, body.type, body.occurred_at, body.data)
     receipt = await service.contracts.record(item)

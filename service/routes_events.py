@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import AwareDatetime
 
+from service.apidoc.instants import Instant
 from service.application import EventInput
 from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.dependencies import Service
@@ -98,7 +98,7 @@ def _recorded_fields(recorded: RecordedEvent) -> dict[str, Any]:
 def get_events(
     ticket_id: TicketIdPath,
     service: Service,
-    as_known_at: Annotated[AwareDatetime | None, Query(description="RFC 3339 instant")] = None,
+    as_known_at: Annotated[Instant | None, Query(description="RFC 3339 instant")] = None,
 ) -> HistoryOut:
     history = service.history(ticket_id, as_known_at)
     return HistoryOut(ticket_id=ticket_id, events=[ticket_recorded_out(r) for r in history])

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from domain.business_time import to_us
 from domain.errors import ValidationFailed
@@ -20,13 +20,15 @@ from domain.instants import to_utc
 from projections.compliance import ComplianceQuery
 from projections.queries import BreachFilters, Page, TicketFilters
 from projections.service import ProjectionService
+from service.apidoc.instants import Instant
 from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.problems import ProblemError, documented
+from service.runtime import Runtime
 from service.settings import Settings
 
 router = APIRouter(tags=["projections"], route_class=AuthFirstRoute)
 READ = [Depends(require_scope(Scope.TICKETS_READ))]
-RESPONSES = {**AUTH_RESPONSES, **documented(422, 503)}
+RESPONSES = {**AUTH_RESPONSES, **documented(409, 422, 503)}
 RETRY_AFTER_SECONDS = 1
 
 Name = Annotated[str | None, Query(min_length=1, max_length=128)]
@@ -123,6 +125,7 @@ def _projections(request: Request, min_position: int | None) -> ProjectionServic
     if not isinstance(service, ProjectionService):
         raise ProblemError(503, "Service unavailable", "the projections are not available")
     if min_position is not None:
+        _check_recorded(request, min_position)
         settings: Settings = request.app.state.settings
         if not service.wait_for(min_position, settings.min_position_timeout_seconds):
             raise ProblemError(
@@ -133,6 +136,18 @@ def _projections(request: Request, min_position: int | None) -> ProjectionServic
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
     return service
+
+
+def _check_recorded(request: Request, position: int) -> None:
+    """A position no write has returned yet is the client's mistake, not a wait to time out."""
+    runtime: Runtime = request.app.state.runtime
+    if position > runtime.store.max_position():
+        raise ProblemError(
+            409,
+            "Position not recorded",
+            f"no write has returned position {position}: nothing to wait for",
+            slug="position-not-recorded",
+        )
 
 
 def _page(page: Page) -> dict[str, Any]:
@@ -203,10 +218,8 @@ def list_breaches(
 def compliance_report(
     request: Request,
     *,
-    from_: Annotated[
-        AwareDatetime | None, Query(alias="from", description="opened at or after")
-    ] = None,
-    to: Annotated[AwareDatetime | None, Query(description="opened before")] = None,
+    from_: Annotated[Instant | None, Query(alias="from", description="opened at or after")] = None,
+    to: Annotated[Instant | None, Query(description="opened before")] = None,
     plan: Name = None,
     priority: Name = None,
     customer: Name = None,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime
 
 from domain.clocks import Clock, Segment, TicketState
+from service.apidoc.instants import Instant
 from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.dependencies import Service
 from service.problems import documented
@@ -15,9 +15,9 @@ from service.schemas import TICKET_ID_PATTERN, ClockOut, SegmentOut, SegmentsOut
 
 router = APIRouter(tags=["tickets"], route_class=AuthFirstRoute)
 TicketIdPath = Annotated[str, Path(pattern=TICKET_ID_PATTERN, max_length=128)]
-AsOf = Annotated[AwareDatetime | None, Query(description="evaluate the clocks at this instant")]
+AsOf = Annotated[Instant | None, Query(description="evaluate the clocks at this instant")]
 AsKnownAt = Annotated[
-    AwareDatetime | None, Query(description="use only what was recorded at or before this instant")
+    Instant | None, Query(description="use only what was recorded at or before this instant")
 ]
 READ = [Depends(require_scope(Scope.TICKETS_READ))]
 Metric = Literal["response", "relief", "resolution"]

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import AwareDatetime
 
 from domain.credits import Verdict
 from domain.uptime import MonthUptime, TierFailure
+from service.apidoc.instants import Instant
 from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.credit_reads import ContractCredits, MonthCredit
 from service.event_bodies import json_bytes, service_receipt_body
@@ -36,9 +36,9 @@ from service.uptime_schemas import (
 
 router = APIRouter(tags=["uptime"], route_class=AuthFirstRoute)
 IdPath = Annotated[str, Path(pattern=TICKET_ID_PATTERN, max_length=128)]
-AsOf = Annotated[AwareDatetime | None, Query(description="evaluate at this instant (RFC 3339)")]
+AsOf = Annotated[Instant | None, Query(description="evaluate at this instant (RFC 3339)")]
 AsKnownAt = Annotated[
-    AwareDatetime | None, Query(description="use only what was recorded at or before this instant")
+    Instant | None, Query(description="use only what was recorded at or before this instant")
 ]
 MONTH = r"^\d{4}-\d{2}$"
 READ = [Depends(require_scope(Scope.TICKETS_READ))]

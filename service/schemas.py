@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from domain.calendar import MAX_DATES, MAX_INTERVALS_PER_DAY
 from domain.clock_model import ClockState, Outcome, SegmentKind, TicketStatus
 from domain.events import MAX_SEQUENCE
 from domain.policy import MAX_PRIORITIES, MAX_PRIORITY_RULES
+from service.apidoc.event_schemas import ticket_event_schema
+from service.apidoc.instants import Instant
 
 TICKET_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 CATALOG_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -25,9 +29,11 @@ class Strict(BaseModel):
 
 
 class EventIn(Strict):
+    """A ticket event; its published schema is one branch per type (service/apidoc)."""
+
     event_id: str = Field(min_length=1, max_length=128, examples=["evt-000123"])
     type: str = Field(examples=["opened"], description="one of the nine event types")
-    occurred_at: AwareDatetime = Field(description="RFC 3339 with an offset")
+    occurred_at: Instant = Field(description="RFC 3339 with an offset")
     data: dict[str, Any] = Field(
         default_factory=dict,
         description="the type's fields; any type may add `attributes`, a free-form JSON"
@@ -38,6 +44,12 @@ class EventIn(Strict):
         description="the source's own order among this ticket's events at the same"
         " occurred_at (e.g. ServiceNow's sys_mod_count); part of the body",
     )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return ticket_event_schema()
 
 
 class BatchItemIn(EventIn):
@@ -96,15 +108,15 @@ Dates = Annotated[list[str], Field(max_length=MAX_DATES)]
 
 
 class CalendarIn(Strict):
-    timezone: str
+    timezone: str = Field(min_length=1, description="an IANA time zone name")
     week: dict[str, Annotated[list[list[str]], Field(max_length=MAX_INTERVALS_PER_DAY)]] = Field(
-        default_factory=dict
+        description="open hours per weekday (mon..sun), at least one day open"
     )
     holidays: dict[str, Any] | Dates | None = None
     extra_closed: Dates = Field(default_factory=list)
     extra_open: Dates = Field(default_factory=list)
     hours_per_working_day: float | None = None
-    effective_from: AwareDatetime | None = None
+    effective_from: Instant | None = None
 
 
 class PriorityRuleIn(Strict):
@@ -133,7 +145,7 @@ class UptimeTermsIn(Strict):
 
 class PolicyIn(Strict):
     name: str = Field(min_length=1, max_length=200)
-    effective_from: AwareDatetime | None = None
+    effective_from: Instant | None = None
     calendar: str
     priorities: list[str] = Field(max_length=MAX_PRIORITIES)
     default_priority: str

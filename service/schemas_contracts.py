@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from service.schemas import RecordedEventOut
+from service.apidoc.event_schemas import contract_event_schema
+from service.apidoc.instants import Instant
+from service.schemas import RecordedEventOut, Strict
 
 ContractStatus = Literal["active", "suspended", "ended", "not_started"]
+
+
+class ContractEventIn(Strict):
+    """A contract event; its published schema is one branch per type (service/apidoc)."""
+
+    event_id: str = Field(min_length=1, max_length=128)
+    type: str
+    occurred_at: Instant
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return contract_event_schema()
 
 
 class ContractEventReceipt(BaseModel):

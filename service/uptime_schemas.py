@@ -5,18 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from service.apidoc.event_schemas import service_event_schema
+from service.apidoc.instants import Instant
 from service.schemas import RecordedEventOut, Strict
 
 
 class ServiceEventIn(Strict):
     event_id: str = Field(min_length=1, max_length=128, examples=["alert-7f3a"])
     type: str = Field(examples=["outage_started"], description="outage_started or outage_ended")
-    occurred_at: AwareDatetime = Field(description="RFC 3339 with an offset")
+    occurred_at: Instant = Field(description="RFC 3339 with an offset")
     data: dict[str, Any] = Field(
         default_factory=dict, description="optional text: actor, source, note"
     )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return service_event_schema()
 
 
 class ServiceEventReceipt(BaseModel):

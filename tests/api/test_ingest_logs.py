@@ -68,7 +68,7 @@ def test_ingest_and_read_your_writes_log_no_error(served_log: tuple[str, Path]) 
             assert answer.status_code == 201
             assert http.post(f"/v1/tickets/L-{n}/events", json=body).status_code == 200
         batch = [
-            {"ticket_id": f"B-{n}", **_event(f"B-{n}", f"b-{n}", "opened", "2026-03-02T10:00Z")}
+            {"ticket_id": f"B-{n}", **_event(f"B-{n}", f"b-{n}", "opened", "2026-03-02T10:00:00Z")}
             for n in range(500)
         ]
         results = http.post("/v1/events/batch", json={"events": batch}).json()["results"]

@@ -159,15 +159,18 @@ def test_pages_and_their_cursor(client: httpx.Client) -> None:
     assert client.get("/v1/breaches", params={"state": "late"}).status_code == 422
 
 
-def test_a_position_not_reached_in_time_is_503_with_retry_after(client: httpx.Client) -> None:
+def test_a_position_no_write_returned_is_409_at_once(client: httpx.Client) -> None:
+    # Nothing to wait for: the answer does not sit out min_position_timeout_seconds
+    # and then ask for a retry (test_readiness covers a real position not reached).
     head = client.get("/v1/tickets", params={"limit": 1}).json()
     assert "items" in head
     for path in ("/v1/tickets", "/v1/breaches", "/v1/reports/compliance"):
         got = client.get(path, params={"min_position": 10**12})
-        assert got.status_code == 503
-        assert got.headers["retry-after"] == "1"
+        assert got.status_code == 409
+        assert "retry-after" not in got.headers
         assert got.headers["content-type"].startswith("application/problem+json")
-        assert "10000000000" in got.json()["detail"]
+        assert got.json()["type"].endswith("/position-not-recorded")
+        assert "1000000000000" in got.json()["detail"]
 
 
 def test_the_projection_endpoints_need_a_token(client: httpx.Client) -> None:
