@@ -13,11 +13,13 @@ scraped ``--scrapes`` times, one at a time.
 
 Baselines, measured in the same run:
 - the same scrape on the same server before the rows are written (empty read
-  model): what /metrics costs without the SLA aggregates, and about what gauges
-  kept incrementally (one small table read per scrape) would cost;
+  model): what /metrics costs without SLA figures to aggregate;
 - ``GET /v1/breaches?open_only=true`` (first page of 100), the listing whose
-  counts the breached gauge reports.
-The SLA queries alone (no HTTP) are timed too, each aggregate separately.
+  counts the breached gauge reports;
+- query-only, the alternative design: counting breached clocks row by row at
+  scrape time (open breached clocks, plus the all-time compliance report, whose
+  time-driven breaches are read clock by clock), against ``sla_figures`` (the
+  counters the summary keeps, minus the clocks still ahead of now).
 """
 
 from __future__ import annotations
@@ -29,15 +31,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from benchmarks.breaches import PLANS, fill, free_port, percentiles, timed
 from benchmarks.serverproc import admin, database, server
 from domain.business_time import DAY_US, to_us
-from projections import sla_gauges
 from projections.compliance import ComplianceQuery, report
 from projections.queries import ProjectionReader
+from projections.rows import OPEN_STATUSES
 from projections.schema import Tables
+from projections.sla_gauges import sla_figures
 from projections.tracking import ensure_schema, write_transaction
 
 POLICY = {
@@ -60,10 +63,14 @@ def summarise(engine: Engine) -> None:
         with write_transaction(conn):
             conn.exec_driver_sql(
                 f"INSERT INTO {s} (plan, priority, metric, opened_day, met, breached, pending,"
-                f" suspended) SELECT plan, priority, metric, opened_at_us / {DAY_US},"
+                f" suspended, open_breach, running) SELECT plan, priority, metric,"
+                f" opened_at_us / {DAY_US},"
                 " SUM(CASE WHEN outcome = 'met' THEN 1 ELSE 0 END),"
                 " SUM(CASE WHEN outcome = 'breached' THEN 1 ELSE 0 END),"
-                " SUM(CASE WHEN outcome = 'pending' THEN 1 ELSE 0 END), SUM(suspended)"
+                " SUM(CASE WHEN outcome = 'pending' THEN 1 ELSE 0 END), SUM(suspended),"
+                " SUM(CASE WHEN breach_from_us IS NOT NULL"
+                " AND status IN ('open', 'awaiting_customer') THEN 1 ELSE 0 END),"
+                " SUM(CASE WHEN running_due_us IS NOT NULL THEN 1 ELSE 0 END)"
                 f" FROM {c} GROUP BY plan, priority, metric, opened_at_us / {DAY_US}"
             )
             recorded = to_us(datetime(2025, 1, 1, tzinfo=UTC))
@@ -98,13 +105,20 @@ def listing(client: httpx.Client) -> Callable[[], None]:
     return ask
 
 
+def row_by_row(conn: Connection, tables: Tables, now_us: int) -> None:
+    """The design not chosen: every breached clock counted at scrape time."""
+    c = tables.clocks
+    q = select(c.c.plan, c.c.priority, c.c.metric, func.count())
+    q = q.where(c.c.breach_from_us <= now_us, c.c.status.in_(OPEN_STATUSES))
+    conn.execute(q.group_by(c.c.plan, c.c.priority, c.c.metric)).all()
+    report(conn, tables, ComplianceQuery(), now_us)
+
+
 def query_only(engine: Engine, scrapes: int) -> dict[str, dict[str, float]]:
     reader = ProjectionReader(engine, lambda: datetime.now(UTC))
     parts: dict[str, Callable[[Connection, Tables, int], Any]] = {
-        "all SLA figures": sla_gauges.sla_figures,
-        "open breached": sla_gauges._open_breached,
-        "open at risk": sla_gauges._open_at_risk,
-        "compliance (all time)": lambda conn, t, now: report(conn, t, ComplianceQuery(), now),
+        "sla_figures (chosen)": sla_figures,
+        "row by row (alternative)": row_by_row,
     }
     found = {}
     for name, part in parts.items():
@@ -113,6 +127,10 @@ def query_only(engine: Engine, scrapes: int) -> dict[str, dict[str, float]]:
             reader.read(lambda conn, tables: chosen(conn, tables, reader.now_us()))
 
         found[name] = percentiles(timed(ask, scrapes))
+    now = reader.now_us()
+    chosen = reader.read(lambda conn, tables: sla_figures(conn, tables, now))
+    found["open breached clocks"] = {"count": float(sum(chosen.breached.values()))}
+    found["at-risk clocks"] = {"count": float(sum(chosen.at_risk.values()))}
     return found
 
 

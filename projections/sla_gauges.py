@@ -1,24 +1,28 @@
-"""SLA figures for /metrics, aggregated per plan, priority and metric at the scrape instant.
+"""SLA figures for /metrics, per plan, priority and metric, decided at the scrape instant.
 
 Breached and at-risk clocks are counted exactly as ``GET /v1/breaches?open_only=true``
 lists them (``state=breached`` and ``state=at_risk``), decided at the same ``now``: a
 running clock whose due instant passed since its ticket's last event counts as
-breached without any new event. Attainment is the all-time compliance report's.
+breached without any new event. Outcomes and attainment are the all-time compliance
+report's, time-driven breaches included.
 
-Every figure is one grouped SQL aggregate over indexed columns, so the answer
-has one row per plan, priority and metric (a handful) and never one per ticket;
-the cost was measured with 1,000,000 clocks (``benchmarks/sla_gauges.py``).
+Counting breached clocks row by row costs as many rows as there are breaches
+(over a second with 1,000,000 clocks, ``benchmarks/sla_gauges.py``). Instead the
+compliance summary keeps, as events arrive, how many clocks of open tickets have a
+breach instant and how many running clocks have a due instant; a scrape subtracts
+the clocks whose instant is still ahead of "now", read through the ``breach`` and
+``due`` indexes. Those are the running clocks not yet due: about as many as the
+at-risk listing reads, however many breaches there are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
-from projections.compliance import ComplianceQuery, Group, report
-from projections.queries import OPEN_STATUSES
+from projections.compliance import Group, objectives
+from projections.rows import OPEN_STATUSES
 from projections.schema import Tables
 
 
@@ -51,47 +55,63 @@ class SlaFigures:
 
 
 def sla_figures(conn: Connection, tables: Tables, now_us: int) -> SlaFigures:
-    groups = report(conn, tables, ComplianceQuery(), now_us)
-    return SlaFigures(
-        breached=_open_breached(conn, tables, now_us),
-        at_risk=_open_at_risk(conn, tables, now_us),
-        outcomes={_key(g): (g["met"], g["breached"], g["pending"]) for g in groups},
-        attainment=_attainment(groups),
-    )
+    totals = _totals(conn, tables)
+    not_breached = _breach_ahead(conn, tables, now_us)
+    not_due, at_risk = _running_ahead(conn, tables, now_us)
+    breached: dict[Group, int] = {}
+    outcomes: dict[Group, tuple[int, int, int]] = {}
+    for key, (met, late, pending, open_breach, running) in totals.items():
+        overdue = running - not_due.get(key, 0)  # pending when evaluated, breached now
+        outcomes[key] = (met, late + overdue, pending - overdue)
+        breached[key] = open_breach - not_breached.get(key, 0)
+    goals = objectives(conn, tables, {plan for plan, _, _ in outcomes}, now_us)
+    return SlaFigures(breached, at_risk, outcomes, _attainment(outcomes, goals))
 
 
-def _key(group: dict[str, Any]) -> Group:
-    return group["plan"], group["priority"], group["metric"]
+def _group(plan: str, priority: str | None, metric: str) -> Group:
+    return plan, priority or "", metric
 
 
-def _counted(conn: Connection, q: Any) -> dict[Group, int]:
-    return {(plan, priority or "", metric): int(n) for plan, priority, metric, n in conn.execute(q)}
+def _totals(conn: Connection, tables: Tables) -> dict[Group, list[int]]:
+    s = tables.compliance
+    sums = [func.sum(s.c[n]) for n in ("met", "breached", "pending", "open_breach", "running")]
+    q = select(s.c.plan, s.c.priority, s.c.metric, *sums)
+    q = q.group_by(s.c.plan, s.c.priority, s.c.metric)
+    return {_group(*row[:3]): [int(n) for n in row[3:]] for row in conn.execute(q)}
 
 
-def _grouped(tables: Tables) -> Any:
+def _breach_ahead(conn: Connection, tables: Tables, now_us: int) -> dict[Group, int]:
+    """Clocks of open tickets that breach only after ``now`` (``state=breached`` negated)."""
     c = tables.clocks
     q = select(c.c.plan, c.c.priority, c.c.metric, func.count())
-    q = q.where(c.c.status.in_(OPEN_STATUSES))
-    return q.group_by(c.c.plan, c.c.priority, c.c.metric)
+    q = q.where(c.c.breach_from_us > now_us, c.c.status.in_(OPEN_STATUSES))
+    q = q.group_by(c.c.plan, c.c.priority, c.c.metric)
+    return {_group(p, pr, m): int(n) for p, pr, m, n in conn.execute(q)}
 
 
-def _open_breached(conn: Connection, tables: Tables, now_us: int) -> dict[Group, int]:
-    """``state=breached``: breached at an event, or running past its due instant."""
-    return _counted(conn, _grouped(tables).where(tables.clocks.c.breach_from_us <= now_us))
-
-
-def _open_at_risk(conn: Connection, tables: Tables, now_us: int) -> dict[Group, int]:
-    """``state=at_risk``: running, not yet due, past its warning instant."""
+def _running_ahead(
+    conn: Connection, tables: Tables, now_us: int
+) -> tuple[dict[Group, int], dict[Group, int]]:
+    """Running clocks not yet due; and those of them at risk (``state=at_risk``, open)."""
     c = tables.clocks
-    q = _grouped(tables).where(c.c.running_due_us > now_us, c.c.warn_at_us <= now_us)
-    return _counted(conn, q)
+    risky = case((c.c.warn_at_us <= now_us, 1), else_=0)
+    risky = case((c.c.status.in_(OPEN_STATUSES), risky), else_=0)
+    q = select(c.c.plan, c.c.priority, c.c.metric, func.count(), func.sum(risky))
+    q = q.where(c.c.running_due_us > now_us).group_by(c.c.plan, c.c.priority, c.c.metric)
+    not_due: dict[Group, int] = {}
+    at_risk: dict[Group, int] = {}
+    for plan, priority, metric, n, risk in conn.execute(q):
+        key = _group(plan, priority, metric)
+        not_due[key], at_risk[key] = int(n), int(risk or 0)
+    return not_due, at_risk
 
 
-def _attainment(groups: list[dict[str, Any]]) -> dict[tuple[str, str], Attainment]:
-    """The report's groups summed over priorities (an objective is the plan's, per metric)."""
+def _attainment(
+    outcomes: dict[Group, tuple[int, int, int]], goals: dict[tuple[str, str], float | None]
+) -> dict[tuple[str, str], Attainment]:
+    """Summed over priorities (an objective is the plan's, per metric)."""
     found: dict[tuple[str, str], Attainment] = {}
-    for g in groups:
-        key = (g["plan"], g["metric"])
-        seen = found.get(key, Attainment(0, 0, g["objective"]))
-        found[key] = Attainment(seen.met + g["met"], seen.breached + g["breached"], seen.objective)
+    for (plan, _, metric), (met, breached, _) in outcomes.items():
+        seen = found.get((plan, metric), Attainment(0, 0, goals.get((plan, metric))))
+        found[(plan, metric)] = Attainment(seen.met + met, seen.breached + breached, seen.objective)
     return found

@@ -8,9 +8,12 @@ scrape must count it breached, as ``GET /v1/breaches`` lists it.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -139,3 +142,69 @@ def _check_labels(samples: Samples, plan: str) -> None:
     assert sample(samples, "slaclock_sla_breached_clocks", **relief) == 0.0
     assert sample(samples, "slaclock_sla_objective_ratio", plan=plan, metric="relief") == 0.95
     assert sample(samples, "slaclock_sla_objective_ratio", plan=plan, metric="response") is None
+
+
+# --- the Grafana dashboard ---------------------------------------------------------
+
+DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "slaclock.json"
+# Label lists, label matchers, range selectors, strings and dashboard variables: not names.
+_NOT_NAMES = re.compile(
+    r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)"
+    r"|\{[^}]*\}|\[[^\]]*\]|\"[^\"]*\"|\$\w+"
+)
+_WORD = re.compile(r"\b[A-Za-z_:][A-Za-z0-9_:]*\b(?!\s*\()")  # a function name is followed by "("
+_KEYWORDS = {"and", "or", "unless", "bool", "offset"}
+
+
+def metric_names(promql: str) -> set[str]:
+    return {w for w in _WORD.findall(_NOT_NAMES.sub(" ", promql)) if w not in _KEYWORDS}
+
+
+def _queries(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(where, PromQL) for every panel target and every query variable."""
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            yield panel["title"], target["expr"]
+    for variable in dashboard["templating"]["list"]:
+        if variable["type"] == "query":
+            inner = re.fullmatch(r"label_values\((.*),\s*\w+\)", variable["query"]["query"])
+            assert inner, variable
+            yield variable["name"], inner.group(1)
+
+
+def test_metric_names_in_promql() -> None:
+    promql = (
+        'histogram_quantile(0.99, sum by (le, route) (rate(x_bucket{a=~"b"}[$__rate_interval])))'
+        " - on (plan) y_ratio > bool 0"
+    )
+    assert metric_names(promql) == {"x_bucket", "y_ratio"}
+
+
+def test_every_dashboard_query_names_only_exposed_metrics(server: tuple[str, str]) -> None:
+    base, token = server
+    with admin_client(base) as client:
+        plan = unique("plan")
+        define_plan(client, unique("dublin"), plan)
+        # A responded clock makes attainment, and a request makes the latency histogram.
+        _post(client, f"{plan}-1", opened("e1", plan, priority="high"))
+        last = _post(client, f"{plan}-1", event("e2", "responded", "2026-03-16T17:00:00Z"))
+        assert client.get("/v1/tickets", params={"min_position": last}).status_code == 200
+    exposed = {name for name, _ in scrape(base, token)}
+    dashboard = json.loads(DASHBOARD.read_text())
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    assert all(p["datasource"]["uid"] == "${datasource}" for p in panels)
+    used: set[str] = set()
+    for where, promql in _queries(dashboard):
+        names = metric_names(promql)
+        assert names, f"{where}: no metric in {promql!r}"
+        assert names <= exposed, f"{where}: {sorted(names - exposed)} not in /metrics"
+        used |= names
+    assert {
+        "slaclock_sla_breached_clocks",
+        "slaclock_sla_at_risk_clocks",
+        "slaclock_sla_attainment_ratio",
+        "slaclock_sla_objective_ratio",
+        "slaclock_http_requests_total",
+        "slaclock_http_request_duration_seconds_bucket",
+        "slaclock_projection_lag_seconds",
+    } <= used
