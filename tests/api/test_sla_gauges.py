@@ -122,7 +122,8 @@ def test_gauges_count_open_breaches_risk_and_attainment_as_time_passes(
     }
     time.sleep(max(0.0, (due_soon - datetime.now(UTC)).total_seconds()))
     assert eventually(lambda: _response(scrape(base, token), plan)["at_risk"] == 1.0)
-    assert _response(scrape(base, token), plan) == {
+    after = scrape(base, token)
+    assert _response(after, plan) == {
         "open_breached": 2.0,
         "at_risk": 1.0,
         "met": 1.0,
@@ -131,6 +132,22 @@ def test_gauges_count_open_breaches_risk_and_attainment_as_time_passes(
         "attainment": 0.25,
     }
     _check_labels(before, plan)
+    with admin_client(base) as client:
+        _agrees_with_the_api(client, after, plan)
+
+
+def _agrees_with_the_api(client: httpx.Client, samples: Samples, plan: str) -> None:
+    """Every group's figures are the compliance report's and the breach listings' counts."""
+    groups = client.get("/v1/reports/compliance", params={"plan": plan}).json()["groups"]
+    assert len(groups) == 3  # critical: response, relief, resolution
+    for g in groups:
+        labels = {"plan": plan, "priority": g["priority"], "metric": g["metric"]}
+        for outcome in ("met", "breached", "pending"):
+            assert sample(samples, "slaclock_sla_clocks", **labels, outcome=outcome) == g[outcome]
+        for state, name in (("breached", "breached_clocks"), ("at_risk", "at_risk_clocks")):
+            query = labels | {"state": state, "open_only": "true"}
+            listed = client.get("/v1/breaches", params=query).json()["items"]
+            assert sample(samples, f"slaclock_sla_{name}", **labels) == len(listed)
 
 
 def _check_labels(samples: Samples, plan: str) -> None:
