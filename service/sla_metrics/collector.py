@@ -10,14 +10,17 @@ catalog bounds them.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy.exc import SQLAlchemyError
 
 from projections.sla_gauges import SlaFigures
 
+log = logging.getLogger(__name__)
 GROUP = ("plan", "priority", "metric")
 OUTCOMES = ("met", "breached", "pending")
 
@@ -75,13 +78,30 @@ class SlaCollector:
 
     def describe(self) -> tuple[Metric, ...]:
         """The families without samples, so registering reads nothing from the database."""
-        return (*_families(), _duration(0.0))
+        return (*_families(), _up(False), _duration(0.0))
 
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
-        figures = self._read()
+        try:
+            figures = self._read()
+        except SQLAlchemyError as error:
+            # E.g. read models made by an older release, before `slaclock rebuild`: the
+            # other series still answer; the log says why these are missing.
+            kind = type(error).__name__
+            log.warning("SLA gauges: reading the figures failed: %s: %s", kind, error)
+            yield _up(False)
+            return
         yield from families(figures)
+        yield _up(True)
         yield _duration(time.perf_counter() - started)
+
+
+def _up(read: bool) -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "slaclock_sla_gauges_up",
+        "1 when this scrape read the SLA figures; 0 when the read failed (see the log).",
+        value=int(read),
+    )
 
 
 def _duration(seconds: float) -> GaugeMetricFamily:

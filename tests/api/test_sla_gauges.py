@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
 
 from service.cli import open_token_store
 from service.settings import Settings
@@ -159,6 +160,28 @@ def _check_labels(samples: Samples, plan: str) -> None:
     assert sample(samples, "slaclock_sla_breached_clocks", **relief) == 0.0
     assert sample(samples, "slaclock_sla_objective_ratio", plan=plan, metric="relief") == 0.95
     assert sample(samples, "slaclock_sla_objective_ratio", plan=plan, metric="response") is None
+
+
+def test_read_models_of_an_older_release_leave_the_other_series(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'old.db'}",
+        admin_token=ADMIN_TOKEN,
+        projections_enabled=False,
+    )
+    with running_server(settings) as base:
+        up = scrape(base, ADMIN_TOKEN)
+        assert sample(up, "slaclock_sla_gauges_up") == 1.0
+        # As a database made before the SLA gauges' counters, until `slaclock rebuild`.
+        engine = create_engine(settings.database_url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE slaproj_g1_compliance DROP COLUMN open_breach")
+        engine.dispose()
+        down = scrape(base, ADMIN_TOKEN)
+    assert sample(down, "slaclock_sla_gauges_up") == 0.0
+    assert sample(down, "slaclock_projection_generation", projection="tickets") == 1.0
+    assert any(name == "slaclock_http_requests_total" for name, _ in down)
 
 
 # --- the Grafana dashboard ---------------------------------------------------------
