@@ -46,8 +46,8 @@ def report(conn: Connection, tables: Tables, query: ComplianceQuery, now_us: int
     counts: dict[Group, list[int]] = {}
     for part in _parts(conn, tables, query, now_us):
         _add(counts, part)
-    objectives = _objectives(conn, tables, {plan for plan, _, _ in counts}, now_us)
-    return [_group(key, value, objectives) for key, value in sorted(counts.items())]
+    found = objectives(conn, tables, {plan for plan, _, _ in counts}, now_us)
+    return [_group(key, value, found) for key, value in sorted(counts.items())]
 
 
 def _parts(
@@ -157,7 +157,7 @@ def _from_clocks(
     return found
 
 
-def _objectives(
+def objectives(
     conn: Connection, tables: Tables, plans: set[str], now_us: int
 ) -> dict[tuple[str, str], float | None]:
     p = tables.policies

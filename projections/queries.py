@@ -15,10 +15,10 @@ from domain.business_time import from_us, to_us
 from projections import cursor
 from projections.live import instant, live_clock
 from projections.ports import Now
+from projections.rows import OPEN_STATUSES
 from projections.schema import Tables, tables_for
 from projections.tracking import ensure_schema, is_sqlite, live_generation
 
-OPEN_STATUSES = ("open", "awaiting_customer")
 R = TypeVar("R")
 
 

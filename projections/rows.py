@@ -32,8 +32,13 @@ log = logging.getLogger(__name__)
 Row = dict[str, Any]
 SummaryKey = tuple[str, str, str, int]  # plan, priority, metric, opened_day
 # Counters per key: met, breached, pending, and suspended (held at some point, also
-# counted in one of the first three).
-_SUSPENDED = 3
+# counted in one of the first three); then, for the SLA gauges, the clocks of open
+# tickets that breach at some instant (``breach_from_us`` set) and the running clocks
+# that do (``running_due_us`` set): which of them have breached by "now" is decided at
+# query time by subtracting the few still ahead of it (projections/sla_gauges.py).
+_SUSPENDED, _OPEN_BREACH, _RUNNING = 3, 4, 5
+COUNTERS = 6
+OPEN_STATUSES = ("open", "awaiting_customer")
 _OCCURRED, _TYPE = 2, 0
 _EVENT_TYPES = {kind.value: kind for kind in EventType}
 
@@ -222,38 +227,45 @@ def _evaluate_bound(
 
 
 _OUTCOME_INDEX = {Outcome.MET.value: 0, Outcome.BREACHED.value: 1, Outcome.PENDING.value: 2}
-_PLAN, _PRIORITY, _METRIC = CLOCK_COLUMNS.index("plan"), CLOCK_COLUMNS.index("priority"), 1
-_OPENED, _OUTCOME = CLOCK_COLUMNS.index("opened_at_us"), CLOCK_COLUMNS.index("outcome")
-_HELD = CLOCK_COLUMNS.index("suspended")
+_SUMMARY_COLUMNS = (
+    "plan", "priority", "metric", "opened_at_us", "outcome", "suspended", "status",
+    "breach_from_us", "running_due_us",
+)  # fmt: skip
+_AT = tuple(CLOCK_COLUMNS.index(name) for name in _SUMMARY_COLUMNS)
 
 
 def _summary_key(plan: str, priority: str | None, metric: str, opened_us: int) -> SummaryKey:
     return (plan, priority or "", metric, opened_us // DAY_US)
 
 
+def _count(total: dict[SummaryKey, list[int]], values: Sequence[Any], sign: int) -> list[int]:
+    """Add one clock (its ``_SUMMARY_COLUMNS``) to the counters, times ``sign``."""
+    plan, priority, metric, opened, outcome, held, status, breach_from, running_due = values
+    counts = total.setdefault(_summary_key(plan, priority, metric, opened), [0] * COUNTERS)
+    counts[_OUTCOME_INDEX[outcome]] += sign
+    counts[_SUSPENDED] += sign * held
+    counts[_OPEN_BREACH] += sign * (breach_from is not None and status in OPEN_STATUSES)
+    counts[_RUNNING] += sign * (running_due is not None)
+    return counts
+
+
 def summary_deltas(old: Sequence[Row], new: Sequence[Row]) -> dict[SummaryKey, list[int]]:
-    """How the compliance counters (met, breached, pending) move from ``old`` to ``new``."""
+    """How the compliance counters move from ``old`` to ``new``."""
     deltas: dict[SummaryKey, list[int]] = {}
     for rows, sign in ((old, -1), (new, 1)):
         for row in rows:
-            key = _summary_key(row["plan"], row["priority"], row["metric"], row["opened_at_us"])
-            counts = deltas.setdefault(key, [0, 0, 0, 0])
-            counts[_OUTCOME_INDEX[row["outcome"]]] += sign
-            counts[_SUSPENDED] += sign * row["suspended"]
+            _count(deltas, [row[name] for name in _SUMMARY_COLUMNS], sign)
     return {key: counts for key, counts in deltas.items() if any(counts)}
 
 
 def count_outcomes(total: dict[SummaryKey, list[int]], clocks: Sequence[tuple[Any, ...]]) -> None:
     """Add clock rows given as values (``CLOCK_COLUMNS`` order) to compliance counters."""
     for values in clocks:
-        key = _summary_key(values[_PLAN], values[_PRIORITY], values[_METRIC], values[_OPENED])
-        counts = total.setdefault(key, [0, 0, 0, 0])
-        counts[_OUTCOME_INDEX[values[_OUTCOME]]] += 1
-        counts[_SUSPENDED] += values[_HELD]
+        _count(total, [values[i] for i in _AT], 1)
 
 
 def add_deltas(total: dict[SummaryKey, list[int]], more: dict[SummaryKey, list[int]]) -> None:
     for key, counts in more.items():
-        into = total.setdefault(key, [0, 0, 0, 0])
+        into = total.setdefault(key, [0] * COUNTERS)
         for i, count in enumerate(counts):
             into[i] += count

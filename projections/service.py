@@ -26,6 +26,7 @@ from projections.quarantine import quarantine_summary
 from projections.queries import ProjectionReader
 from projections.runner import ProjectionRunner, RunnerStats
 from projections.schema import Tables
+from projections.sla_gauges import SlaFigures, sla_figures
 from projections.tracking import ensure_schema, read_position
 
 WAIT_STEP_SECONDS = 0.02
@@ -182,6 +183,11 @@ class ProjectionService:
         now_us = to_us(self.now())
         groups = self.reader.read(lambda conn, tables: report(conn, tables, query, now_us))
         return groups, from_us(now_us)
+
+    def sla_figures(self) -> SlaFigures:
+        """Breached, at-risk and attainment figures for /metrics, decided now."""
+        now_us = to_us(self.now())
+        return self.reader.read(lambda conn, tables: sla_figures(conn, tables, now_us))
 
     # --- health --------------------------------------------------------------------
 

@@ -141,7 +141,7 @@ def delete_keys(conn: Connection, table: Table, keys: Sequence[str], rows: Itera
 
 
 _SUMMARY_KEY = ("plan", "priority", "metric", "opened_day")
-_COUNTS = ("met", "breached", "pending", "suspended")
+_COUNTS = ("met", "breached", "pending", "suspended", "open_breach", "running")
 
 
 def apply_summary(conn: Connection, table: Table, deltas: dict[SummaryKey, list[int]]) -> None:

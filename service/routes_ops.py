@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.schemas import Health
+from service.sla_metrics.collector import render as sla_render
 from service.store_circuit import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def metrics(request: Request) -> PlainTextResponse:
     projections = getattr(request.app.state, "projection_service", None)
     if projections is not None:
         lines += projections.metrics_lines()
+        lines.append(sla_render(projections.sla_figures).rstrip("\n"))
     uptime = getattr(request.app.state, "uptime", None)
     if uptime is not None:
         lines += uptime.metrics_lines()

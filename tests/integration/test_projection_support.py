@@ -293,7 +293,12 @@ def summary_from_clocks(engine: Engine) -> list[tuple[Any, ...]]:
     index = {"met": 0, "breached": 1, "pending": 2}
     for row in clock_rows(engine).values():
         key = (row["plan"], row["priority"], row["metric"], row["opened_at_us"] // DAY_US)
-        counts = totals.setdefault(key, [0, 0, 0, 0])
+        counts = totals.setdefault(key, [0, 0, 0, 0, 0, 0])
         counts[index[row["outcome"]]] += 1
         counts[3] += row["suspended"]  # held by a suspension: also counted above
+        # The SLA gauges' counters: open tickets' clocks that breach at some instant,
+        # and running clocks with a due instant.
+        is_open = row["status"] in ("open", "awaiting_customer")
+        counts[4] += int(is_open and row["breach_from_us"] is not None)
+        counts[5] += int(row["running_due_us"] is not None)
     return sorted((*key, *value) for key, value in totals.items())
