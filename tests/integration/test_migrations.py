@@ -28,6 +28,13 @@ from service.migrations.schema import (
     upgrade,
 )
 from service.tokens import TokenStore
+from tests.integration.test_projection_support import (
+    LogWriter,
+    database,
+    follow_all,
+    summary_from_clocks,
+    write_scenario,
+)
 
 
 @pytest.fixture
@@ -35,6 +42,17 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = create_sql_engine(DatabaseConfig.parse(database_url))
     yield engine
     engine.dispose()
+
+
+def drop_what_the_release_lacked(engine: Engine) -> None:
+    """Today's ensure_schema makes what revisions 0002 and 0003 add: take it away."""
+    webhook_metadata.drop_all(engine)
+    with engine.begin() as conn:
+        for column in GAUGE_COUNTERS:
+            conn.execute(text(f"ALTER TABLE slaproj_g1_compliance DROP COLUMN {column}"))
+
+
+GAUGE_COUNTERS = ("open_breach", "running")
 
 
 def make_as_the_release_did(database_url: str, engine: Engine) -> str:
@@ -45,8 +63,7 @@ def make_as_the_release_did(database_url: str, engine: Engine) -> str:
     tokens = TokenStore(engine)
     tokens.create_schema()
     ensure_schema(engine)
-    # That release had no webhooks (revision 0002): today's ensure_schema makes them.
-    webhook_metadata.drop_all(engine)
+    drop_what_the_release_lacked(engine)
     _, token = tokens.create(["tickets:read"], "reporting")
     live = tables_for(1)
     with engine.begin() as conn:
@@ -210,3 +227,23 @@ def test_migrate_names_columns_older_than_the_baseline_and_the_rebuild_that_adds
 def test_migrate_refuses_a_url_it_cannot_use(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate", "--database-url", "mysql://db/slaclock"]) == 1
     assert "unsupported database URL scheme 'mysql'" in capsys.readouterr().err
+
+
+def test_the_gauge_counters_are_added_and_counted_from_the_clock_rows(
+    database_url: str, engine: Engine
+) -> None:
+    with database(database_url) as (store, _):
+        write_scenario(LogWriter(store), tickets=60)
+        follow_all(engine, store)
+    expected = summary_from_clocks(engine)
+    assert any(row[-2] for row in expected)
+    assert any(row[-1] for row in expected)
+    drop_what_the_release_lacked(engine)
+
+    assert main(["migrate", "--database-url", database_url]) == 0
+
+    with engine.connect() as conn:
+        assert schema_differences(conn) == []
+        compliance = tables_for(1).compliance
+        rows = conn.execute(select(compliance)).all()
+    assert sorted(tuple(row) for row in rows) == expected
