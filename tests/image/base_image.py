@@ -9,6 +9,7 @@ imported image in the cache's podman storage, so only the first run pays for eit
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -21,6 +22,7 @@ MIRROR = os.environ.get("IMAGE_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debia
 # debootstrap does not resolve; python-is-python3 gives the `python` the Dockerfile
 # calls, as the official images do.
 PACKAGES = "python3.11,python3.11-venv,python3-distutils,python-is-python3,ca-certificates"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ROOTFS_TAR = CACHE / "bookworm-python3.11-rootfs.tar"
 # An imported tar file has no configuration: give it the PATH and CMD a base has.
 IMAGE_CONFIG = [
@@ -28,6 +30,9 @@ IMAGE_CONFIG = [
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "--change",
     'CMD ["python"]',
+    # pip trusts its own certificate bundle unless told to use the system's.
+    "--change",
+    f"ENV PIP_CERT={HOST_CA_BUNDLE}",
 ]
 DEBOOTSTRAP = ["debootstrap", "--variant=minbase", f"--include={PACKAGES}", "bookworm"]
 
@@ -72,6 +77,9 @@ def _bootstrap() -> None:
                     check=False,
                     stderr=subprocess.DEVNULL,
                 )
+        # The host's trust store: where HTTPS to PyPI passes an inspecting proxy, the
+        # image build must trust that proxy's certificate as the host does.
+        shutil.copy2(HOST_CA_BUNDLE, rootfs / HOST_CA_BUNDLE.relative_to("/"))
         # Package caches and lists only make every layer built on the base larger.
         subprocess.run(
             ["sh", "-c", f"rm -rf {rootfs}/var/cache/apt/* {rootfs}/var/lib/apt/lists/*"],
