@@ -20,12 +20,9 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --require-hashes --no-deps -r requirements/base.txt \
  && python -m venv /opt/build \
  && /opt/build/bin/pip install --require-hashes --no-deps -r requirements/build.txt
-# README* may be absent; a wildcard source that matches nothing is allowed.
-COPY pyproject.toml README* ./
-COPY domain ./domain
-COPY projections ./projections
-COPY service ./service
-COPY policies ./policies
+# The rest of the context: .dockerignore admits only the sources the wheel is built
+# from. One COPY, one layer (each layer is a full copy where storage cannot overlay).
+COPY . ./
 RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
  && /opt/venv/bin/pip install --no-deps /wheels/*.whl
 
