@@ -26,7 +26,7 @@ import httpx
 
 from tests.api.fixtures import DUBLIN, opened, standard_policy
 from tests.image.base_image import ensure_base_image
-from tests.image.podman import CACHE, apt_install, podman
+from tests.image.podman import CACHE, RUN_OPTIONS, apt_install, podman
 from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,8 +112,7 @@ def container(volume: str, port: int) -> Iterator[str]:
     name = podman(
         "run",
         "--detach",
-        "--network",
-        "host",
+        *RUN_OPTIONS,
         "--env",
         f"SLA_PORT={port}",
         "--env",
@@ -226,7 +225,7 @@ def timed(label: str, started: float) -> float:
 
 def main() -> int:
     started = time.monotonic()
-    apt_install(["podman", "debootstrap"], ["podman", "debootstrap"])
+    apt_install(["podman", "debootstrap", "runc"], ["podman", "debootstrap", "runc"])
     base = ensure_base_image()
     step = timed(f"base image {base} ready", started)
     build(ROOT, IMAGE, base)

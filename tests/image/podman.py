@@ -15,7 +15,10 @@ from pathlib import Path
 
 CACHE = Path(os.environ.get("IMAGE_TEST_CACHE", "/var/tmp/slaclock-image-test"))
 STORAGE = ["--root", str(CACHE / "storage"), "--runroot", str(CACHE / "run")]
-GLOBAL = ["--storage-driver", "vfs", *STORAGE, "--cgroup-manager", "cgroupfs"]
+# crun refuses hosts with both cgroup versions mounted (hybrid); runc does not.
+GLOBAL = ["--storage-driver", "vfs", *STORAGE, "--cgroup-manager", "cgroupfs", "--runtime", "runc"]
+# Podman's default limits for root exceed what a nested host may grant: ask for less.
+RUN_OPTIONS = ["--network", "host", "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"]
 
 
 def podman(*args: str, check: bool = True, quiet: bool = True) -> str:
