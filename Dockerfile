@@ -1,24 +1,30 @@
 # syntax=docker/dockerfile:1
-# slaclock: build a wheel and a virtualenv in one stage, run from a slim one.
+# slaclock: dependencies from the hashed lock, then a wheel of the project, in a builder
+# stage; the runtime stage takes only the resulting virtualenv.
 #   docker build -t slaclock .
 #   docker run -p 8000:8000 -v slaclock-data:/data -e SLA_ADMIN_TOKEN=... slaclock
+# Another base (a mirror, a patched release, a locally built one):
+#   docker build --build-arg PYTHON_IMAGE=registry.example/python:3.11-slim -t slaclock .
 
-ARG PYTHON_IMAGE=python:3.11-slim
+# A patch release, not a moving 3.11 tag: the same Dockerfile builds the same interpreter.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-RUN python -m venv /opt/venv
-# README* may be absent; a wildcard source that matches nothing is allowed.
-COPY pyproject.toml README* ./
-COPY domain ./domain
-COPY projections ./projections
-COPY service ./service
-COPY policies ./policies
-RUN /opt/venv/bin/pip install --upgrade pip \
- && /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
- && /opt/venv/bin/pip install /wheels/*.whl
+# The lock before the source: a source edit leaves this layer, and its downloads, cached.
+# /opt/build holds the build backend only; it stays in this stage.
+COPY requirements/base.txt requirements/build.txt ./requirements/
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --require-hashes --no-deps -r requirements/base.txt \
+ && python -m venv /opt/build \
+ && /opt/build/bin/pip install --require-hashes --no-deps -r requirements/build.txt
+# The rest of the context: .dockerignore admits only the sources the wheel is built
+# from. One COPY, one layer (each layer is a full copy where storage cannot overlay).
+COPY . ./
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
+ && /opt/venv/bin/pip install --no-deps /wheels/*.whl
 
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \

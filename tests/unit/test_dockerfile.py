@@ -105,8 +105,8 @@ def test_every_copied_source_is_in_the_build_context(steps: list[tuple[str, str]
             continue
         *sources, _ = rest.split()
         for source in sources:
-            if "*" in source:
-                continue  # optional by design
+            if "*" in source or source == ".":
+                continue  # optional by design, or the context .dockerignore admits
             assert (ROOT / source).exists(), source
             assert source in allowed, f"{source} is excluded by .dockerignore"
 
@@ -119,3 +119,26 @@ def test_the_context_leaves_out_local_state() -> None:
     assert rules[0] == "*", "an allow-list: exclude everything, then re-include sources"
     reincluded = [rule[1:] for rule in rules if rule.startswith("!")]
     assert not [r for r in reincluded if r.startswith((".venv", ".git", "data", "tests"))]
+
+
+def test_the_default_base_is_a_patch_release(steps: list[tuple[str, str]]) -> None:
+    [image_arg] = [rest for kw, rest in steps if kw == "ARG" and rest.startswith("PYTHON_IMAGE=")]
+    assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11\.\d+-slim-\w+", image_arg), image_arg
+
+
+def test_dependencies_come_from_the_lock_before_the_source(
+    steps: list[tuple[str, str]],
+) -> None:
+    builder = stages(steps)[0]
+    copies = [i for i, (kw, _) in enumerate(builder) if kw == "COPY"]
+    first_copy = builder[copies[0]][1].split()
+    assert all(source.startswith("requirements/") for source in first_copy[:-1]), first_copy
+    [install] = [
+        i for i, (kw, rest) in enumerate(builder) if kw == "RUN" and "requirements/base.txt" in rest
+    ]
+    assert "--require-hashes" in builder[install][1]
+    sources = [i for i in copies if builder[i][1].startswith((".", "service", "domain"))]
+    assert sources
+    assert copies[0] < install < min(sources), "a source edit would reinstall the dependencies"
+    [project] = [rest for kw, rest in builder if kw == "RUN" and "/wheels" in rest]
+    assert "--no-deps" in project
