@@ -9,13 +9,14 @@ resumes right after the last committed batch: nothing skipped, nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
-from eventsourcing.domain import DomainEvent
 from sqlalchemy import Connection, Engine
 
-from projections.ports import EventLog
-from projections.projector import Projector
+from projections.facts import TicketFact
+from projections.ports import EventLog, RawEventLog
+from projections.projector import Batch, Entry, Projector
+from projections.rawfacts import TICKET_TOPICS, raw_fact
 from projections.schema import Tables, tables_for
 from projections.tracking import (
     GenerationChanged,
@@ -28,7 +29,24 @@ from projections.tracking import (
     write_transaction,
 )
 
-Batch = Sequence[tuple[int, DomainEvent]]
+
+def read_batch(log: EventLog, position: int, limit: int) -> Batch:
+    """Up to ``limit`` entries after ``position``: ticket events as facts read straight from
+    their stored JSON when the log hands out raw records (what a rebuild reads too); the
+    library's decoder for everything else, and for a ticket event of any other shape."""
+    if not isinstance(log, RawEventLog):
+        return log.read_after(position, limit)
+    return [
+        (record.id, _entry(log, record)) for record in log.read_notifications_after(position, limit)
+    ]
+
+
+def _entry(log: RawEventLog, record: Any) -> Entry:
+    if record.topic in TICKET_TOPICS:
+        found = raw_fact(record.topic, record.originator_version, record.state)
+        if found is not None:
+            return TicketFact(*found)
+    return log.decode(record)
 
 
 class Follower:
@@ -49,7 +67,7 @@ class Follower:
     def step(self, limit: int) -> int:
         """Apply up to ``limit`` events in one transaction; how many were applied."""
         projector, conn = self._loaded()
-        batch = self._log.read_after(self.position, limit)
+        batch = read_batch(self._log, self.position, limit)
         if not batch:
             return 0
         try:
@@ -92,7 +110,9 @@ class Follower:
                 # new generation; chasing a busy writer here could never end.
                 head = self._log.max_position()
                 while self.position < head and (
-                    batch := [e for e in self._log.read_after(self.position, limit) if e[0] <= head]
+                    batch := [
+                        e for e in read_batch(self._log, self.position, limit) if e[0] <= head
+                    ]
                 ):
                     self.apply(conn, projector, batch)
                     self.position = batch[-1][0]

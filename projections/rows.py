@@ -149,6 +149,14 @@ def evaluate_ticket(
     return TicketRows(row, [dict(zip(CLOCK_COLUMNS, values, strict=True)) for values in clocks])
 
 
+def evaluate_ticket_rows(
+    ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
+) -> tuple[Row, list[tuple[Any, ...]]] | None:
+    """``evaluate_ticket`` with the clock rows as values in ``CLOCK_COLUMNS`` order (what the
+    follower compares with the stored rows and writes, with no dict per clock)."""
+    return _evaluate(ticket_id, facts, position, catalog)
+
+
 def evaluate_ticket_values(
     ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]] | None:
@@ -231,25 +239,27 @@ def _summary_key(plan: str, priority: str | None, metric: str, opened_us: int) -
     return (plan, priority or "", metric, opened_us // DAY_US)
 
 
-def summary_deltas(old: Sequence[Row], new: Sequence[Row]) -> dict[SummaryKey, list[int]]:
-    """How the compliance counters (met, breached, pending) move from ``old`` to ``new``."""
-    deltas: dict[SummaryKey, list[int]] = {}
-    for rows, sign in ((old, -1), (new, 1)):
-        for row in rows:
-            key = _summary_key(row["plan"], row["priority"], row["metric"], row["opened_at_us"])
-            counts = deltas.setdefault(key, [0, 0, 0, 0])
-            counts[_OUTCOME_INDEX[row["outcome"]]] += sign
-            counts[_SUSPENDED] += sign * row["suspended"]
-    return {key: counts for key, counts in deltas.items() if any(counts)}
-
-
-def count_outcomes(total: dict[SummaryKey, list[int]], clocks: Sequence[tuple[Any, ...]]) -> None:
-    """Add clock rows given as values (``CLOCK_COLUMNS`` order) to compliance counters."""
+def count_outcomes(
+    total: dict[SummaryKey, list[int]], clocks: Sequence[tuple[Any, ...]], sign: int = 1
+) -> None:
+    """Add clock rows given as values (``CLOCK_COLUMNS`` order) to compliance counters
+    (``sign=-1``: take them away)."""
     for values in clocks:
         key = _summary_key(values[_PLAN], values[_PRIORITY], values[_METRIC], values[_OPENED])
         counts = total.setdefault(key, [0, 0, 0, 0])
-        counts[_OUTCOME_INDEX[values[_OUTCOME]]] += 1
-        counts[_SUSPENDED] += values[_HELD]
+        counts[_OUTCOME_INDEX[values[_OUTCOME]]] += sign
+        counts[_SUSPENDED] += sign * values[_HELD]
+
+
+def value_deltas(
+    old: Sequence[tuple[Any, ...]], new: Sequence[tuple[Any, ...]]
+) -> dict[SummaryKey, list[int]]:
+    """How the compliance counters (met, breached, pending, suspended) move from ``old`` clock
+    rows to ``new`` ones, given as values (``CLOCK_COLUMNS`` order)."""
+    deltas: dict[SummaryKey, list[int]] = {}
+    count_outcomes(deltas, old, -1)
+    count_outcomes(deltas, new)
+    return {key: counts for key, counts in deltas.items() if any(counts)}
 
 
 def add_deltas(total: dict[SummaryKey, list[int]], more: dict[SummaryKey, list[int]]) -> None:
