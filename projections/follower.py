@@ -9,12 +9,14 @@ resumes right after the last committed batch: nothing skipped, nothing twice.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection, Engine
 
 from projections.facts import TicketFact
-from projections.ports import EventLog, RawEventLog
+from projections.ports import EventLog, RecordLog
 from projections.projector import Batch, Entry, Projector
 from projections.rawfacts import TICKET_TOPICS, raw_fact
 from projections.schema import Tables, tables_for
@@ -32,21 +34,19 @@ from projections.tracking import (
 
 def read_batch(log: EventLog, position: int, limit: int) -> Batch:
     """Up to ``limit`` entries after ``position``: ticket events as facts read straight from
-    their stored JSON when the log hands out raw records (what a rebuild reads too); the
+    their stored JSON when the log hands out its records (what a rebuild reads too); the
     library's decoder for everything else, and for a ticket event of any other shape."""
-    if not isinstance(log, RawEventLog):
+    if not isinstance(log, RecordLog):
         return log.read_after(position, limit)
-    return [
-        (record.id, _entry(log, record)) for record in log.read_notifications_after(position, limit)
-    ]
+    return [(record[0], _entry(log, *record)) for record in log.read_records_after(position, limit)]
 
 
-def _entry(log: RawEventLog, record: Any) -> Entry:
-    if record.topic in TICKET_TOPICS:
-        found = raw_fact(record.topic, record.originator_version, record.state)
+def _entry(log: RecordLog, _at: int, key: Any, version: int, topic: str, state: bytes) -> Entry:
+    if topic in TICKET_TOPICS:
+        found = raw_fact(topic, version, state)
         if found is not None:
             return TicketFact(*found)
-    return log.decode(record)
+    return log.decode(StoredEvent(uuid.UUID(str(key)), version, topic, state))
 
 
 class Follower:
