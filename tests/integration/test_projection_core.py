@@ -209,3 +209,20 @@ def test_facts_read_from_stored_json_give_the_rows_decoded_events_give(database_
         follower.close()
         assert snapshot(engine, 1) == snapshot(engine, 9)
         assert any(row[0] == "N-1" for row in snapshot(engine, 1)["tickets"])
+
+
+def test_records_as_tuples_are_the_notifications(database_url: str) -> None:
+    with database(database_url) as (store, _engine):
+        write_scenario(LogWriter(store), tickets=6)
+        records = store.read_records_after(3, 50)
+        notifications = store.read_notifications_after(3, 50)
+        assert len(records) == len(notifications) > 10
+        for record, notification in zip(records, notifications, strict=True):
+            position, key, version, topic, state = record
+            assert (position, version, topic) == (
+                notification.id,
+                notification.originator_version,
+                notification.topic,
+            )
+            assert str(key).replace("-", "") == notification.originator_id.hex
+            assert state == bytes(notification.state)
