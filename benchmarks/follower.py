@@ -7,10 +7,12 @@ Run:
 On one log (``benchmarks.projections``' generator), in one process and one run:
 reads and decodes the whole log (the raw rate), follows it into scratch
 generations at 500 events per transaction (the first ``--small`` events), at
-5,000, and as the projection worker does when behind (500, doubling after each
-full batch up to 20,000), then rebuilds. Each is reported as events/s and as
-CPU-seconds of this process per 10,000 events (``time.process_time``): on a
-shared machine the CPU figure, and ratios within one run, are what compare.
+5,000, and growing as the projection worker does when behind (500, doubling
+after each full batch up to 20,000; the worker also halves a batch that took
+over half a second, which this leaves out so that runs compare), then rebuilds.
+Each is reported as events/s and as CPU-seconds of this process per 10,000
+events (``time.process_time``): on a shared machine the CPU figure, and ratios
+within one run, are what compare.
 PostgreSQL's own CPU is the server's, not counted here.
 """
 
@@ -42,7 +44,7 @@ def fixed(size: int) -> Callable[[int, bool], int]:
 
 
 def doubling(size: int, behind: bool) -> int:
-    """What the projection worker does: double after a full batch, up to the largest."""
+    """The worker's growth: double after a full batch, up to the largest (no time bound)."""
     return min(size * 2, LARGEST) if behind else 500
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -24,7 +25,8 @@ from projections.ports import EventLog
 
 log = logging.getLogger(__name__)
 
-CATCHUP_BATCH_SIZE = 20_000  # the largest batch while behind (a few seconds' writes at most)
+CATCHUP_BATCH_SIZE = 20_000  # the largest batch while behind
+BATCH_SECONDS = 0.5  # a batch that took longer is halved, not doubled
 MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -51,12 +53,17 @@ class Signal(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
-def next_batch_size(size: int, behind: bool, smallest: int, largest: int) -> int:
+def next_batch_size(size: int, behind: bool, seconds: float, smallest: int, largest: int) -> int:
     """Double the batch while a full one came back (the log grows faster than the batches
-    are applied), up to ``largest``; back to ``smallest`` once caught up. The batch thus
-    follows the write rate: small and quick when idle, big and cheap per event under load,
-    without one huge first transaction after a short burst."""
-    return min(size * 2, largest) if behind else smallest
+    are applied) within ``BATCH_SECONDS``, up to ``largest``; halve it when one took longer;
+    back to ``smallest`` once caught up. The batch thus follows the write rate: small and
+    quick when idle, big and cheap per event under load, and never so long that the lag
+    (or, on SQLite, the writer waiting for the write lock) grows by seconds."""
+    if not behind:
+        return smallest
+    if seconds > BATCH_SECONDS:
+        return max(size // 2, smallest)
+    return min(size * 2, largest)
 
 
 class ProjectionRunner:
@@ -140,6 +147,7 @@ class ProjectionRunner:
                 if not self._hold_lock():
                     self._stop.wait(self._standby)
                     continue
+                started = time.monotonic()
                 try:
                     applied = self._follower.step(size)
                 except Exception as exc:
@@ -156,7 +164,8 @@ class ProjectionRunner:
                 failures = 0
                 self._committed_batch(applied)
                 behind = applied == size
-                size = next_batch_size(size, behind, self._batch_size, self._catchup_size)
+                seconds = time.monotonic() - started
+                size = next_batch_size(size, behind, seconds, self._batch_size, self._catchup_size)
                 if not behind:
                     self._wake.wait(self._poll)
                     self._wake.clear()
