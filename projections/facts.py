@@ -9,6 +9,7 @@ clocks never depend on them (the audit trail reads them from the log).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -38,10 +39,19 @@ def to_fact(event: TicketEvent) -> Fact:
     return fact
 
 
-def merge(facts: list[Fact], new: Sequence[TicketEvent]) -> list[Fact]:
-    """``facts`` plus the events not already among them, in version order."""
+@dataclass(frozen=True, slots=True)
+class TicketFact:
+    """A ticket event as its fact, read straight from the stored JSON (no event object):
+    what the follower reads from a log that hands out raw records."""
+
+    ticket_id: str
+    fact: Fact
+
+
+def merge(facts: list[Fact], new: Sequence[Fact]) -> list[Fact]:
+    """``facts`` plus the new ones not already among them (by version), in version order."""
     known = {fact[_VERSION] for fact in facts}
-    added = [to_fact(e) for e in new if e.originator_version not in known]
+    added = [fact for fact in new if fact[_VERSION] not in known]
     if not added:
         return facts
     merged = facts + added

@@ -9,13 +9,16 @@ resumes right after the last committed batch: nothing skipped, nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from typing import Any
 
-from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection, Engine
 
-from projections.ports import EventLog
-from projections.projector import Projector
+from projections.facts import TicketFact
+from projections.ports import EventLog, RecordLog
+from projections.projector import Batch, Entry, Projector
+from projections.rawfacts import TICKET_TOPICS, raw_fact
 from projections.schema import Tables, tables_for
 from projections.tracking import (
     GenerationChanged,
@@ -29,7 +32,22 @@ from projections.tracking import (
 )
 from projections.webhooks.outbox import ClockWatcher
 
-Batch = Sequence[tuple[int, DomainEvent]]
+
+def read_batch(log: EventLog, position: int, limit: int) -> Batch:
+    """Up to ``limit`` entries after ``position``: ticket events as facts read straight from
+    their stored JSON when the log hands out its records (what a rebuild reads too); the
+    library's decoder for everything else, and for a ticket event of any other shape."""
+    if not isinstance(log, RecordLog):
+        return log.read_after(position, limit)
+    return [(record[0], _entry(log, *record)) for record in log.read_records_after(position, limit)]
+
+
+def _entry(log: RecordLog, _at: int, key: Any, version: int, topic: str, state: bytes) -> Entry:
+    if topic in TICKET_TOPICS:
+        found = raw_fact(topic, version, state)
+        if found is not None:
+            return TicketFact(*found)
+    return log.decode(StoredEvent(uuid.UUID(str(key)), version, topic, state))
 
 
 class Follower:
@@ -50,7 +68,7 @@ class Follower:
     def step(self, limit: int) -> int:
         """Apply up to ``limit`` events in one transaction; how many were applied."""
         projector, conn = self._loaded()
-        batch = self._log.read_after(self.position, limit)
+        batch = read_batch(self._log, self.position, limit)
         if not batch:
             return 0
         try:
@@ -93,7 +111,9 @@ class Follower:
                 # new generation; chasing a busy writer here could never end.
                 head = self._log.max_position()
                 while self.position < head and (
-                    batch := [e for e in self._log.read_after(self.position, limit) if e[0] <= head]
+                    batch := [
+                        e for e in read_batch(self._log, self.position, limit) if e[0] <= head
+                    ]
                 ):
                     self.apply(conn, projector, batch)
                     self.position = batch[-1][0]

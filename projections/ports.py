@@ -45,3 +45,14 @@ class RawEventLog(EventLog, Protocol):
     def read_notifications_after(self, position: int, limit: int) -> Sequence[Any]: ...
 
     def decode(self, stored: Any) -> DomainEvent: ...
+
+
+@runtime_checkable
+class RecordLog(EventLog, Protocol):
+    """A log that hands out its records as plain tuples (the projection follower's read)."""
+
+    def read_records_after(self, position: int, limit: int) -> Sequence[tuple[Any, ...]]:
+        """Up to ``limit`` (position, originator id, version, topic, state) after ``position``."""
+        ...
+
+    def decode(self, stored: Any) -> DomainEvent: ...

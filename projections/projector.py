@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from eventsourcing.domain import DomainEvent
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
@@ -32,7 +32,7 @@ from domain.business_time import from_us
 from domain.contract_events import ContractEvent
 from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
 from projections.catalog import CatalogRow, ContractRow, ProjectionCatalog
-from projections.facts import Fact, loads, merge
+from projections.facts import Fact, TicketFact, loads, merge, to_fact
 from projections.quarantine import (
     QUARANTINE_COLUMNS,
     any_quarantined,
@@ -41,18 +41,25 @@ from projections.quarantine import (
     quarantined_ids,
     release,
 )
-from projections.rows import Row, evaluate_ticket, summary_deltas
+from projections.rows import CLOCK_COLUMNS, Row, evaluate_ticket_rows, value_deltas
 from projections.schema import Tables
 from projections.store import (
     BIG_CHUNK,
     apply_summary,
     chunks,
+    delete_clock_values,
     delete_keys,
-    load_clocks,
+    load_clock_values,
     load_tickets,
     upsert,
+    upsert_values,
 )
 
+Entry = DomainEvent | TicketFact  # a ticket event may come as its fact (read undecoded)
+Batch = Sequence[tuple[int, Entry]]
+_METRIC = CLOCK_COLUMNS.index("metric")
+_TICKET = CLOCK_COLUMNS.index("ticket_id")
+Values = tuple[Any, ...]  # a clock row as values in CLOCK_COLUMNS order
 _CLOCK_KEY = ("ticket_id", "metric")
 READ_AHEAD = 10_000  # tickets re-evaluated per round of reads, then writes
 
@@ -69,7 +76,7 @@ class ClockObserver(Protocol):
 class _Evaluations:
     """One write's worth of evaluated tickets: their rows, or their quarantine rows."""
 
-    results: list[tuple[str, Row, list[Row]]] = field(default_factory=list)
+    results: list[tuple[str, Row, list[Values]]] = field(default_factory=list)
     failed: list[Row] = field(default_factory=list)
 
 
@@ -96,12 +103,15 @@ class Projector:
         held = any_quarantined(conn, tables)
         return cls(tables, catalog, holds_quarantined=held, observer=observer)
 
-    def apply(self, conn: Connection, batch: Sequence[tuple[int, DomainEvent]]) -> None:
-        touched: dict[str, list[TicketEvent]] = {}
+    def apply(self, conn: Connection, batch: Batch) -> None:
+        touched: dict[str, list[Fact]] = {}
         positions: dict[str, int] = {}
         for position, event in batch:
-            if isinstance(event, TicketEvent):
-                touched.setdefault(event.ticket_id, []).append(event)
+            if isinstance(event, TicketFact):
+                touched.setdefault(event.ticket_id, []).append(event.fact)
+                positions[event.ticket_id] = position
+            elif isinstance(event, TicketEvent):
+                touched.setdefault(event.ticket_id, []).append(to_fact(event))
                 positions[event.ticket_id] = position
             elif isinstance(event, CalendarVersionDefined | PolicyVersionDefined):
                 self._fold_tickets(conn, touched, positions)
@@ -118,7 +128,7 @@ class Projector:
     def _fold_tickets(
         self,
         conn: Connection,
-        touched: dict[str, list[TicketEvent]],
+        touched: dict[str, list[Fact]],
         positions: dict[str, int],
     ) -> None:
         if not touched:
@@ -146,7 +156,7 @@ class Projector:
             wanted.update(quarantined_ids(conn, self.tables))
         for part in chunks(sorted(wanted), READ_AHEAD):
             current = load_tickets(conn, self.tables, part, BIG_CHUNK)
-            old_clocks = load_clocks(conn, self.tables, sorted(current), BIG_CHUNK)
+            old_clocks = load_clock_values(conn, self.tables, sorted(current), BIG_CHUNK)
             held = self._held(conn, [i for i in part if i not in current])
             done = _Evaluations()
             for ticket_id, row in sorted((held | current).items()):
@@ -163,13 +173,13 @@ class Projector:
         self, into: _Evaluations, ticket_id: str, facts: list[Fact], position: int
     ) -> None:
         try:
-            rows = evaluate_ticket(ticket_id, facts, position, self.catalog)
+            rows = evaluate_ticket_rows(ticket_id, facts, position, self.catalog)
         except Exception as error:  # whatever it is, it must not stop the other tickets
             values = quarantine_values(ticket_id, facts, position, error)
             into.failed.append(dict(zip(QUARANTINE_COLUMNS, values, strict=True)))
             return
         if rows is not None:
-            into.results.append((ticket_id, rows.ticket, rows.clocks))
+            into.results.append((ticket_id, *rows))
 
     def _write(
         self,
@@ -177,7 +187,7 @@ class Projector:
         done: _Evaluations,
         held: Collection[str],
         current: dict[str, Row] | None = None,
-        old_clocks: dict[str, list[Row]] | None = None,
+        old_clocks: dict[str, list[Values]] | None = None,
     ) -> None:
         """Store the rows (releasing tickets that were set aside) and set aside the failures."""
         if done.failed:
@@ -191,20 +201,21 @@ class Projector:
         """Take failed tickets' rows out of the read model and keep them in quarantine."""
         self.holds_quarantined = True
         ids = [row["ticket_id"] for row in failed]
-        removed = [row for rows in load_clocks(conn, self.tables, ids).values() for row in rows]
-        delete_keys(conn, self.tables.clocks, _CLOCK_KEY, removed)
+        loaded = load_clock_values(conn, self.tables, ids).values()
+        removed = [values for clocks in loaded for values in clocks]
+        delete_clock_values(conn, self.tables.clocks, removed)
         delete_keys(conn, self.tables.tickets, ("ticket_id",), failed)
-        apply_summary(conn, self.tables.compliance, summary_deltas(removed, []))
+        apply_summary(conn, self.tables.compliance, value_deltas(removed, []))
         upsert(conn, self.tables.quarantined, failed, ["ticket_id"])
         if self.observer is not None:
-            self.observer.clocks_changed(conn, [(row, None) for row in removed])
+            self.observer.clocks_changed(conn, _as_rows((v, None) for v in removed))
 
     def _store(
         self,
         conn: Connection,
-        results: Sequence[tuple[str, Row, list[Row]]],
+        results: Sequence[tuple[str, Row, list[Values]]],
         current: dict[str, Row] | None = None,
-        old_clocks: dict[str, list[Row]] | None = None,
+        old_clocks: dict[str, list[Values]] | None = None,
     ) -> None:
         """Store ticket rows and the clock rows that changed, and move the counters.
 
@@ -214,30 +225,33 @@ class Projector:
         if not results:
             return
         if old_clocks is None:
-            old_clocks = load_clocks(conn, self.tables, [ticket_id for ticket_id, _, _ in results])
+            ids = [ticket_id for ticket_id, _, _ in results]
+            old_clocks = load_clock_values(conn, self.tables, ids)
         tickets: list[Row] = []
-        changed: list[Row] = []
-        removed: list[Row] = []
-        before: list[Row] = []
+        changed: list[Values] = []
+        removed: list[Values] = []
+        before: list[Values] = []
         for ticket_id, ticket, clocks in results:
             if current is None or current.get(ticket_id) != ticket:
                 tickets.append(ticket)
-            old = {row["metric"]: row for row in old_clocks.get(ticket_id, [])}
-            for row in clocks:
-                previous = old.pop(row["metric"], None)
-                if previous != row:
-                    changed.append(row)
+            old = {values[_METRIC]: values for values in old_clocks.get(ticket_id, ())}
+            for values in clocks:
+                previous = old.pop(values[_METRIC], None)
+                if previous != values:
+                    changed.append(values)
                     if previous is not None:
                         before.append(previous)
             removed.extend(old.values())
         upsert(conn, self.tables.tickets, tickets, ["ticket_id"])
-        delete_keys(conn, self.tables.clocks, _CLOCK_KEY, removed)
-        upsert(conn, self.tables.clocks, changed, list(_CLOCK_KEY))
-        apply_summary(conn, self.tables.compliance, summary_deltas(before + removed, changed))
+        delete_clock_values(conn, self.tables.clocks, removed)
+        upsert_values(conn, self.tables.clocks, CLOCK_COLUMNS, changed, _CLOCK_KEY)
+        apply_summary(conn, self.tables.compliance, value_deltas(before + removed, changed))
         if self.observer is not None:
-            previous_of = {(r["ticket_id"], r["metric"]): r for r in before}
-            pairs = [(previous_of.get((r["ticket_id"], r["metric"])), r) for r in changed]
-            self.observer.clocks_changed(conn, [*pairs, *((r, None) for r in removed)])
+            previous_of = {(v[_TICKET], v[_METRIC]): v for v in before}
+            pairs = [(previous_of.get((v[_TICKET], v[_METRIC])), v) for v in changed]
+            self.observer.clocks_changed(
+                conn, [*_as_rows(pairs), *_as_rows((v, None) for v in removed)]
+            )
 
     # --- contracts ----------------------------------------------------------------
 
@@ -299,3 +313,16 @@ class Projector:
             if policy is not None and policy.number != number:
                 switching.append(ticket_id)
         return switching
+
+
+def _as_rows(
+    pairs: Iterable[tuple[Values | None, Values | None]],
+) -> list[tuple[Row | None, Row | None]]:
+    """Clock rows as the observer takes them (by column name), before and after."""
+    return [
+        (
+            None if old is None else dict(zip(CLOCK_COLUMNS, old, strict=True)),
+            None if new is None else dict(zip(CLOCK_COLUMNS, new, strict=True)),
+        )
+        for old, new in pairs
+    ]

@@ -154,6 +154,14 @@ def evaluate_ticket(
     return TicketRows(row, [dict(zip(CLOCK_COLUMNS, values, strict=True)) for values in clocks])
 
 
+def evaluate_ticket_rows(
+    ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
+) -> tuple[Row, list[tuple[Any, ...]]] | None:
+    """``evaluate_ticket`` with the clock rows as values in ``CLOCK_COLUMNS`` order (what the
+    follower compares with the stored rows and writes, with no dict per clock)."""
+    return _evaluate(ticket_id, facts, position, catalog)
+
+
 def evaluate_ticket_values(
     ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]] | None:
@@ -249,19 +257,24 @@ def _count(total: dict[SummaryKey, list[int]], values: Sequence[Any], sign: int)
     return counts
 
 
-def summary_deltas(old: Sequence[Row], new: Sequence[Row]) -> dict[SummaryKey, list[int]]:
-    """How the compliance counters move from ``old`` to ``new``."""
-    deltas: dict[SummaryKey, list[int]] = {}
-    for rows, sign in ((old, -1), (new, 1)):
-        for row in rows:
-            _count(deltas, [row[name] for name in _SUMMARY_COLUMNS], sign)
-    return {key: counts for key, counts in deltas.items() if any(counts)}
-
-
-def count_outcomes(total: dict[SummaryKey, list[int]], clocks: Sequence[tuple[Any, ...]]) -> None:
-    """Add clock rows given as values (``CLOCK_COLUMNS`` order) to compliance counters."""
+def count_outcomes(
+    total: dict[SummaryKey, list[int]], clocks: Sequence[tuple[Any, ...]], sign: int = 1
+) -> None:
+    """Add clock rows given as values (``CLOCK_COLUMNS`` order) to compliance counters
+    (``sign=-1``: take them away)."""
     for values in clocks:
-        _count(total, [values[i] for i in _AT], 1)
+        _count(total, [values[i] for i in _AT], sign)
+
+
+def value_deltas(
+    old: Sequence[tuple[Any, ...]], new: Sequence[tuple[Any, ...]]
+) -> dict[SummaryKey, list[int]]:
+    """How the compliance counters move from ``old`` clock rows to ``new`` ones, given as
+    values (``CLOCK_COLUMNS`` order)."""
+    deltas: dict[SummaryKey, list[int]] = {}
+    count_outcomes(deltas, old, -1)
+    count_outcomes(deltas, new)
+    return {key: counts for key, counts in deltas.items() if any(counts)}
 
 
 def add_deltas(total: dict[SummaryKey, list[int]], more: dict[SummaryKey, list[int]]) -> None:

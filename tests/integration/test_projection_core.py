@@ -177,3 +177,52 @@ def test_worker_killed_mid_run_resumes_to_a_clean_result(database_url: str) -> N
         follow(engine, store, 50)
         assert _position(engine) == head
         assert snapshot(engine, 1) == snapshot(engine, clean_generation(engine, store))
+
+
+class DecodedOnly:
+    """The log without raw records: the follower gets every event decoded (its other path)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    def read_after(self, position: int, limit: int) -> Sequence[tuple[int, DomainEvent]]:
+        return self.store.read_after(position, limit)
+
+    def max_position(self) -> int:
+        return self.store.max_position()
+
+
+def test_facts_read_from_stored_json_give_the_rows_decoded_events_give(database_url: str) -> None:
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        write_scenario(writer, tickets=20)
+        # Attributes (a nested document) make the raw reader hand the event to the decoder.
+        writer.opened("N-1", T0 + timedelta(minutes=3), attributes={"region": {"eu": True}})
+        writer.event("N-1", "responded", T0 + timedelta(hours=2), None, attributes={"n": [1]})
+        ensure_schema(engine)
+        follow(engine, store, 7)
+        with engine.connect() as conn, write_transaction(conn):
+            create_generation(conn, 9)
+        follower = Follower(engine, DecodedOnly(store), generation=9)
+        while follower.step(7):
+            pass
+        follower.close()
+        assert snapshot(engine, 1) == snapshot(engine, 9)
+        assert any(row[0] == "N-1" for row in snapshot(engine, 1)["tickets"])
+
+
+def test_records_as_tuples_are_the_notifications(database_url: str) -> None:
+    with database(database_url) as (store, _engine):
+        write_scenario(LogWriter(store), tickets=6)
+        records = store.read_records_after(3, 50)
+        notifications = store.read_notifications_after(3, 50)
+        assert len(records) == len(notifications) > 10
+        for record, notification in zip(records, notifications, strict=True):
+            position, key, version, topic, state = record
+            assert (position, version, topic) == (
+                notification.id,
+                notification.originator_version,
+                notification.topic,
+            )
+            assert str(key).replace("-", "") == notification.originator_id.hex
+            assert state == bytes(notification.state)

@@ -1,0 +1,125 @@
+"""Live following against the rebuild and raw read+decode of the same log, CPU per event.
+
+Run:
+    .venv/bin/python -m benchmarks.follower [--events 100000] [--database-url URL] [--keep]
+    .venv/bin/python -m benchmarks.follower --log URL    # a log kept earlier (--keep)
+
+On one log (``benchmarks.projections``' generator), in one process and one run:
+reads and decodes the whole log (the raw rate), follows it into scratch
+generations at 500 events per transaction (the first ``--small`` events), at
+5,000, and growing as the projection worker does when behind (500, doubling
+after each full batch up to 20,000; the worker also halves a batch that took
+over half a second, which this leaves out so that runs compare), then rebuilds.
+Each is reported as events/s and as CPU-seconds of this process per 10,000
+events (``time.process_time``): on a shared machine the CPU figure, and ratios
+within one run, are what compare.
+PostgreSQL's own CPU is the server's, not counted here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+from benchmarks.projections import generate, log_database, read_and_decode
+from projections.follower import Follower
+from projections.rebuild import rebuild
+from projections.schema import create_generation, drop_generation
+from projections.tracking import ensure_schema, write_transaction
+from service.database import DatabaseConfig, create_sql_engine
+from service.eventstore import EventStore
+
+SCRATCH = 90
+LARGEST = 20_000
+
+
+def fixed(size: int) -> Callable[[int, bool], int]:
+    return lambda _size, _behind: size
+
+
+def doubling(size: int, behind: bool) -> int:
+    """The worker's growth: double after a full batch, up to the largest (no time bound)."""
+    return min(size * 2, LARGEST) if behind else 500
+
+
+def follow(
+    engine: Engine, store: EventStore, events: int, first: int, grow: Callable[[int, bool], int]
+) -> dict[str, float]:
+    with engine.connect() as conn, write_transaction(conn):
+        drop_generation(conn, SCRATCH)
+        create_generation(conn, SCRATCH)
+    follower = Follower(engine, store, generation=SCRATCH)
+    cpu, wall, size = time.process_time(), time.monotonic(), first
+    while follower.position < events:
+        applied = follower.step(min(size, events - follower.position))
+        if not applied:
+            break
+        size = grow(size, applied == size)
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    done = follower.position
+    follower.close()
+    with engine.connect() as conn, write_transaction(conn):
+        drop_generation(conn, SCRATCH)
+    return {
+        "events": done,
+        "events_per_s": round(done / wall),
+        "cpu_s_per_10k": round(cpu / done * 10_000, 3),
+    }
+
+
+def measure(url: str, small: int) -> dict[str, Any]:
+    config = DatabaseConfig.parse(url)
+    store, engine = EventStore(config, create_table=False), create_sql_engine(config)
+    ensure_schema(engine)
+    events = store.max_position()
+    cpu = time.process_time()
+    count, seconds = read_and_decode(store)
+    report: dict[str, Any] = {
+        "log_events": events,
+        "read_decode": {
+            "events_per_s": round(count / seconds),
+            "cpu_s_per_10k": round((time.process_time() - cpu) / count * 10_000, 3),
+        },
+        "follow_500": follow(engine, store, min(small, events), 500, fixed(500)),
+        "follow_5000": follow(engine, store, events, 5000, fixed(5000)),
+        "follow_doubling": follow(engine, store, events, 500, doubling),
+    }
+    result = rebuild(engine, store, grace_seconds=0)
+    report["rebuild_events_per_s"] = round(result.events_per_second)
+    rebuilt = report["rebuild_events_per_s"]
+    for mode in ("follow_500", "follow_5000", "follow_doubling"):
+        report[mode]["vs_rebuild"] = round(report[mode]["events_per_s"] / rebuilt, 3)
+    report["load_average"] = os.getloadavg()
+    store.close()
+    engine.dispose()
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--database-url", help="an empty database (default: a temp SQLite file)")
+    parser.add_argument("--log", help="measure an existing log instead of writing one")
+    parser.add_argument("--small", type=int, default=20_000, help="events followed at 500")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite file")
+    args = parser.parse_args()
+    if args.log:
+        print(json.dumps(measure(args.log, args.small), indent=2))
+        return
+    with log_database(args.database_url, args.keep) as url:
+        store = EventStore(DatabaseConfig.parse(url))
+        generate(store, args.events)
+        store.close()
+        report = measure(url, args.small)
+        report["database"] = url.split(":", 1)[0]
+        print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
