@@ -32,7 +32,7 @@ from projections.queries import BreachFilters, ProjectionReader
 from projections.schema import create_generation, create_indexes, drop_generation, tables_for
 from projections.store import insert_tuples
 from projections.tracking import ensure_schema, live_generation, write_transaction
-from service.database import DatabaseConfig, create_sql_engine
+from service.storage.database import DatabaseConfig, create_sql_engine
 
 NOW = datetime.now(UTC)
 PLANS = ("gold", "silver", "bronze")

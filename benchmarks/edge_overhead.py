@@ -1,7 +1,7 @@
 """The edge layer's cost per request, in process: a trivial ASGI app with and without it.
 
 Run: .venv/bin/python -m benchmarks.edge_overhead [--requests 200000]
-Prints microseconds per request for the bare app, the app behind service/edge.py
+Prints microseconds per request for the bare app, the app behind service/http/edge.py
 (request id, headers, body deadline, HTTP metrics), and the difference.
 """
 
@@ -13,8 +13,8 @@ import time
 
 from starlette.types import Message, Receive, Scope, Send
 
-from service.edge import Edge
-from service.http_metrics import HttpMetrics
+from service.http.edge import Edge
+from service.http.http_metrics import HttpMetrics
 
 _SCOPE: Scope = {
     "type": "http",

@@ -32,8 +32,8 @@ from projections.follower import Follower
 from projections.rebuild import rebuild
 from projections.schema import create_generation, drop_generation
 from projections.tracking import ensure_schema, write_transaction
-from service.database import DatabaseConfig, create_sql_engine
-from service.eventstore import EventStore
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.eventstore import EventStore
 
 SCRATCH = 90
 LARGEST = 20_000

@@ -46,8 +46,8 @@ from projections.follower import Follower
 from projections.rebuild import Progress, rebuild
 from projections.schema import create_generation
 from projections.tracking import ensure_schema, write_transaction
-from service.database import DatabaseConfig, create_sql_engine
-from service.eventstore import EventStore
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.eventstore import EventStore
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 APPEND_BATCH = 5000

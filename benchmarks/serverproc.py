@@ -53,7 +53,7 @@ def server(database_url: str, port: int, *, projections: bool = True) -> Iterato
     command = [
         sys.executable,
         "-m",
-        "service.cli",
+        "service.cli.main",
         "serve",
         "--host",
         "127.0.0.1",

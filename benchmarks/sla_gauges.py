@@ -142,7 +142,7 @@ def main() -> None:
     args = parser.parse_args()
     result: dict[str, Any] = {"rows": args.rows, "backend": args.backend}
     with database(args.backend) as url:
-        from service.database import DatabaseConfig, create_sql_engine
+        from service.storage.database import DatabaseConfig, create_sql_engine
 
         engine = create_sql_engine(DatabaseConfig.parse(url))
         ensure_schema(engine)

@@ -35,8 +35,8 @@ from benchmarks.breaches import free_port
 from benchmarks.serverproc import admin, database, server
 from domain.contract_events import CONTRACT_CLASS_OF_TYPE, ContractEventType, contract_uuid
 from domain.events import CLASS_OF_TYPE, EventType, fingerprint, ticket_uuid
-from service.database import DatabaseConfig
-from service.eventstore import EventStore
+from service.storage.database import DatabaseConfig
+from service.storage.eventstore import EventStore
 
 NOW = datetime.now(UTC)
 OPENED = NOW - timedelta(days=2)

@@ -31,7 +31,7 @@ from benchmarks.serverproc import TOKEN, database, server
 from domain.business_time import DAY_US
 from projections.schema import tables_for
 from projections.tracking import live_generation, write_transaction
-from service.database import DatabaseConfig, create_sql_engine
+from service.storage.database import DatabaseConfig, create_sql_engine
 
 PAGES = {
     "overview (30 days)": "/ui",

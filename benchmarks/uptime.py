@@ -40,8 +40,8 @@ from domain.outages import outages_of
 from domain.service_events import OutageEnded, OutageStarted, ServiceEvent, service_uuid
 from domain.uptime import Month, OutageTimeline, evaluate_month, months_between
 from domain.uptime_terms import parse_uptime_terms
-from service.database import DatabaseConfig
-from service.eventstore import EventStore
+from service.storage.database import DatabaseConfig
+from service.storage.eventstore import EventStore
 
 SERVICE = "bench-svc"
 START = datetime(2016, 1, 1, tzinfo=UTC)

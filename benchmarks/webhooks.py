@@ -112,7 +112,7 @@ def webhooks_process(url: str, concurrency: int) -> subprocess.Popen[bytes]:
         SLA_WEBHOOK_CONCURRENCY=str(concurrency),
         SLA_LOG_LEVEL="WARNING",
     )
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "webhooks"], env=env)
+    return subprocess.Popen([sys.executable, "-m", "service.cli.main", "webhooks"], env=env)
 
 
 def deliver(kind: str, clocks: int, concurrency: int) -> dict[str, float]:

@@ -10,7 +10,7 @@ from eventsourcing.domain import DomainEvent
 
 
 class EventLog(Protocol):
-    """The event log, read in global order (service.eventstore.EventStore fits it)."""
+    """The event log, read in global order (service.storage.eventstore.EventStore fits it)."""
 
     def read_after(self, position: int, limit: int) -> Sequence[tuple[int, DomainEvent]]:
         """Up to ``limit`` decoded events after ``position``, in ascending position."""

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from service import (
+from service.http import (
     problems,
     routes_catalog,
     routes_contracts,
@@ -19,14 +19,14 @@ from service import (
     routes_tickets,
     routes_uptime,
 )
-from service.deadline import OutageGuard
-from service.edge import Edge
-from service.fastlane import IngestFastLane
-from service.http_metrics import HttpMetrics
+from service.http.edge import Edge
+from service.http.fastlane import IngestFastLane
+from service.http.http_metrics import HttpMetrics
 from service.limits import BodyLimit
 from service.logging_setup import configure_logging, database_for_logs, is_configured
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
+from service.storage.deadline import OutageGuard
 from service.webhooks import routes as webhook_routes
 from service.webhooks.api import WebhookApi
 
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_projection_routes(app: FastAPI) -> None:
-    from service import routes_projections
+    from service.http import routes_projections
 
     app.include_router(routes_projections.router)
 

@@ -33,9 +33,9 @@ from domain.versions import Version, in_effect_at, known_at
 from projections.rawfacts import CONTRACT_TOPICS
 from service.catalog import Catalog
 from service.contracts import ContractService
-from service.eventstore import EventStore, RecordedEvent
 from service.ingest import CatalogKind, Receipt, VersionReceipt, validated_version
-from service.writer import Answer, Writer, utc_now
+from service.storage.eventstore import EventStore, RecordedEvent
+from service.storage.writer import Answer, Writer, utc_now
 
 
 class EventInput(NamedTuple):

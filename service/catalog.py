@@ -22,7 +22,7 @@ from domain.events import (
 )
 from domain.policy import Policy, parse_policy
 from domain.versions import Version, effective_start, known_at
-from service.eventstore import EventStore
+from service.storage.eventstore import EventStore
 
 
 class Catalog:

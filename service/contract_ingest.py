@@ -32,7 +32,7 @@ from domain.errors import FieldError, NotFound, ValidationFailed
 from domain.policy import Policy
 from domain.versions import Version
 from service.catalog import Catalog
-from service.eventstore import EventStore
+from service.storage.eventstore import EventStore
 
 T = ContractEventType
 PolicyAt = Callable[[str, datetime], Version[Policy]]

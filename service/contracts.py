@@ -37,8 +37,8 @@ from domain.events import fingerprint
 from domain.instants import to_utc
 from projections import cursor
 from service.contract_ingest import ContractReceipt
-from service.eventstore import EventStore, RecordedEvent
-from service.writer import Writer
+from service.storage.eventstore import EventStore, RecordedEvent
+from service.storage.writer import Writer
 
 AllowanceState = Literal["low", "expiring", "exhausted"]
 LOW_SHARE = Decimal("0.2")

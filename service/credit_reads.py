@@ -22,7 +22,7 @@ from domain.contract_timeline import ContractTimeline
 from domain.credits import Claim, Verdict, judge_claims, window_open
 from domain.errors import NotFound, ValidationFailed
 from domain.uptime import Month, MonthUptime, evaluate_month, month_of, months_between, parse_month
-from service.eventstore import EventStore
+from service.storage.eventstore import EventStore
 from service.uptime_index import OutageIndex
 from service.uptime_reads import Instants, UptimeTermsLookup
 

@@ -1,7 +1,7 @@
 """Event bodies in and receipts out: the shapes both ingest paths share.
 
-The declared routes (service/routes_events.py) and the fast lane
-(service/fastlane.py) parse and answer through these functions, so they cannot
+The declared routes (service/http/routes_events.py) and the fast lane
+(service/http/fastlane.py) parse and answer through these functions, so they cannot
 drift apart.
 """
 
@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from domain.events import MAX_SEQUENCE
 from service.application import EventInput
+from service.http.problems import problem_body, problem_for
+from service.http.schemas import TICKET_ID_PATTERN, BatchItemIn
 from service.ingest import Receipt
 from service.outage_ingest import ServiceReceipt
-from service.problems import problem_body, problem_for
-from service.schemas import TICKET_ID_PATTERN, BatchItemIn
 from service.service_events import ServiceEventInput
 
 _ITEM_KEYS = frozenset({"ticket_id", "event_id", "type", "occurred_at", "data", "sequence"})

@@ -36,8 +36,8 @@ from domain.ticket import NewTicketEvent, TicketHead, check_order, check_retry
 from domain.versions import Version, in_effect_at
 from service.catalog import Catalog
 from service.contract_ingest import ContractReceipt, ContractRules
-from service.eventstore import EventStore, RecordedEvent
 from service.outage_ingest import ServiceRetryOf, ServiceRules
+from service.storage.eventstore import EventStore, RecordedEvent
 
 CatalogKind = Literal["calendar", "policy"]
 

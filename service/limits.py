@@ -7,7 +7,7 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.problems import PROBLEM_JSON, problem_body
+from service.http.problems import PROBLEM_JSON, problem_body
 
 
 class BodyTooLarge(HTTPException):

@@ -4,7 +4,7 @@
 lines or one JSON object per line) and lets uvicorn's loggers propagate to it,
 so uvicorn's own configuration must be switched off (``log_config=None``).
 The request id of the request being served lives in a context variable, set by
-service/edge.py; a filter copies it onto every record, so every line logged
+service/http/edge.py; a filter copies it onto every record, so every line logged
 while serving a request names it, whichever logger wrote it.
 """
 

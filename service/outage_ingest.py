@@ -20,7 +20,7 @@ from domain.service_events import (
     ServiceEventType,
     service_uuid,
 )
-from service.eventstore import EventStore
+from service.storage.eventstore import EventStore
 
 
 class ServiceReceipt(NamedTuple):

@@ -33,10 +33,10 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any
 
 from projections.runner import ProjectionRunner, RunnerStats, Signal
-from service.database import DatabaseConfig, create_sql_engine
-from service.eventstore import EventStore
 from service.logging_setup import configure_logging
 from service.settings import Settings
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.eventstore import EventStore
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,15 @@ from sqlalchemy import Engine, text
 
 from service.application import SlaService
 from service.catalog import Catalog
-from service.checkpointer import WalCheckpointer
-from service.database import DatabaseConfig
-from service.eventstore import EventStore
 from service.migrations.schema import prepared_engine
 from service.settings import Settings
-from service.store_circuit import StoreCircuit
-from service.tokens import TokenStore
+from service.storage.checkpointer import WalCheckpointer
+from service.storage.database import DatabaseConfig
+from service.storage.eventstore import EventStore
+from service.storage.store_circuit import StoreCircuit
+from service.storage.tokens import TokenStore
+from service.storage.writer import Writer
 from service.uptime_api import UptimeApi
-from service.writer import Writer
 
 if TYPE_CHECKING:
     from projections.service import ProjectionService, RunnerHandle

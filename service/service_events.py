@@ -14,9 +14,9 @@ from domain.service_events import (
     service_uuid,
     validate_service_data,
 )
-from service.eventstore import EventStore, RecordedEvent
 from service.outage_ingest import ServiceReceipt
-from service.writer import Writer
+from service.storage.eventstore import EventStore, RecordedEvent
+from service.storage.writer import Writer
 
 
 class ServiceEventInput(NamedTuple):

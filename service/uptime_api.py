@@ -7,11 +7,11 @@ from datetime import datetime
 
 from service.catalog import Catalog
 from service.credit_reads import CreditReads
-from service.eventstore import EventStore
 from service.service_events import ServiceEvents
+from service.storage.eventstore import EventStore
+from service.storage.writer import Writer, utc_now
 from service.uptime_index import OutageIndex
 from service.uptime_reads import Instants, ServiceUptimeReads, UptimeTermsLookup
-from service.writer import Writer, utc_now
 
 
 class UptimeApi:

@@ -24,7 +24,7 @@ from domain.contract_events import ContractStarted
 from domain.events import PolicyVersionDefined
 from domain.service_events import OutageEnded, OutageStarted, ServiceEvent
 from domain.uptime import LiveOutages, OutageTimeline
-from service.eventstore import EventStore
+from service.storage.eventstore import EventStore
 
 PAGE = 5000
 _TOPICS = [

@@ -6,7 +6,6 @@ import sys
 
 from sqlalchemy import Engine
 
-from service.database import DatabaseConfig, create_sql_engine
 from service.migrations.schema import (
     SchemaState,
     head_revision,
@@ -14,6 +13,7 @@ from service.migrations.schema import (
     schema_differences,
     upgrade,
 )
+from service.storage.database import DatabaseConfig, create_sql_engine
 
 
 def run_migrate(database_url: str, *, check: bool) -> int:

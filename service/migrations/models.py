@@ -12,7 +12,7 @@ from sqlalchemy import Connection, MetaData, inspect, select
 
 from projections.schema import PROJECTION, REGISTRY, registry, tables_for
 from projections.webhooks.tables import metadata as webhook_metadata
-from service.tokens import api_tokens
+from service.storage.tokens import api_tokens
 
 
 def live_generation_or_first(conn: Connection) -> int:

@@ -19,8 +19,8 @@ from pathlib import Path
 from alembic import command
 from alembic.script import Script
 
-from service.database import DatabaseConfig, create_sql_engine
 from service.migrations.schema import alembic_config, head_revision, scripts, upgrade
+from service.storage.database import DatabaseConfig, create_sql_engine
 
 
 def next_revision_id(message: str) -> str:

@@ -32,10 +32,10 @@ from sqlalchemy import Connection, Engine, inspect
 
 from projections.schema import REGISTRY, missing_columns, tables_for
 from projections.tracking import lock_schema, write_transaction
-from service.database import DatabaseConfig, create_sql_engine
 from service.migrations import SchemaNotReady
 from service.migrations.models import live_generation_or_first, only_ours, target_metadata
-from service.tokens import api_tokens
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.tokens import api_tokens
 
 log = logging.getLogger(__name__)
 # Alembic says which dialect it found and how it treats DDL on every look at the

@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from domain.contract_events import ContractEvent
 from domain.events import TicketEvent
 from projections.service import ProjectionService
-from service.dependencies import Service
-from service.problems import ProblemError
-from service.routes_uptime import Uptime
-from service.schemas import CATALOG_ID_PATTERN, TICKET_ID_PATTERN
+from service.http.dependencies import Service
+from service.http.problems import ProblemError
+from service.http.routes_uptime import Uptime
+from service.http.schemas import CATALOG_ID_PATTERN, TICKET_ID_PATTERN
 from service.ui import charts, overview
 from service.ui.freshness import Recent
 from service.ui.months import default_months

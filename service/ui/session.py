@@ -17,8 +17,8 @@ from urllib.parse import quote
 from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
-from service.auth import Granted, Scope, authenticate
-from service.problems import ProblemError
+from service.http.auth import Granted, Scope, authenticate
+from service.http.problems import ProblemError
 
 COOKIE = "slaclock_ui"
 COOKIE_PATH = "/ui"

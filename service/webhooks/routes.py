@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
-from service.problems import ProblemError, documented
+from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
+from service.http.problems import ProblemError, documented
 from service.webhooks.api import WebhookApi
 from service.webhooks.schemas import (
     DeliveryListOut,

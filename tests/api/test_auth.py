@@ -1,6 +1,6 @@
 """Bearer tokens and scopes over HTTP.
 
-The first part wires service.auth into a two-route app, so the rules are tested
+The first part wires service.http.auth into a two-route app, so the rules are tested
 whatever the real routes are. The second part checks the real app: every
 endpoint except /healthz and /readyz wants a token (api.md, Authentication).
 """
@@ -15,11 +15,11 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from service import problems
-from service.auth import AUTH_RESPONSES, Granted, Scope, require_scope
-from service.database import DatabaseConfig, create_sql_engine
+from service.http import problems
+from service.http.auth import AUTH_RESPONSES, Granted, Scope, require_scope
 from service.settings import Settings
-from service.tokens import ALL_SCOPES, TokenStore, api_tokens
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.tokens import ALL_SCOPES, TokenStore, api_tokens
 
 ADMIN = "env-admin-token-0123456789abcdefghijklmnop"
 
@@ -42,7 +42,7 @@ def assert_unauthorized(response: httpx.Response) -> None:
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-# --- service.auth on a small app ------------------------------------------------------
+# --- service.http.auth on a small app ------------------------------------------------------
 
 
 def small_app(settings: Settings, tokens: TokenStore | None) -> FastAPI:

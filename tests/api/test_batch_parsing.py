@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.event_bodies import well_formed
-from service.schemas import BatchItemIn
+from service.http.schemas import BatchItemIn
 
 GOOD = {
     "ticket_id": "T-1",

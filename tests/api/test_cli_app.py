@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service import cli
+from service.cli import main as cli
 from service.settings import Settings
 from tests.support.server import free_port, serve_argv, wait_until_healthy
 

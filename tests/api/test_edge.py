@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from service.app import create_app
-from service.cli import openapi_settings
+from service.cli.main import openapi_settings
 from service.settings import Settings
 from tests.api.fixtures import define_plan
 from tests.support.server import (

@@ -17,10 +17,10 @@ import pytest
 from fastapi import FastAPI
 
 from service.app import create_app
-from service.database import DatabaseConfig, create_sql_engine
-from service.fastlane import IngestFastLane
+from service.http.fastlane import IngestFastLane
 from service.settings import Settings
-from service.tokens import TokenStore
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.tokens import TokenStore
 from tests.api.fixtures import define_plan
 from tests.support.server import ADMIN_TOKEN, admin_client, serving
 

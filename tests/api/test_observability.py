@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.cli import main, open_token_store
+from service.cli.main import main, open_token_store
 from service.logging_setup import database_for_logs
 from service.settings import Settings, unknown_variables
 from tests.api.fixtures import define_plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from service.cli import openapi_text
+from service.cli.main import openapi_text
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from service.cli import openapi_text
+from service.cli.main import openapi_text
 from tests.api.conftest import unique
 
 

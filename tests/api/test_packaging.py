@@ -15,7 +15,7 @@ SEEDS = sorted((ROOT / "policies").glob("*.yaml"))
 
 
 def slaclock(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
-    command = [sys.executable, "-m", "service.cli", *args]
+    command = [sys.executable, "-m", "service.cli.main", *args]
     done = subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=120
     )
@@ -51,7 +51,7 @@ def test_the_wheel_carries_the_seed_packs(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("slaclock-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"policies/{path.name}" for path in SEEDS} <= names
-    assert "service/cli.py" in names
+    assert "service/cli/main.py" in names
     # The dashboard's templates and static files ship as package data.
     assert {"service/ui/templates/overview.html", "service/ui/static/ui.js"} <= names
     migrations = {

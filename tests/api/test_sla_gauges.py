@@ -21,7 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
-from service.cli import open_token_store
+from service.cli.main import open_token_store
 from service.settings import Settings
 from tests.api.conftest import unique
 from tests.api.fixtures import define_plan, event, opened

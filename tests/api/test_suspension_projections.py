@@ -18,9 +18,9 @@ from fastapi import FastAPI
 
 from projections.service import ProjectionService
 from service.app import create_app
-from service.database import DatabaseConfig
-from service.eventstore import EventStore
 from service.settings import Settings
+from service.storage.database import DatabaseConfig
+from service.storage.eventstore import EventStore
 from tests.api.conftest import unique
 from tests.api.fixtures import define_plan
 from tests.api.test_projection_endpoints import MovableClock

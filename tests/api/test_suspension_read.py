@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from service.database import DatabaseConfig
-from service.eventstore import EventStore
+from service.storage.database import DatabaseConfig
+from service.storage.eventstore import EventStore
 from tests.api.conftest import unique
 from tests.api.fixtures import DUBLIN, define_plan
 from tests.support.contracts import ContractWriter, bound_ticket

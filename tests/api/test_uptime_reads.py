@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.cli_jobs import read_policy_file
+from service.cli.jobs import read_policy_file
 from tests.api.conftest import unique
 from tests.api.uptime_support import (
     claim,

@@ -18,7 +18,7 @@ CRITICAL_RESPONSE = timedelta(minutes=30)  # the Standard plan's critical respon
 
 
 def webhooks_argv() -> list[str]:
-    return [sys.executable, "-m", "service.cli", "webhooks"]
+    return [sys.executable, "-m", "service.cli.main", "webhooks"]
 
 
 def start_webhooks(database_url: str, retry_scale: float = 0.0005) -> subprocess.Popen[bytes]:

@@ -65,7 +65,7 @@ def slaclock_env(database_url: str) -> dict[str, str]:
 
 
 def slaclock(*args: str) -> list[str]:
-    return [sys.executable, "-m", "service.cli", *args]
+    return [sys.executable, "-m", "service.cli.main", *args]
 
 
 def run_cli(env: dict[str, str], *args: str) -> str:

@@ -38,8 +38,8 @@ from sqlalchemy import Engine, select
 
 from projections.schema import tables_for
 from projections.tracking import live_generation, read_position
-from service.database import DatabaseConfig, create_sql_engine
-from service.eventstore import EventStore
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.eventstore import EventStore
 from tests.ha.cluster import Formation
 from tests.ha.load import Load
 from tests.ha.processes import (

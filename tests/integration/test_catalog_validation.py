@@ -14,7 +14,7 @@ import pytest
 from domain.errors import ValidationFailed
 from service.runtime import build_runtime
 from service.settings import Settings
-from service.writer import StoreUnavailable
+from service.storage.writer import StoreUnavailable
 from tests.api.fixtures import DUBLIN, standard_policy
 
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from service.application import EventInput
-from service.checkpointer import WalCheckpointer
 from service.ingest import Receipt
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
+from service.storage.checkpointer import WalCheckpointer
 from tests.api.fixtures import DUBLIN, standard_policy
 from tests.support.waiting import eventually
 

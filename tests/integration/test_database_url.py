@@ -12,9 +12,9 @@ from eventsourcing.utils import Environment
 from sqlalchemy import text
 
 from projections.lock import AdvisoryLock
-from service.database import DatabaseConfig, create_sql_engine
-from service.eventstore import EventStore
-from service.pgstore import SlaclockPostgresFactory
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.eventstore import EventStore
+from service.storage.pgstore import SlaclockPostgresFactory
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.postgres

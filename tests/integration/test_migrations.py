@@ -16,9 +16,7 @@ from sqlalchemy import Engine, select, text, update
 from projections.schema import PROJECTION, tables_for
 from projections.tracking import ensure_schema
 from projections.webhooks.tables import metadata as webhook_metadata
-from service.cli import main
-from service.database import DatabaseConfig, create_sql_engine
-from service.eventstore import EventStore
+from service.cli.main import main
 from service.migrations.schema import (
     BASELINE,
     SchemaState,
@@ -27,7 +25,9 @@ from service.migrations.schema import (
     schema_differences,
     upgrade,
 )
-from service.tokens import TokenStore
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.eventstore import EventStore
+from service.storage.tokens import TokenStore
 from tests.integration.test_projection_support import (
     LogWriter,
     database,
@@ -200,7 +200,7 @@ def test_serve_refuses_a_schema_made_by_a_newer_release(
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
     done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "service.cli.main", "serve", "--port", "1"],
         cwd=tmp_path,
         env={"SLA_DATABASE_URL": database_url, "PATH": ""},
         capture_output=True,

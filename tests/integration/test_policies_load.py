@@ -12,8 +12,8 @@ import pytest
 
 from domain.calendar import calendar_document, parse_calendar
 from domain.policy import parse_policy, policy_document
-from service.cli import main
-from service.cli_jobs import policy_files, read_policy_file
+from service.cli.jobs import policy_files, read_policy_file
+from service.cli.main import main
 from service.settings import Settings
 from tests.support.server import ADMIN_TOKEN, admin_client, running_server
 

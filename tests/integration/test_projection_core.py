@@ -19,7 +19,7 @@ from projections.follower import Follower
 from projections.projector import Projector
 from projections.schema import create_generation, tables_for
 from projections.tracking import ensure_schema, read_position, write_transaction
-from service.eventstore import EventStore
+from service.storage.eventstore import EventStore
 from tests.integration.test_projection_support import (
     T0,
     LogWriter,
@@ -141,8 +141,8 @@ def test_crash_after_a_partial_batch_leaves_nothing_behind(database_url: str) ->
 _WORKER = textwrap.dedent(
     """
     import sys
-    from service.database import DatabaseConfig, create_sql_engine
-    from service.eventstore import EventStore
+    from service.storage.database import DatabaseConfig, create_sql_engine
+    from service.storage.eventstore import EventStore
     from projections.follower import Follower
     config = DatabaseConfig.parse(sys.argv[1])
     follower = Follower(create_sql_engine(config), EventStore(config, create_table=False))

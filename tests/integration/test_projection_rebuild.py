@@ -16,7 +16,7 @@ from projections.rebuild import Progress, rebuild
 from projections.runner import ProjectionRunner
 from projections.schema import tables_for
 from projections.tracking import live_generation
-from service.eventstore import EventStore
+from service.storage.eventstore import EventStore
 from tests.integration.test_projection_support import (
     T0,
     LogWriter,

@@ -185,8 +185,8 @@ def test_a_failing_batch_is_reported_and_not_skipped(database_url: str) -> None:
 
 _WORKER = """
 import sys
-from service.database import DatabaseConfig, create_sql_engine
-from service.eventstore import EventStore
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.eventstore import EventStore
 from projections.worker import run_worker
 config = DatabaseConfig.parse(sys.argv[1])
 run_worker(create_sql_engine(config), EventStore(config, create_table=False), poll_seconds=0.01)

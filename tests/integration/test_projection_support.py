@@ -26,8 +26,8 @@ from domain.events import (
 from projections.follower import Follower
 from projections.schema import tables_for
 from projections.tracking import ensure_schema, live_generation
-from service.database import DatabaseConfig, create_sql_engine
-from service.eventstore import EventStore
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.eventstore import EventStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 

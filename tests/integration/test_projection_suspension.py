@@ -21,7 +21,7 @@ from projections.compliance import ComplianceQuery, report
 from projections.rebuild import rebuild
 from projections.schema import tables_for
 from projections.tracking import ensure_schema, live_generation
-from service.eventstore import EventStore
+from service.storage.eventstore import EventStore
 from tests.integration.test_projection_support import (
     OFFICE,
     T0,

@@ -46,7 +46,7 @@ def test_sigterm_stops_the_rebuild_and_leaves_the_live_models(tmp_path: Path) ->
         live = snapshot(engine)
     env = {**os.environ, "SLA_DATABASE_URL": url}
     rebuild = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "rebuild"],
+        [sys.executable, "-m", "service.cli.main", "rebuild"],
         cwd=tmp_path,
         env=env,
         stderr=subprocess.PIPE,

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from service.store_circuit import StoreCircuit
+from service.storage.store_circuit import StoreCircuit
 
 TIMEOUT = 0.05
 

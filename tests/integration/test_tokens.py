@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.errors import ValidationFailed
-from service.cli import main
-from service.database import DatabaseConfig, create_sql_engine
-from service.tokens import ALL_SCOPES, Scope, TokenStore, api_tokens
+from service.cli.main import main
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.tokens import ALL_SCOPES, Scope, TokenStore, api_tokens
 
 
 class FakeClock:

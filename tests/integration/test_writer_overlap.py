@@ -17,7 +17,7 @@ from service.application import EventInput
 from service.ingest import Receipt
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
-from service.writer import OVERLAP_FROM_EVENTS
+from service.storage.writer import OVERLAP_FROM_EVENTS
 from tests.api.fixtures import DUBLIN, standard_policy
 
 AT = datetime(2026, 3, 16, 16, 30, tzinfo=UTC)

@@ -18,7 +18,7 @@ from domain.contract_events import (
     contract_uuid,
 )
 from domain.events import TicketEvent
-from service.eventstore import EventStore
+from service.storage.eventstore import EventStore
 from tests.unit.builders import make_event, utc
 
 

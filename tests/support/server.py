@@ -79,7 +79,7 @@ def serve_argv(port: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "service.cli",
+        "service.cli.main",
         "serve",
         "--host",
         "127.0.0.1",

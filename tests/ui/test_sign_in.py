@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from service.database import DatabaseConfig, create_sql_engine
-from service.tokens import TokenStore
+from service.storage.database import DatabaseConfig, create_sql_engine
+from service.storage.tokens import TokenStore
 from tests.support.server import ADMIN_TOKEN
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}

@@ -23,7 +23,7 @@ from domain.clock_model import Clock, TicketState
 from domain.clocks import evaluate
 from domain.policy import Policy, parse_policy
 from domain.versions import Version, in_effect_at
-from service.cli_jobs import read_policy_file
+from service.cli.jobs import read_policy_file
 from tests.unit.builders import Ticket, utc
 
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from service import cli
+from service.cli import main as cli
 
 
 def parse(*argv: str) -> dict[str, object]:

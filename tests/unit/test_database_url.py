@@ -6,8 +6,8 @@ import pytest
 from eventsourcing.utils import Environment
 from psycopg.conninfo import conninfo_to_dict
 
-from service.database import DatabaseConfig, UnsupportedDatabase
-from service.pgstore import SlaclockPostgresFactory
+from service.storage.database import DatabaseConfig, UnsupportedDatabase
+from service.storage.pgstore import SlaclockPostgresFactory
 
 
 def libpq(url: str) -> dict[str, object]:

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from domain.events import CLASS_OF_TYPE, EventType, TicketOpened, new_ticket_event, ticket_uuid
-from service.transcoder import event_transcoder
+from service.storage.transcoder import event_transcoder
 
 AT = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ import pytest
 
 from domain.clock_model import ClockState
 from domain.policy import METRICS
-from service.cli_jobs import policy_files, read_policy_file
+from service.cli.jobs import policy_files, read_policy_file
 from tests.unit.builders import Ticket, utc
 from tests.unit.seed_support import (
     POLICIES_DIR,

@@ -34,7 +34,7 @@ from domain.events import (
     policy_uuid,
     ticket_uuid,
 )
-from service.transcoder import event_transcoder, stored_ticket_event
+from service.storage.transcoder import event_transcoder, stored_ticket_event
 
 T0 = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
 

@@ -10,16 +10,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from domain.credits import Verdict
 from domain.uptime import MonthUptime, TierFailure
 from service.apidoc.instants import Instant
-from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.credit_reads import ContractCredits, MonthCredit
 from service.event_bodies import json_bytes, service_receipt_body
-from service.problems import ProblemError, documented
-from service.routes_events import recorded_out
-from service.schemas import TICKET_ID_PATTERN
-from service.service_events import ServiceEventInput
-from service.uptime_api import UptimeApi
-from service.uptime_reads import month_range
-from service.uptime_schemas import (
+from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
+from service.http.problems import ProblemError, documented
+from service.http.routes_events import recorded_out
+from service.http.schemas import TICKET_ID_PATTERN
+from service.http.uptime_schemas import (
     ClaimableCreditOut,
     ClaimableCreditsOut,
     ClaimOut,
@@ -33,6 +30,9 @@ from service.uptime_schemas import (
     ServiceUptimeOut,
     TierFailureOut,
 )
+from service.service_events import ServiceEventInput
+from service.uptime_api import UptimeApi
+from service.uptime_reads import month_range
 
 router = APIRouter(tags=["uptime"], route_class=AuthFirstRoute)
 IdPath = Annotated[str, Path(pattern=TICKET_ID_PATTERN, max_length=128)]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.application import SlaService
-from service.problems import ProblemError
+from service.http.problems import ProblemError
 from service.settings import Settings
 
 

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from service.application import VersionView
-from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
-from service.dependencies import Service
-from service.ingest import VersionReceipt
-from service.problems import documented
-from service.schemas import (
+from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
+from service.http.dependencies import Service
+from service.http.problems import documented
+from service.http.schemas import (
     CATALOG_ID_PATTERN,
     CalendarIn,
     CalendarOut,
@@ -22,6 +21,7 @@ from service.schemas import (
     VersionInfo,
     VersionsOut,
 )
+from service.ingest import VersionReceipt
 
 router = APIRouter(tags=["catalog"], route_class=AuthFirstRoute)
 CatalogId = Annotated[str, Path(pattern=CATALOG_ID_PATTERN, max_length=128)]

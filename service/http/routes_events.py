@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from service.apidoc.instants import Instant
 from service.application import EventInput
-from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
-from service.dependencies import Service
 from service.event_bodies import batch_body, batch_items, json_bytes, receipt_body
-from service.eventstore import RecordedEvent
-from service.problems import documented
-from service.schemas import (
+from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
+from service.http.dependencies import Service
+from service.http.problems import documented
+from service.http.schemas import (
     TICKET_ID_PATTERN,
     BatchIn,
     BatchOut,
@@ -23,6 +22,7 @@ from service.schemas import (
     RecordedEventOut,
     TicketRecordedEventOut,
 )
+from service.storage.eventstore import RecordedEvent
 
 router = APIRouter(tags=["events"], route_class=AuthFirstRoute)
 TicketIdPath = Annotated[str, Path(pattern=TICKET_ID_PATTERN, max_length=128)]

@@ -30,7 +30,6 @@ from domain.service_events import NewServiceEvent, ServiceEvent
 from domain.ticket import NewTicketEvent
 from service.catalog import Catalog
 from service.contract_ingest import ContractReceipt
-from service.eventstore import EventStore
 from service.ingest import (
     Command,
     Decision,
@@ -41,7 +40,8 @@ from service.ingest import (
     VersionReceipt,
 )
 from service.outage_ingest import ServiceReceipt, ServiceRetryOf, fresh_receipt
-from service.store_circuit import StoreCircuit, StoreUnavailable, is_store_outage
+from service.storage.eventstore import EventStore
+from service.storage.store_circuit import StoreCircuit, StoreUnavailable, is_store_outage
 
 log = logging.getLogger(__name__)
 

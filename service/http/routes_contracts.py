@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from domain.allowances import AllowanceReport
 from domain.contract_view import ContractView, TermView
 from service.apidoc.instants import Instant
-from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
 from service.contracts import AllowanceItem, ContractInput
-from service.dependencies import Service
 from service.event_bodies import instant_text, json_bytes
-from service.problems import documented
-from service.routes_events import recorded_out
-from service.schemas import CATALOG_ID_PATTERN
-from service.schemas_contracts import (
+from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
+from service.http.dependencies import Service
+from service.http.problems import documented
+from service.http.routes_events import recorded_out
+from service.http.schemas import CATALOG_ID_PATTERN
+from service.http.schemas_contracts import (
     AllowanceItemOut,
     AllowanceOut,
     AllowancePageOut,

@@ -27,10 +27,10 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from service.database import DatabaseConfig
-from service.recorders import once_more
-from service.store_circuit import StoreUnavailable
-from service.transcoder import event_transcoder, stored_ticket_event
+from service.storage.database import DatabaseConfig
+from service.storage.recorders import once_more
+from service.storage.store_circuit import StoreUnavailable
+from service.storage.transcoder import event_transcoder, stored_ticket_event
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ class EventStore:
         env = Environment(name="slaclock", env=config.eventsourcing_env())
         env["CREATE_TABLE"] = "y" if create_table else "n"
         env["APPLICATION_RECORDER_TOPIC"] = (
-            "service.recorders:BulkSQLiteApplicationRecorder"
+            "service.storage.recorders:BulkSQLiteApplicationRecorder"
             if config.kind == "sqlite"
-            else "service.recorders:BulkPostgresApplicationRecorder"
+            else "service.storage.recorders:BulkPostgresApplicationRecorder"
         )
         self._factory = InfrastructureFactory.construct(env)
         self.mapper: Mapper[UUID] = Mapper(transcoder=event_transcoder())

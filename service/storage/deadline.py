@@ -1,6 +1,6 @@
 """ASGI layer in front of everything: no request waits on a database that is down.
 
-While the store-outage circuit (service/store_circuit.py) is open, a request that needs
+While the store-outage circuit (service/storage/store_circuit.py) is open, a request that needs
 the store gets 503 with ``Retry-After`` at once. A request already running when
 the circuit opens gets the same answer as soon as it opens, unless its answer
 has started: the handler may be stuck in a driver call that Python cannot
@@ -15,13 +15,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.problems import ProblemError, problem_response
-from service.store_circuit import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL, StoreCircuit
+from service.http.problems import ProblemError, problem_response
+from service.storage.store_circuit import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL, StoreCircuit
 
 # Routes that never touch the store, or (/readyz) report the circuit themselves.
 EXEMPT = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"})
 # Served during an outage too, from memory (the outage shows there); token checks
-# that would need the database answer 503 at once (service/auth.py).
+# that would need the database answer 503 at once (service/http/auth.py).
 OPEN_DURING_OUTAGE = frozenset({"/metrics"})
 
 

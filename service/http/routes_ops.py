@@ -10,10 +10,10 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
-from service.schemas import Health
+from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
+from service.http.schemas import Health
 from service.sla_metrics.collector import render as sla_render
-from service.store_circuit import RETRY_AFTER_SECONDS
+from service.storage.store_circuit import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"], route_class=AuthFirstRoute)

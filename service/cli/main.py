@@ -20,10 +20,10 @@ import pydantic
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from domain.errors import DomainError
-from service.database import DatabaseConfig, UnsupportedDatabase
 from service.migrations import SchemaNotReady
 from service.settings import Settings, unknown_variables
-from service.tokens import ALL_SCOPES, TokenInfo, TokenStore
+from service.storage.database import DatabaseConfig, UnsupportedDatabase
+from service.storage.tokens import ALL_SCOPES, TokenInfo, TokenStore
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -202,7 +202,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
-    from service.header_deadline import header_deadline_protocol
+    from service.http.header_deadline import header_deadline_protocol
     from service.logging_setup import configure_logging
 
     configure_logging(settings)
@@ -323,7 +323,7 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- jobs implemented in service.cli_jobs -------------------------------------------
+# --- jobs implemented in service.cli.jobs -------------------------------------------
 
 
 def cmd_policies_load(args: argparse.Namespace) -> int:
@@ -331,7 +331,7 @@ def cmd_policies_load(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         print(f"slaclock: error: not a directory: {directory}", file=sys.stderr)
         return 1
-    from service import cli_jobs
+    from service.cli import jobs as cli_jobs
 
     cli_jobs.load_policies(Settings(), directory)
     return 0
@@ -344,7 +344,7 @@ def _builtin_policies() -> Path:
 
 
 def cmd_project(args: argparse.Namespace) -> int:
-    from service import cli_jobs
+    from service.cli import jobs as cli_jobs
     from service.logging_setup import configure_logging
 
     settings = Settings()
@@ -379,7 +379,7 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from projections.worker import RebuildStopped
-    from service import cli_jobs
+    from service.cli import jobs as cli_jobs
 
     try:
         cli_jobs.rebuild(Settings())

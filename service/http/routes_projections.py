@@ -21,8 +21,8 @@ from projections.compliance import ComplianceQuery
 from projections.queries import BreachFilters, Page, TicketFilters
 from projections.service import ProjectionService
 from service.apidoc.instants import Instant
-from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
-from service.problems import ProblemError, documented
+from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
+from service.http.problems import ProblemError, documented
 from service.runtime import Runtime
 from service.settings import Settings
 

@@ -25,10 +25,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from service.problems import PROBLEM_JSON, ProblemError
+from service.http.problems import PROBLEM_JSON, ProblemError
 from service.settings import Settings
-from service.store_circuit import RETRY_AFTER_SECONDS
-from service.tokens import ALL_SCOPES, Scope, TokenStore
+from service.storage.store_circuit import RETRY_AFTER_SECONDS
+from service.storage.tokens import ALL_SCOPES, Scope, TokenStore
 
 __all__ = [
     "AUTH_RESPONSES",

@@ -27,7 +27,7 @@ class UnsupportedDatabase(ValueError):
     pass
 
 
-# libpq's own minimum; the circuit (service/store_circuit.py) answers clients sooner.
+# libpq's own minimum; the circuit (service/storage/store_circuit.py) answers clients sooner.
 CONNECT_TIMEOUT_SECONDS = 2
 # A peer that vanished without a word is noticed in about 10 s, not the kernel's hours.
 _CONNECTION_DEFAULTS: Mapping[str, str] = {
@@ -94,10 +94,10 @@ class DatabaseConfig:
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
-        # service/pgstore.py hands the pool the whole conninfo; the library's own
+        # service/storage/pgstore.py hands the pool the whole conninfo; the library's own
         # dbname/host/user settings are placeholders it requires but never uses.
         return {
-            "PERSISTENCE_MODULE": "service.pgstore:SlaclockPostgresFactory",
+            "PERSISTENCE_MODULE": "service.storage.pgstore:SlaclockPostgresFactory",
             "POSTGRES_DBNAME": "-",
             "POSTGRES_HOST": "-",
             "POSTGRES_USER": "-",

@@ -34,7 +34,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from service.checkpointer import WRITER_AUTOCHECKPOINT_PAGES
+from service.storage.checkpointer import WRITER_AUTOCHECKPOINT_PAGES
 
 
 class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
@@ -49,7 +49,7 @@ class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         with self.datastore.get_connection(commit=True) as connection, _persistence_errors():
             cursor = connection.cursor()
             if not getattr(connection, _TUNED, False):
-                # Checkpoints are service/checkpointer.py's work; this is only its bound.
+                # Checkpoints are service/storage/checkpointer.py's work; this is only its bound.
                 cursor.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
                 setattr(connection, _TUNED, True)
             cursor.execute(
@@ -131,7 +131,7 @@ def once_more(datastore: PostgresDatastore, call: Callable[[], T]) -> T:
 
     The library retries ten times, 0.2 s apart, each try waiting for the pool: a
     down database held every request for many seconds. An unreachable server now
-    fails at once (the outage circuit in service/store_circuit.py answers the clients);
+    fails at once (the outage circuit in service/storage/store_circuit.py answers the clients);
     only a connection found dead in the pool is worth an immediate second try.
     """
     started = time.monotonic()

@@ -23,9 +23,9 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.http_metrics import UNMATCHED, HttpMetrics
+from service.http.http_metrics import UNMATCHED, HttpMetrics
+from service.http.problems import ProblemError, problem_response
 from service.logging_setup import request_id
-from service.problems import ProblemError, problem_response
 
 REQUEST_ID = b"x-request-id"
 ROUTE_KEY = "slaclock.route"

@@ -11,7 +11,7 @@ from pydantic_core import CoreSchema
 
 from service.apidoc.event_schemas import service_event_schema
 from service.apidoc.instants import Instant
-from service.schemas import RecordedEventOut, Strict
+from service.http.schemas import RecordedEventOut, Strict
 
 
 class ServiceEventIn(Strict):

@@ -78,7 +78,7 @@ def problem_for(error: BaseException) -> ProblemError:
     """The problem answer for any error a request can meet (batch items use it too)."""
     from pydantic import ValidationError
 
-    from service.store_circuit import RETRY_AFTER_SECONDS, StoreUnavailable, is_store_outage
+    from service.storage.store_circuit import RETRY_AFTER_SECONDS, StoreUnavailable, is_store_outage
 
     if isinstance(error, ProblemError):
         return error
@@ -162,7 +162,7 @@ def install(app: FastAPI) -> None:
         return problem_response(ProblemError(exc.status_code, title, detail, headers=headers))
 
     app.add_exception_handler(ProblemError, on_problem)
-    from service.store_circuit import StoreUnavailable
+    from service.storage.store_circuit import StoreUnavailable
 
     app.add_exception_handler(DomainError, on_known)
     app.add_exception_handler(StoreUnavailable, on_known)

@@ -2,7 +2,7 @@
 
 A client that opens a connection and trickles its request line and headers
 (slowloris) would hold the connection for ever: uvicorn's keep-alive timer
-only runs between requests, and the body deadline (service/edge.py) only
+only runs between requests, and the body deadline (service/http/edge.py) only
 starts once the headers are in. This subclass of uvicorn's httptools protocol
 arms a timer when a connection opens and when each request begins, disarms it
 when the headers are complete, and answers 408 and closes the connection when

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from domain.clocks import Clock, Segment, TicketState
 from service.apidoc.instants import Instant
-from service.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
-from service.dependencies import Service
-from service.problems import documented
-from service.schemas import TICKET_ID_PATTERN, ClockOut, SegmentOut, SegmentsOut, TicketOut
+from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope
+from service.http.dependencies import Service
+from service.http.problems import documented
+from service.http.schemas import TICKET_ID_PATTERN, ClockOut, SegmentOut, SegmentsOut, TicketOut
 
 router = APIRouter(tags=["tickets"], route_class=AuthFirstRoute)
 TicketIdPath = Annotated[str, Path(pattern=TICKET_ID_PATTERN, max_length=128)]

@@ -14,7 +14,7 @@ from Python, so instead of waiting for it, this circuit decides from the side:
   longer wait: a write waiting for another connection's write lock, such as
   a rebuild's or the projections' catch-up batch, is busy, not down);
 - opening answers every request that waits on the store with 503 and a
-  ``Retry-After`` (service/deadline.py, and the writer's queue), and new
+  ``Retry-After`` (service/storage/deadline.py, and the writer's queue), and new
   requests get 503 without touching the store;
 - it closes at the first probe that succeeds while no store call is stuck, so
   the service is back one probe interval after the database is.

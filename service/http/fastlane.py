@@ -26,8 +26,6 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.application import EventInput, SlaService
-from service.auth import cached_scopes
-from service.edge import ROUTE_KEY
 from service.event_bodies import (
     batch_body,
     batch_items,
@@ -37,10 +35,12 @@ from service.event_bodies import (
     well_formed,
     well_formed_service,
 )
-from service.problems import problem_answer
-from service.schemas import MAX_BATCH_ITEMS
+from service.http.auth import cached_scopes
+from service.http.edge import ROUTE_KEY
+from service.http.problems import problem_answer
+from service.http.schemas import MAX_BATCH_ITEMS
 from service.service_events import ServiceEventInput, ServiceEvents
-from service.tokens import Scope as TokenScope
+from service.storage.tokens import Scope as TokenScope
 
 _TICKET_EVENTS = ("/v1/tickets/", "/events")
 _SERVICE_EVENTS = ("/v1/services/", "/events")

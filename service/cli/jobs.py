@@ -17,12 +17,12 @@ from domain.calendar import parse_calendar
 from domain.errors import FieldError, ValidationFailed
 from domain.policy import parse_policy
 from service.application import SlaService
-from service.database import DatabaseConfig
-from service.eventstore import EventStore
 from service.ingest import CatalogKind
 from service.migrations.schema import prepared_engine
 from service.runtime import build_runtime
 from service.settings import Settings
+from service.storage.database import DatabaseConfig
+from service.storage.eventstore import EventStore
 
 POLICY_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 

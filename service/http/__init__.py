@@ -1,0 +1,1 @@
+"""The HTTP edge: routes, schemas, problems, auth and middleware."""

@@ -1,0 +1,1 @@
+"""Storage: the event store, its recorders, the writer and the database plumbing."""
