@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 BASELINE = "0001_baseline"
+WEBHOOK_TABLES = {"slahook_subscriptions", "slahook_marks", "slahook_deliveries"}
 VERSION_TABLE = "alembic_version"
 _OWN_TABLES = (api_tokens.name, REGISTRY)
 
@@ -83,8 +84,26 @@ def read_state(conn: Connection) -> SchemaState:
         if revision is not None:
             return SchemaState(revision, versioned=True)
     if names.intersection(_OWN_TABLES):
-        return SchemaState(BASELINE, versioned=False)
+        return SchemaState(_recognised(conn, names), versioned=False)
     return SchemaState(None, versioned=False)
+
+
+def _recognised(conn: Connection, names: set[str]) -> str:
+    """The revision an unversioned database's tables already are.
+
+    The baseline, unless it was made by code that already had what later revisions
+    add (a process that made the tables itself, such as ``slaclock project`` or a
+    test, without recording a revision): then recording the baseline would leave it
+    "behind" a head whose tables it has.
+    """
+    if not names >= WEBHOOK_TABLES:
+        return BASELINE
+    compliance = [n for n in names if n.startswith("slaproj_g") and n.endswith("_compliance")]
+    counters = {"open_breach", "running"}
+    inspector = inspect(conn)
+    if all(counters <= {c["name"] for c in inspector.get_columns(n)} for n in compliance):
+        return "0003_gauge_counters"
+    return "0002_webhooks"
 
 
 def needs_upgrade(
@@ -129,9 +148,10 @@ def record_baseline(engine: Engine) -> None:
     """
     with _schema_transaction(engine) as conn:
         state = read_state(conn)  # under the lock: another process may have done it
-        if not state.new and not state.versioned:
-            command.upgrade(alembic_config(conn), BASELINE)
-            log.info("database schema recorded at %s (made before migrations)", BASELINE)
+        if not state.new and not state.versioned and state.revision is not None:
+            # Each revision only makes what is missing: this changes no existing table.
+            command.upgrade(alembic_config(conn), state.revision)
+            log.info("database schema recorded at %s (made before migrations)", state.revision)
 
 
 def prepared_engine(config: DatabaseConfig, *, auto_migrate: bool) -> Engine:

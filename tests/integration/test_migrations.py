@@ -247,3 +247,19 @@ def test_the_gauge_counters_are_added_and_counted_from_the_clock_rows(
         compliance = tables_for(1).compliance
         rows = conn.execute(select(compliance)).all()
     assert sorted(tuple(row) for row in rows) == expected
+
+
+def test_an_unversioned_database_with_todays_tables_is_recognised_at_head(
+    database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A process that made the tables itself (today's ensure_schema), recording nothing.
+    EventStore(DatabaseConfig.parse(database_url)).close()
+    TokenStore(engine).create_schema()
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        assert read_state(conn) == SchemaState(head_revision(), versioned=False)
+    monkeypatch.setenv("SLA_DATABASE_URL", database_url)
+    assert main(["tokens", "list"]) == 0
+    with engine.connect() as conn:
+        assert read_state(conn) == SchemaState(head_revision(), versioned=True)
+        assert schema_differences(conn) == []
