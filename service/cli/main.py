@@ -23,7 +23,7 @@ from domain.errors import DomainError
 from service.migrations import SchemaNotReady
 from service.settings import Settings, unknown_variables
 from service.storage.database import DatabaseConfig, UnsupportedDatabase
-from service.storage.tokens import ALL_SCOPES, TokenInfo, TokenStore
+from service.storage.tokens import ALL_SCOPES, TokenInfo, TokenStore, validate_scopes
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -280,8 +280,10 @@ def open_token_store(settings: Settings) -> Iterator[TokenStore]:
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
+    # Bad scopes are refused before the database is opened (or made).
+    scopes = validate_scopes(args.scope)
     with open_token_store(Settings()) as store:
-        info, token = store.create(args.scope, args.name)
+        info, token = store.create(scopes, args.name)
     print(f"token_id: {info.token_id}")
     print(f"scopes: {' '.join(info.scopes)}")
     print(f"token: {token}")
