@@ -9,6 +9,7 @@ for the listings. Reads work whether or not this process runs the worker.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from projections.sla_gauges import SlaFigures, sla_figures
 from projections.tracking import ensure_schema, read_position
 
 WAIT_STEP_SECONDS = 0.02
+# How often an asynchronous wait looks at the in-process runner's position (memory only).
+LOCAL_STEP_SECONDS = 0.002
 
 
 def _tracked(conn: Connection, tables: Tables) -> tuple[int, int, int, list[str]]:
@@ -155,6 +158,43 @@ class ProjectionService:
             # The write may be committed already: its commit found nobody waiting.
             self._wake_runner()
             return self._wait(position, deadline)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def local_position(self) -> int | None:
+        """The in-process runner's position while it is the active one, else None."""
+        runner = self._runner
+        if runner is not None and runner.stats.active:
+            return runner.stats.position
+        return None
+
+    async def wait_for_async(self, position: int, timeout: float | None = None) -> bool:
+        """``wait_for`` without holding a thread: many readers may wait at once.
+
+        A blocking wait held one of the server's worker threads per waiting reader,
+        so at a few hundred writes a second, each read after its write, the pool was
+        soon all waiters and every other request queued behind them. While the
+        runner is in this process its position is in memory and is looked at every
+        few milliseconds; otherwise the tracked position is read on a thread.
+        """
+        limit = self.settings.wait_timeout_seconds if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        with self._lock:
+            self._waiting += 1
+        try:
+            self._wake_runner()  # its commit may have found nobody waiting
+            while True:
+                local = self.local_position()
+                if local is not None and local >= position:
+                    return True
+                if local is None and await asyncio.to_thread(self.position) >= position:
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                step = LOCAL_STEP_SECONDS if local is not None else WAIT_STEP_SECONDS
+                await asyncio.sleep(min(remaining, step))
         finally:
             with self._lock:
                 self._waiting -= 1

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from domain.business_time import to_us
 from domain.errors import ValidationFailed
@@ -120,22 +121,36 @@ class ComplianceOut(BaseModel):
     evaluated_at: datetime
 
 
-def _projections(request: Request, min_position: int | None) -> ProjectionService:
+def _projections(request: Request) -> ProjectionService:
     service = getattr(request.app.state, "projection_service", None)
     if not isinstance(service, ProjectionService):
         raise ProblemError(503, "Service unavailable", "the projections are not available")
-    if min_position is not None:
-        _check_recorded(request, min_position)
-        settings: Settings = request.app.state.settings
-        if not service.wait_for(min_position, settings.min_position_timeout_seconds):
-            raise ProblemError(
-                503,
-                "Projections behind",
-                f"the projections have not yet processed position {min_position}; retry later",
-                slug="projections-behind",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
     return service
+
+
+async def waited_projections(
+    request: Request, min_position: MinPosition = None
+) -> ProjectionService:
+    """The projections, once they have processed ``min_position`` (awaited, no thread held)."""
+    service = _projections(request)
+    if min_position is None:
+        return service
+    local = service.local_position()
+    if local is None or local < min_position:
+        await run_in_threadpool(_check_recorded, request, min_position)
+    settings: Settings = request.app.state.settings
+    if not await service.wait_for_async(min_position, settings.min_position_timeout_seconds):
+        raise ProblemError(
+            503,
+            "Projections behind",
+            f"the projections have not yet processed position {min_position}; retry later",
+            slug="projections-behind",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    return service
+
+
+Projections = Annotated[ProjectionService, Depends(waited_projections)]
 
 
 def _check_recorded(request: Request, position: int) -> None:
@@ -170,10 +185,9 @@ def list_tickets(
     status: Status | None = None,
     limit: Limit = 100,
     cursor: CursorQuery = None,
-    min_position: MinPosition = None,
+    service: Projections,
 ) -> dict[str, Any]:
     """Tickets by ticket_id, with their clocks as of now (time-driven breaches included)."""
-    service = _projections(request, min_position)
     filters = TicketFilters(plan, customer, priority, status)
     return _page(service.reader.tickets(filters, limit, cursor))
 
@@ -196,14 +210,13 @@ def list_breaches(
     open_only: bool = False,
     limit: Limit = 100,
     cursor: CursorQuery = None,
-    min_position: MinPosition = None,
+    service: Projections,
 ) -> dict[str, Any]:
     """Breached clocks, newest breach first; or at-risk ones (``state=at_risk``), soonest due first.
 
     A running clock counts as breached from its due instant on, decided at query
     time; ``open_only`` keeps tickets that are open or awaiting the customer.
     """
-    service = _projections(request, min_position)
     filters = BreachFilters(state, metric, plan, priority, customer, open_only)
     return _page(service.reader.breaches(filters, limit, cursor))
 
@@ -224,14 +237,13 @@ def compliance_report(
     priority: Name = None,
     customer: Name = None,
     metric: Metric | None = None,
-    min_position: MinPosition = None,
+    service: Projections,
 ) -> dict[str, Any]:
     """met / breached / pending and attainment per plan, priority and metric."""
     from_ = None if from_ is None else to_utc(from_, "from")
     to = None if to is None else to_utc(to, "to")
     if from_ is not None and to is not None and from_ >= to:
         raise ValidationFailed.single("to", "must be later than from")
-    service = _projections(request, min_position)
     query = ComplianceQuery(
         from_us=None if from_ is None else to_us(from_),
         to_us=None if to is None else to_us(to),

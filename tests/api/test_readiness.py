@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import httpx
 
 from tests.api.conftest import unique
 from tests.api.fixtures import define_plan, opened
+from tests.support.server import admin_client
 
 
 def test_projection_endpoints_answer_without_an_in_process_runner(client: httpx.Client) -> None:
@@ -30,3 +34,34 @@ def test_min_position_no_worker_reaches_is_503_with_retry_after(client: httpx.Cl
     assert response.status_code == 503
     assert "retry-after" in response.headers
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_readers_waiting_on_min_position_hold_no_worker_thread(
+    client: httpx.Client, base_url: str
+) -> None:
+    # More waiting readers than the server has worker threads (40): when each held
+    # one, a plain read queued behind them until they timed out.
+    plan = unique("plan")
+    define_plan(client, unique("cal"), plan)
+    receipt = client.post(f"/v1/tickets/{unique('T')}/events", json=opened("o", plan)).json()
+    finished: list[tuple[float, int]] = []
+    # Clients made first: making one costs tens of milliseconds of CPU.
+    clients = [admin_client(base_url) for _ in range(60)]
+
+    def wait_for_it(http: httpx.Client) -> None:
+        got = http.get("/v1/tickets", params={"min_position": receipt["position"]})
+        finished.append((time.monotonic(), got.status_code))
+
+    waiters = [threading.Thread(target=wait_for_it, args=(http,)) for http in clients]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(0.5)  # let them reach the server and start waiting
+    plain = client.get("/v1/tickets", params={"limit": 1})
+    answered = time.monotonic()
+    for waiter in waiters:
+        waiter.join()
+    for http in clients:
+        http.close()
+    assert plain.status_code == 200
+    assert [status for _, status in finished] == [503] * 60
+    assert all(at > answered for at, _ in finished)
