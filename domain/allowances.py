@@ -42,6 +42,15 @@ class AllowanceReport:
         return self.balance < 0
 
 
+# An allowance is low under this share of its term's grant (what `state=low` lists and
+# `allowance_low` announces).
+LOW_SHARE = Decimal("0.2")
+
+
+def is_low(report: AllowanceReport) -> bool:
+    return report.balance < LOW_SHARE * report.granted
+
+
 def check_work(state: ContractState, command: NewContractEvent) -> None:
     """A new ``work_logged``: a granted allowance, a term, onsite blocks, no overdraw."""
     at = command.occurred_at

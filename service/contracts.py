@@ -17,10 +17,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
-from domain.allowances import AllowanceReport
+from domain.allowances import AllowanceReport, is_low
 from domain.business_time import from_us, to_us
 from domain.contract import ContractState, NewContractEvent
 from domain.contract_events import (
@@ -41,7 +40,6 @@ from service.storage.eventstore import EventStore, RecordedEvent
 from service.storage.writer import Writer
 
 AllowanceState = Literal["low", "expiring", "exhausted"]
-LOW_SHARE = Decimal("0.2")
 MAX_CACHED = 10_000
 
 
@@ -223,7 +221,7 @@ def _in_state(report: AllowanceReport, state: str | None, at: datetime, within: 
     if state == "exhausted":
         return report.balance <= 0
     if state == "low":
-        return report.balance < LOW_SHARE * report.granted
+        return is_low(report)
     if state == "expiring":
         return report.balance > 0 and report.expires_at - at <= within
     raise ValidationFailed.single("state", "one of low, expiring, exhausted")

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="webhooks: shrinks the retry schedule (1 = 5 s to 6 h waits over 27 h; "
         "drills and tests only)",
     )
+    webhook_notice_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="webhooks: how often allowance_low and credit_claimable are looked for",
+    )
     token_cache_seconds: float = Field(default=5.0, description="how long a token check is kept")
     test_postgres_url: str | None = Field(default=None, description="tests only")
     test_require_postgres: bool = Field(default=False, description="tests only")

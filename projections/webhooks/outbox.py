@@ -34,7 +34,7 @@ def wall_us() -> int:
     return time.time_ns() // 1000
 
 
-def _iso(value_us: int | None) -> str | None:
+def iso_us(value_us: int | None) -> str | None:
     if value_us is None:
         return None
     return datetime.fromtimestamp(value_us // 1_000_000, UTC).isoformat().replace("+00:00", "Z")
@@ -49,12 +49,12 @@ def message(kind: Kind, clock: Mapping[str, Any], now_us: int) -> bytes:
         "priority": clock.get("priority"),
         "customer": clock.get("customer"),
         "outcome": clock.get("outcome"),
-        "warn_at": _iso(clock.get("warn_at_us")),
-        "due_at": _iso(clock.get("due_at_us")),
-        "breached_at": _iso(clock.get("breached_at_us")),
-        "stopped_at": _iso(clock.get("stopped_at_us")),
+        "warn_at": iso_us(clock.get("warn_at_us")),
+        "due_at": iso_us(clock.get("due_at_us")),
+        "breached_at": iso_us(clock.get("breached_at_us")),
+        "stopped_at": iso_us(clock.get("stopped_at_us")),
     }
-    return orjson.dumps({"type": kind.value, "timestamp": _iso(now_us), "data": data})
+    return orjson.dumps({"type": kind.value, "timestamp": iso_us(now_us), "data": data})
 
 
 def delivery_rows(

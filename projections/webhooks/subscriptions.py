@@ -25,10 +25,18 @@ class Subscription:
     created_at_us: int = 0
     secret: str = field(default="", repr=False)
 
-    def accepts(self, kind: str, clock: Mapping[str, object]) -> bool:
+    def accepts(self, kind: str, subject: Mapping[str, object]) -> bool:
+        """Whether an event of ``kind`` about ``subject`` (a clock, a contract) is sent here.
+
+        A filter on a field the subject does not have (a contract has no priority)
+        does not apply to it; a field it has but left empty (a clock with no
+        customer) matches no filter on that field.
+        """
         if kind not in self.kinds:
             return False
-        return all(clock.get(name) in values for name, values in self.filters.items())
+        return all(
+            name not in subject or subject[name] in values for name, values in self.filters.items()
+        )
 
     def filters_out(self) -> dict[str, list[str]]:
         return {name: sorted(values) for name, values in self.filters.items()}
@@ -84,5 +92,5 @@ def remove(conn: Connection, subscription_id: str) -> bool:
     return bool(gone.rowcount)
 
 
-def matching(subs: Sequence[Subscription], kind: str, clock: Mapping[str, object]) -> list[str]:
-    return [sub.id for sub in subs if sub.accepts(kind, clock)]
+def matching(subs: Sequence[Subscription], kind: str, subject: Mapping[str, object]) -> list[str]:
+    return [sub.id for sub in subs if sub.accepts(kind, subject)]

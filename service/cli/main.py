@@ -358,7 +358,9 @@ def cmd_project(args: argparse.Namespace) -> int:
 def cmd_webhooks(args: argparse.Namespace) -> int:
     from service.logging_setup import configure_logging
     from service.migrations.schema import prepared_engine
+    from service.storage.eventstore import EventStore
     from service.webhooks.dispatcher import Dispatcher
+    from service.webhooks.notices import contract_notices
     from service.webhooks.process import WebhookWorker, run_webhooks
 
     settings = Settings()
@@ -372,9 +374,17 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
         timeout_seconds=settings.webhook_timeout_seconds,
         retry_scale=settings.webhook_retry_scale,
     )
+    store = EventStore(DatabaseConfig.parse(settings.database_url))
+    worker = WebhookWorker(
+        engine,
+        dispatcher,
+        notices=contract_notices(store),
+        notice_seconds=settings.webhook_notice_seconds,
+    )
     try:
-        run_webhooks(WebhookWorker(engine, dispatcher))
+        run_webhooks(worker)
     finally:
+        store.close()
         engine.dispose()
     return 0
 

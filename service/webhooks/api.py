@@ -10,7 +10,6 @@ from sqlalchemy import Connection, Engine
 
 from domain.business_time import from_us
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
-from domain.webhooks.kinds import NOT_YET_EMITTED
 from domain.webhooks.signing import BadSecret, generate_secret, secret_key
 from domain.webhooks.targets import target_problem
 from projections.tracking import write_transaction
@@ -45,8 +44,6 @@ class WebhookApi:
         errors = []
         if (problem := target_problem(body.url, self._host, self._port)) is not None:
             errors.append(FieldError("url", problem))
-        for kind in sorted(set(body.kinds) & NOT_YET_EMITTED):
-            errors.append(FieldError("kinds", f"{kind.value!r} is not emitted yet"))
         if body.secret is not None:
             try:
                 secret_key(body.secret)
@@ -111,8 +108,10 @@ def _delivery(row: Mapping[str, Any]) -> DeliveryOut:
     return DeliveryOut(
         id=row["id"],
         kind=row["kind"],
-        ticket_id=row["ticket_id"],
-        metric=row["metric"],
+        # A contract notice has no metric; its ticket_id column holds the contract's id.
+        ticket_id=row["ticket_id"] if row["metric"] else None,
+        metric=row["metric"] or None,
+        contract_id=None if row["metric"] else row["ticket_id"],
         status=row["status"],
         attempts=row["attempts"],
         created_at=from_us(row["created_at_us"]),

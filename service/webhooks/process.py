@@ -4,6 +4,9 @@ Its own single-active lock (``projections.lock``, name ``webhooks``) keeps one
 dispatcher per database; others stand by and take over when it dies. On taking
 the lock it first puts back what a dead predecessor was sending (at least once).
 
+Contract notices (``allowance_low``, ``credit_claimable``) are swept in another
+thread every ``notice_seconds`` (service/webhooks/notices.py).
+
 The scheduler runs in a thread: it fires the marks whose instant has passed,
 then sleeps until the earliest next instant, reading it again every
 ``SCHEDULE_POLL_SECONDS`` because the projections (possibly another process)
@@ -30,6 +33,7 @@ from projections.webhooks.deliveries import release_claims
 from projections.webhooks.outbox import wall_us
 from projections.webhooks.schedule import FIRE_BATCH, fire_due, next_instant
 from service.webhooks.dispatcher import Dispatcher
+from service.webhooks.notices import NoticeSource, NoticeSweeper
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +71,20 @@ class Scheduler:
 class WebhookWorker:
     """Stand by until the lock is ours, then schedule and dispatch until stopped or it is lost."""
 
-    def __init__(self, engine: Engine, dispatcher: Dispatcher, lock: WorkerLock | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        dispatcher: Dispatcher,
+        lock: WorkerLock | None = None,
+        *,
+        notices: NoticeSource | None = None,
+        notice_seconds: float = 5.0,
+    ):
         self._engine = engine
         self._dispatcher = dispatcher
         self._lock = lock or worker_lock(engine, "webhooks")
+        self._notices = notices
+        self._notice_seconds = notice_seconds
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -90,15 +104,22 @@ class WebhookWorker:
             release_claims(self._engine),
         )
         halt = threading.Event()
-        scheduler = threading.Thread(
-            target=Scheduler(self._engine, halt).run, name="slaclock-webhook-scheduler"
-        )
-        scheduler.start()
+        threads = [
+            threading.Thread(
+                target=Scheduler(self._engine, halt).run, name="slaclock-webhook-scheduler"
+            )
+        ]
+        if self._notices is not None:
+            sweeper = NoticeSweeper(self._engine, self._notices, halt, self._notice_seconds)
+            threads.append(threading.Thread(target=sweeper.run, name="slaclock-webhook-notices"))
+        for thread in threads:
+            thread.start()
         try:
             asyncio.run(self._dispatch())
         finally:
             halt.set()
-            scheduler.join()
+            for thread in threads:
+                thread.join()
 
     async def _dispatch(self) -> None:
         stop = asyncio.Event()

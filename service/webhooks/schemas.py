@@ -13,7 +13,10 @@ FilterValues = list[str] | None
 
 
 class WebhookFilters(BaseModel):
-    """Only events of clocks matching every given field are sent; an absent field matches all."""
+    """Only events matching every given field are sent; an absent field matches all.
+
+    A contract's events (allowance_low, credit_claimable) have no priority: the
+    priority filter does not apply to them."""
 
     model_config = ConfigDict(extra="forbid")
     plan: FilterValues = Field(default=None, min_length=1, max_length=100)
@@ -26,8 +29,8 @@ class WebhookIn(BaseModel):
     url: str = Field(min_length=1, max_length=2048, description="http(s) URL receiving POSTs")
     kinds: list[Kind] = Field(
         min_length=1,
-        description="at_risk, breached, met, breach_retracted (allowance_low and "
-        "credit_claimable are not emitted yet and are refused)",
+        description="clocks: at_risk, breached, met, breach_retracted; contracts: "
+        "allowance_low, credit_claimable",
     )
     filters: WebhookFilters = Field(default_factory=WebhookFilters)
     secret: str | None = Field(
@@ -56,8 +59,9 @@ class WebhookListOut(BaseModel):
 class DeliveryOut(BaseModel):
     id: str = Field(description="the webhook-id header, the same on every attempt")
     kind: str
-    ticket_id: str
-    metric: str
+    ticket_id: str | None = Field(description="the clock's ticket; null for a contract's event")
+    metric: str | None = Field(description="the clock's metric; null for a contract's event")
+    contract_id: str | None = Field(description="the contract of allowance_low, credit_claimable")
     status: str = Field(description="pending, sending, delivered or dead")
     attempts: int
     created_at: datetime

@@ -1,0 +1,74 @@
+"""Writes contract notices (``allowance_low``, ``credit_claimable``) to the outbox, once.
+
+Each notice and matching subscription gets one delivery whose id is derived
+from both: a sweep that finds the same notice again finds its delivery there
+and writes nothing, so a notice is announced once per subscription however
+often it is seen, and a subscription made later still hears of what holds now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import orjson
+from sqlalchemy import Connection, select
+
+from domain.webhooks.notices import Notice
+from projections.store import chunks, insert_rows
+from projections.webhooks import subscriptions as subs
+from projections.webhooks.outbox import Row, iso_us
+from projections.webhooks.tables import deliveries
+
+
+def delivery_id(subscription_id: str, notice_key: str) -> str:
+    digest = hashlib.sha256(f"{subscription_id}\n{notice_key}".encode()).hexdigest()
+    return "msg_" + digest[:32]
+
+
+def message(notice: Notice, now_us: int) -> str:
+    body = {"type": notice.kind.value, "timestamp": iso_us(now_us), "data": notice.body_data()}
+    return orjson.dumps(body).decode()
+
+
+def _rows(active: Sequence[subs.Subscription], notice: Notice, now_us: int) -> list[Row]:
+    targets = subs.matching(active, notice.kind.value, notice.subject)
+    body = message(notice, now_us) if targets else ""
+    return [
+        {
+            "id": delivery_id(target, notice.key),
+            "subscription_id": target,
+            "kind": notice.kind.value,
+            # Deliveries name a clock; a contract notice names its contract, and no metric.
+            "ticket_id": notice.contract_id,
+            "metric": "",
+            "payload": body,
+            "created_at_us": now_us,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_us": now_us,
+            "last_error": None,
+            "last_status_code": None,
+            "delivered_at_us": None,
+        }
+        for target in targets
+    ]
+
+
+def _existing(conn: Connection, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(sorted(ids)):
+        found.update(
+            conn.execute(select(deliveries.c.id).where(deliveries.c.id.in_(part))).scalars()
+        )
+    return found
+
+
+def announce(conn: Connection, notices: Sequence[Notice], now_us: int) -> int:
+    """Write the deliveries of notices not announced yet (in the caller's transaction)."""
+    active = subs.load_all(conn)
+    rows = [row for notice in notices for row in _rows(active, notice, now_us)]
+    known = _existing(conn, [row["id"] for row in rows])
+    fresh = [row for row in rows if row["id"] not in known]
+    insert_rows(conn, deliveries, fresh)
+    return len(fresh)
