@@ -74,7 +74,6 @@ def test_subscriptions_show_the_secret_once(client: httpx.Client) -> None:
         ({"url": "ftp://example.com/x", "kinds": ["met"]}, "url"),
         ({"url": "http://localhost:8000/hook", "kinds": ["met"]}, "url"),
         ({"url": "http://127.0.0.1:8000/v1/events", "kinds": ["met"]}, "url"),
-        ({"url": "https://example.com/x", "kinds": ["allowance_low"]}, "kinds"),
         ({"url": "https://example.com/x", "kinds": ["met"], "secret": "plain"}, "secret"),
     ],
 )

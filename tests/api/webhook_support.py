@@ -21,11 +21,14 @@ def webhooks_argv() -> list[str]:
     return [sys.executable, "-m", "service.cli.main", "webhooks"]
 
 
-def start_webhooks(database_url: str, retry_scale: float = 0.0005) -> subprocess.Popen[bytes]:
+def start_webhooks(
+    database_url: str, retry_scale: float = 0.0005, notice_seconds: float = 0.5
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "SLA_DATABASE_URL": database_url,
         "SLA_WEBHOOK_RETRY_SCALE": str(retry_scale),
+        "SLA_WEBHOOK_NOTICE_SECONDS": str(notice_seconds),
         "SLA_WEBHOOK_TIMEOUT_SECONDS": "5",
         "SLA_LOG_LEVEL": "WARNING",
     }
