@@ -72,6 +72,7 @@ class Follower:
         if not batch:
             return 0
         try:
+            projector.prepare(conn, batch)
             self.commit(conn, projector, batch)
         except (GenerationChanged, PositionMoved):
             self.reset()

@@ -80,6 +80,20 @@ class _Evaluations:
     failed: list[Row] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch of ticket events read and evaluated before its write transaction."""
+
+    span: tuple[int, int, int]  # first and last position, and length, of the batch
+    done: _Evaluations
+    held: dict[str, Row]
+    old_clocks: dict[str, list[Values]]
+
+
+def _span(batch: Batch) -> tuple[int, int, int]:
+    return (batch[0][0], batch[-1][0], len(batch))
+
+
 class Projector:
     def __init__(
         self,
@@ -94,6 +108,7 @@ class Projector:
         self.observer = observer
         # False while the quarantine is known empty: batches then skip looking in it.
         self.holds_quarantined = holds_quarantined
+        self._prepared: _Prepared | None = None
 
     @classmethod
     def load(
@@ -103,7 +118,32 @@ class Projector:
         held = any_quarantined(conn, tables)
         return cls(tables, catalog, holds_quarantined=held, observer=observer)
 
+    def prepare(self, conn: Connection, batch: Batch) -> None:
+        """Read and evaluate a batch of ticket events ahead of ``apply``, outside its
+        write transaction.
+
+        On SQLite the write transaction holds the database's one write lock, which
+        ingest needs for every commit: evaluating inside it kept ingest waiting for
+        the projection's CPU work, not only for its writes. This worker is the only
+        writer of its generation's rows (the position's compare-and-set in ``apply``'s
+        transaction proves it still is), so what is read here is still true there.
+        A batch with versions or contract events is left to ``apply`` whole: folding
+        them reads what the same transaction wrote.
+        """
+        self._prepared = None
+        touched = _ticket_facts(batch)
+        if touched is None or not touched[0]:
+            return
+        done, held = self._evaluated(conn, *touched)
+        ids = [ticket_id for ticket_id, _, _ in done.results]
+        old_clocks = load_clock_values(conn, self.tables, ids)
+        self._prepared = _Prepared(_span(batch), done, held, old_clocks)
+
     def apply(self, conn: Connection, batch: Batch) -> None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and batch and prepared.span == _span(batch):
+            self._write(conn, prepared.done, prepared.held, None, prepared.old_clocks)
+            return
         touched: dict[str, list[Fact]] = {}
         positions: dict[str, int] = {}
         for position, event in batch:
@@ -133,6 +173,13 @@ class Projector:
     ) -> None:
         if not touched:
             return
+        done, held = self._evaluated(conn, touched, positions)
+        self._write(conn, done, held)
+
+    def _evaluated(
+        self, conn: Connection, touched: dict[str, list[Fact]], positions: dict[str, int]
+    ) -> tuple[_Evaluations, dict[str, Row]]:
+        """Each touched ticket evaluated with its stored facts and the new ones."""
         ids = sorted(touched)
         current = load_tickets(conn, self.tables, ids)
         held = self._held(conn, [i for i in ids if i not in current])
@@ -141,7 +188,7 @@ class Projector:
             row = current.get(ticket_id) or held.get(ticket_id)
             facts = merge(loads(row["facts"]) if row else [], touched[ticket_id])
             self._evaluate(done, ticket_id, facts, positions[ticket_id])
-        self._write(conn, done, held)
+        return done, held
 
     def _reevaluate(self, conn: Connection, ids: Sequence[str]) -> None:
         """Evaluate tickets again with the current versions and contracts (no new events),
@@ -313,6 +360,24 @@ class Projector:
             if policy is not None and policy.number != number:
                 switching.append(ticket_id)
         return switching
+
+
+def _ticket_facts(batch: Batch) -> tuple[dict[str, list[Fact]], dict[str, int]] | None:
+    """The batch's facts per ticket and each ticket's last position; None when the batch
+    holds anything ``apply`` folds besides ticket events (versions, contract events)."""
+    touched: dict[str, list[Fact]] = {}
+    positions: dict[str, int] = {}
+    for position, event in batch:
+        if isinstance(event, TicketFact):
+            touched.setdefault(event.ticket_id, []).append(event.fact)
+        elif isinstance(event, TicketEvent):
+            touched.setdefault(event.ticket_id, []).append(to_fact(event))
+        elif isinstance(event, CalendarVersionDefined | PolicyVersionDefined | ContractEvent):
+            return None
+        else:
+            continue
+        positions[event.ticket_id] = position
+    return touched, positions
 
 
 def _as_rows(
