@@ -23,6 +23,7 @@ from projections.schema import (
     registry_metadata,
 )
 from projections.webhooks.tables import create_webhook_tables
+from projections.write_gate import write_gate
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +49,21 @@ def write_transaction(conn: Connection) -> Iterator[Connection]:
 
     A deferred SQLite transaction that reads and then writes fails at once when
     another connection committed in between (WAL snapshot), whatever the busy
-    timeout; BEGIN IMMEDIATE waits for the lock instead.
+    timeout; BEGIN IMMEDIATE waits for the lock instead, behind the write gate
+    (projections/write_gate.py) so that the wait ends when the lock is free.
     """
     if conn.in_transaction():
         conn.rollback()
-    if is_sqlite(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()
+    sqlite = is_sqlite(conn)
+    with write_gate(conn.engine.url.database if sqlite else None):
+        if sqlite:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
 
 
 def lock_schema(conn: Connection) -> None:

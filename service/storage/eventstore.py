@@ -27,6 +27,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
+from projections.write_gate import write_gate
 from service.storage.database import DatabaseConfig
 from service.storage.recorders import once_more
 from service.storage.store_circuit import StoreUnavailable
@@ -72,7 +73,9 @@ class EventStore:
         """Store encoded events in one transaction and return their global positions."""
         if not stored:
             return []
-        with self._call():
+        # The projections commit into the same SQLite file: queue for its write lock
+        # promptly instead of in SQLite's sleeping busy handler.
+        with self._call(), write_gate(self.config.sqlite_path):
             positions = self.recorder.insert_events(stored)
         assert positions is not None
         # A commit into a file that was deleted or replaced is lost at the next start.
