@@ -14,4 +14,3 @@ class Kind(StrEnum):
     # Derived from contracts as they stand now, looked for by the webhooks worker.
     ALLOWANCE_LOW = "allowance_low"
     CREDIT_CLAIMABLE = "credit_claimable"
-

@@ -60,9 +60,8 @@ def test_the_notice_rolls_back_with_its_transaction(database_url: str) -> None:
     with database(database_url) as (_store, engine):
         ensure_schema(engine)
         subscribe(engine, "wh_a", {})
-        with engine.connect() as conn:
-            with conn.begin():
-                announce(conn, [credit(7)], NOW_US)
-                conn.rollback()
+        with engine.connect() as conn, conn.begin():
+            announce(conn, [credit(7)], NOW_US)
+            conn.rollback()
         assert rows(engine) == []
         assert announce_now(engine, credit(7)) == 1

@@ -38,14 +38,17 @@ def test_an_allowance_is_low_only_under_a_fifth_of_its_grant() -> None:
         "expires_at": "2027-03-15T07:00:00Z",
     }
     overdrawn = allowance_low("c", "acme", "gold", report("25"))
-    assert overdrawn is not None and overdrawn.body_data()["balance"] == -5.0
+    assert overdrawn is not None
+    assert overdrawn.body_data()["balance"] == -5.0
 
 
 def test_a_notice_is_the_same_fact_while_it_holds_and_a_new_one_next_term() -> None:
     first = allowance_low("c", "acme", "gold", report("17"))
     later = allowance_low("c", "acme", "gold", report("19"))
     next_term = allowance_low("c", "acme", "gold", report("17", term=1))
-    assert first is not None and later is not None and next_term is not None
+    assert first is not None
+    assert later is not None
+    assert next_term is not None
     assert first.key == later.key
     assert next_term.key != first.key
 
@@ -70,7 +73,8 @@ def test_filters_apply_to_the_fields_the_subject_has() -> None:
     assert low is not None
     assert sub.accepts("allowance_low", low.subject)  # a contract has no priority
     other = allowance_low("c", "globex", "gold", report("19"))
-    assert other is not None and not sub.accepts("allowance_low", other.subject)
+    assert other is not None
+    assert not sub.accepts("allowance_low", other.subject)
     clock = {"plan": "gold", "customer": None, "priority": "p1"}
     assert not sub.accepts("breached", clock)  # a clock with no customer matches no customer
     assert sub.accepts("breached", {**clock, "customer": "acme"})
