@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit
 
 IDLE_SECONDS = 5.0  # like httpx: under the idle timeout of most servers (Node: 5 s)
 READ_BYTES = 65536
+CLOSE_SECONDS = 1.0
 HEAD_LIMIT = 65536  # longest answer head (status line and headers) accepted
 SAFE = "/?#[]@!$&'()*+,;=%:~-._"  # already legal in a request target: not escaped again
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -136,7 +137,12 @@ class _Pool:
         self._idle.clear()
         for conn in conns:
             conn.close()
-        await asyncio.gather(*(c.writer.wait_closed() for c in conns), return_exceptions=True)
+        closing = asyncio.gather(*(c.writer.wait_closed() for c in conns), return_exceptions=True)
+        try:  # a TLS peer that never acknowledges the close must not hold up a shutdown
+            await asyncio.wait_for(closing, CLOSE_SECONDS)
+        except TimeoutError:
+            for conn in conns:
+                conn.abort()
 
 
 class _Stale(Exception):
@@ -164,7 +170,9 @@ class HttpSender:
             request = _request(target, body, headers)
             async with asyncio.timeout(self._timeout):
                 return await self._exchange(target, request)
-        except TimeoutError:
+        except TimeoutError as error:
+            if error.errno is not None:  # the system's own, e.g. connecting: not our deadline
+                raise SendError(f"TimeoutError: {error}") from error
             raise SendError(f"TimeoutError: no answer within {self._timeout:g} s") from None
         except (OSError, EOFError, ValueError, ProtocolError, asyncio.LimitOverrunError) as error:
             raise SendError(f"{type(error).__name__}: {error}") from error
