@@ -5,7 +5,9 @@ One asyncio loop: a claim loop takes due deliveries (per destination at most
 ``QUEUE_FACTOR`` x its concurrency at a time), each is sent in its own task under
 its destination's semaphore (``per_destination`` requests at once), and a flush
 loop records outcomes in batches. A receiver that is slow, down or answering
-errors fills its own slots only; the others keep theirs.
+errors fills its own slots only; the others keep theirs. Requests go through a
+``Sender`` (service/webhooks/sender.py: HTTP/1.1 on asyncio streams, kept-alive
+connections per destination).
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ import asyncio
 import contextlib
 import logging
 import random
-import socket
 from collections import Counter
 from collections.abc import Callable
 
-import httpx
 from sqlalchemy import Engine
 
 from domain.webhooks import backoff, signing
@@ -32,6 +32,7 @@ from projections.webhooks.deliveries import (
     record,
 )
 from projections.webhooks.outbox import wall_us
+from service.webhooks.sender import HttpSender, Sender, SendError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Dispatcher:
         retry_scale: float = 1.0,
         poll_seconds: float = 0.1,
         jitter: Callable[[], float] = random.random,
-        transport: httpx.AsyncBaseTransport | None = None,
+        sender: Sender | None = None,
     ) -> None:
         self._engine = engine
         self._per_destination = per_destination
@@ -59,7 +60,7 @@ class Dispatcher:
         self._scale = retry_scale
         self._poll = poll_seconds
         self._jitter = jitter
-        self._transport = transport
+        self._sender = sender  # when None, run() makes an HttpSender and closes it after
         self._inflight: Counter[str] = Counter()
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._outcomes: list[Outcome] = []
@@ -67,64 +68,71 @@ class Dispatcher:
         self.sent = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        freed = asyncio.Event()
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(self._timeout), transport=self._transport or transport()
-        ) as client:
-            flusher = asyncio.create_task(self._flush_loop(stop))
-            try:
-                while not stop.is_set():
-                    try:
-                        claimed = await self._claim(client, freed)
-                    except Exception:  # the database may be out: try again shortly
-                        log.exception("could not claim webhook deliveries; retrying")
-                        await _wait(stop, 1.0)
-                        continue
-                    if not claimed:
-                        await _wait(freed, self._poll)
-                        freed.clear()
-            finally:
-                for task in list(self._tasks):
-                    task.cancel()  # their rows stay `sending`: the next dispatcher resends them
-                await asyncio.gather(*self._tasks, return_exceptions=True)
-                await flusher
-                await self._flush()
+        sender = self._sender or HttpSender(
+            timeout_seconds=self._timeout, keep_alive=self._per_destination
+        )
+        try:
+            await self._dispatch(sender, stop)
+        finally:
+            if self._sender is None:
+                await sender.aclose()
 
-    async def _claim(self, client: httpx.AsyncClient, freed: asyncio.Event) -> int:
+    async def _dispatch(self, sender: Sender, stop: asyncio.Event) -> None:
+        freed = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_loop(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    claimed = await self._claim(sender, freed)
+                except Exception:  # the database may be out: try again shortly
+                    log.exception("could not claim webhook deliveries; retrying")
+                    await _wait(stop, 1.0)
+                    continue
+                if not claimed:
+                    await _wait(freed, self._poll)
+                    freed.clear()
+        finally:
+            for task in list(self._tasks):
+                task.cancel()  # their rows stay `sending`: the next dispatcher resends them
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await flusher
+            await self._flush()
+
+    async def _claim(self, sender: Sender, freed: asyncio.Event) -> int:
         cap = self._per_destination * QUEUE_FACTOR
         room = {sub: cap - n for sub, n in self._inflight.items() if n}
         taken = await asyncio.to_thread(claim, self._engine, wall_us(), room, cap)
         for item in taken:
             self._inflight[item.subscription_id] += 1
-            task = asyncio.create_task(self._send(client, item, freed))
+            task = asyncio.create_task(self._send(sender, item, freed))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(taken)
 
-    async def _send(self, client: httpx.AsyncClient, item: Claimed, freed: asyncio.Event) -> None:
+    async def _send(self, sender: Sender, item: Claimed, freed: asyncio.Event) -> None:
         slots = self._slots.setdefault(
             item.subscription_id, asyncio.Semaphore(self._per_destination)
         )
         try:
             async with slots:
-                outcome = await self._attempt(client, item)
+                outcome = await self._attempt(sender, item)
             self._outcomes.append(outcome)
         finally:
             self._inflight[item.subscription_id] -= 1
             freed.set()
 
-    async def _attempt(self, client: httpx.AsyncClient, item: Claimed) -> Outcome:
+    async def _attempt(self, sender: Sender, item: Claimed) -> Outcome:
         now = wall_us()
         headers = signing.headers(item.secret, item.id, now // US, item.payload)
         attempts = item.attempts + 1
         try:
-            response = await client.post(item.url, content=item.payload, headers=headers)
-        except httpx.HTTPError as error:
-            return self._failed(item, attempts, None, f"{type(error).__name__}: {error}")
-        if 200 <= response.status_code < 300:
+            status = await sender.post(item.url, item.payload, headers)
+        except SendError as error:
+            return self._failed(item, attempts, None, str(error))
+        if 200 <= status < 300:
             self.sent += 1
-            return Outcome(item.id, attempts, DELIVERED, wall_us(), None, response.status_code)
-        return self._failed(item, attempts, response.status_code, f"HTTP {response.status_code}")
+            return Outcome(item.id, attempts, DELIVERED, wall_us(), None, status)
+        return self._failed(item, attempts, status, f"HTTP {status}")
 
     def _failed(self, item: Claimed, attempts: int, code: int | None, error: str) -> Outcome:
         now = wall_us()
@@ -150,16 +158,6 @@ class Dispatcher:
         except BaseException:
             self._outcomes[:0] = batch
             raise
-
-
-def transport() -> httpx.AsyncHTTPTransport:
-    """Connections kept alive, with Nagle off: httpx writes a request's head and body
-    separately, and with Nagle the body waits for the receiver's delayed ACK (40 ms a
-    request on Linux, measured: 44 deliveries/s instead of thousands)."""
-    return httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
-        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-    )
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
