@@ -29,6 +29,7 @@ from projections.runner import ProjectionRunner, RunnerStats
 from projections.schema import Tables
 from projections.sla_gauges import SlaFigures, sla_figures
 from projections.tracking import ensure_schema, read_position
+from projections.waiters import PositionWaiters
 
 WAIT_STEP_SECONDS = 0.02
 # How often an asynchronous wait looks at the in-process runner's position (memory only).
@@ -91,6 +92,7 @@ class ProjectionService:
         self._lock = threading.Lock()
         # How many readers are waiting for a position (min_position reads).
         self._waiting = 0
+        self._waiters = PositionWaiters(self._reached)
 
     def current_time(self) -> datetime:
         """The query instant (``now`` may be replaced, e.g. by a test moving time)."""
@@ -174,30 +176,29 @@ class ProjectionService:
 
         A blocking wait held one of the server's worker threads per waiting reader,
         so at a few hundred writes a second, each read after its write, the pool was
-        soon all waiters and every other request queued behind them. While the
-        runner is in this process its position is in memory and is looked at every
-        few milliseconds; otherwise the tracked position is read on a thread.
+        soon all waiters and every other request queued behind them. The waiters
+        share one poller (projections/waiters.py): while the runner is in this
+        process its position is in memory and is looked at every few milliseconds;
+        otherwise the tracked position is read on a thread.
         """
         limit = self.settings.wait_timeout_seconds if timeout is None else timeout
-        deadline = time.monotonic() + limit
+        local = self.local_position()
+        if local is not None and local >= position:
+            return True
         with self._lock:
             self._waiting += 1
         try:
             self._wake_runner()  # its commit may have found nobody waiting
-            while True:
-                local = self.local_position()
-                if local is not None and local >= position:
-                    return True
-                if local is None and await asyncio.to_thread(self.position) >= position:
-                    return True
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                step = LOCAL_STEP_SECONDS if local is not None else WAIT_STEP_SECONDS
-                await asyncio.sleep(min(remaining, step))
+            return await self._waiters.wait(position, limit)
         finally:
             with self._lock:
                 self._waiting -= 1
+
+    async def _reached(self) -> tuple[int, float]:
+        local = self.local_position()
+        if local is not None:
+            return local, LOCAL_STEP_SECONDS
+        return await asyncio.to_thread(self.position), WAIT_STEP_SECONDS
 
     def _wait(self, position: int, deadline: float) -> bool:
         while True:

@@ -174,6 +174,8 @@ class Writer:
         self._last_recorded = datetime.min.replace(tzinfo=UTC)
         self._listeners: list[Callable[[int], None]] = []
         self.groups_committed = 0
+        # The highest position this writer committed: a position at or below it is recorded.
+        self.last_position = 0
         self.events_committed = 0
         # Groups decided while the group before them was being inserted.
         self.groups_overlapped = 0
@@ -499,6 +501,7 @@ class Writer:
             return
         self.groups_committed += 1
         self.events_committed += len(positions)
+        self.last_position = max(self.last_position, *positions)
         for listener in self._listeners:
             try:
                 listener(max(positions))
