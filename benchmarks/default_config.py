@@ -1,7 +1,7 @@
 """The default configuration against projections off, in the same run (issue 13).
 
 Run: .venv/bin/python -m benchmarks.default_config [--seconds 10] [--backends sqlite,postgres]
-     [--rounds 2]
+     [--rounds 2] [--configs default,child,thread]
 
 For each backend, `slaclock serve` is started alternately as users run it
 (projections on, the default) and with `SLA_PROJECTIONS_ENABLED=false`, and each
@@ -9,7 +9,9 @@ time measures: `/healthz` and single-event ingest with `wrk -t2 -c32`, then
 batches of 1,000 new tickets' `opened` events from 4 clients. With projections
 on it also samples `/readyz` during the batches (the projections' lag) and
 times how long after the last batch the lag reaches 0. Prints each run and the
-ratios of the default to projections off (goal: both ≥ 0.8).
+ratios of the default to projections off (goal: both ≥ 0.8). ``--configs``
+names the configurations with projections to compare: ``default`` (as users
+run it), ``child`` (SLA_PROJECTIONS_CHILD_PROCESS=true) and ``thread`` (=false).
 """
 
 from __future__ import annotations
@@ -64,8 +66,17 @@ def settle_seconds(base: str, limit: float = 60.0) -> float:
     return time.perf_counter() - started
 
 
-def measure(kind: str, seconds: int, port: int, *, projections: bool) -> dict[str, float]:
-    with database(kind) as url, server(url, port, projections=projections) as base:
+CONFIGS: dict[str, dict[str, str]] = {
+    "default": {},
+    "child": {"SLA_PROJECTIONS_CHILD_PROCESS": "true"},
+    "thread": {"SLA_PROJECTIONS_CHILD_PROCESS": "false"},
+}
+
+
+def measure(kind: str, seconds: int, port: int, config: str) -> dict[str, float]:
+    projections = config != "off"
+    extra = CONFIGS.get(config, {})
+    with database(kind) as url, server(url, port, projections=projections, **extra) as base:
         define_bench_plan(base)
         health, single, bad = single_event_rates(base, seconds)
         if projections:
@@ -84,46 +95,58 @@ def measure(kind: str, seconds: int, port: int, *, projections: bool) -> dict[st
     }
 
 
+def _row(kind: str, config: str, r: dict[str, float]) -> str:
+    on = config != "off"
+    cells = (
+        kind,
+        config,
+        f"{r['healthz']:.0f}",
+        f"{r['single']:.0f}",
+        f"{r['single'] / r['healthz']:.2f}",
+        f"{r['batch']:.0f}",
+        f"{r['lag_peak_s']:.2f}" if on else "",
+        f"{r['lag_peak_events']:.0f}" if on else "",
+        f"{r['settle_s']:.2f}" if on else "",
+    )
+    return "".join(f"{c:>13}" for c in cells)
+
+
+def _ratios(kind: str, config: str, runs: dict[str, list[dict[str, float]]]) -> None:
+    for metric in ("single", "batch"):
+        ratios = [
+            (a[metric] / a["healthz"]) / (b[metric] / b["healthz"])
+            if metric == "single"
+            else a[metric] / b[metric]
+            for a, b in zip(runs[config], runs["off"], strict=True)
+        ]
+        shown = ", ".join(f"{r:.2f}" for r in ratios)
+        print(f"{kind}: {config} ÷ projections off, {metric}: {shown} (goal ≥ 0.8)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--configs",
+        default="default",
+        help="with projections, compared with them off: default, child, thread (comma list)",
+    )
     args = parser.parse_args()
+    configs = [*args.configs.split(","), "off"]
     columns = ("backend", "config", "healthz/s", "single/s", "ratio", "batch ev/s")
     extra = ("lag peak s", "lag peak ev", "to lag 0 s")
     print("".join(f"{h:>13}" for h in (*columns, *extra)))
     for n, kind in enumerate(args.backends.split(",")):
-        runs: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+        runs: dict[str, list[dict[str, float]]] = {c: [] for c in configs}
         for _ in range(args.rounds):
-            for on in (True, False):
-                r = measure(kind, args.seconds, 8800 + n, projections=on)
-                runs[on].append(r)
-                print(
-                    "".join(
-                        f"{c:>13}"
-                        for c in (
-                            kind,
-                            "default" if on else "proj. off",
-                            f"{r['healthz']:.0f}",
-                            f"{r['single']:.0f}",
-                            f"{r['single'] / r['healthz']:.2f}",
-                            f"{r['batch']:.0f}",
-                            f"{r['lag_peak_s']:.2f}" if on else "",
-                            f"{r['lag_peak_events']:.0f}" if on else "",
-                            f"{r['settle_s']:.2f}" if on else "",
-                        )
-                    )
-                )
-        for metric in ("single", "batch"):
-            ratios = [
-                (a[metric] / a["healthz"]) / (b[metric] / b["healthz"])
-                if metric == "single"
-                else a[metric] / b[metric]
-                for a, b in zip(runs[True], runs[False], strict=True)
-            ]
-            shown = ", ".join(f"{r:.2f}" for r in ratios)
-            print(f"{kind}: default ÷ projections off, {metric}: {shown} (goal ≥ 0.8)")
+            for config in configs:
+                r = measure(kind, args.seconds, 8800 + n, config)
+                runs[config].append(r)
+                print(_row(kind, config, r), flush=True)
+        for config in configs[:-1]:
+            _ratios(kind, config, runs)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,10 @@ def database(kind: str) -> Iterator[str]:
 
 
 @contextmanager
-def server(database_url: str, port: int, *, projections: bool = True) -> Iterator[str]:
+def server(
+    database_url: str, port: int, *, projections: bool = True, **settings: str
+) -> Iterator[str]:
+    """``slaclock serve`` on ``port``; ``settings`` are more SLA_* variables (by name)."""
     # SLA_BENCH_* configures the benchmarks, not the server, which refuses unknown SLA_* names.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("SLA_BENCH_")}
     env = dict(
@@ -49,6 +52,7 @@ def server(database_url: str, port: int, *, projections: bool = True) -> Iterato
         SLA_DATABASE_URL=database_url,
         SLA_ADMIN_TOKEN=TOKEN,
         SLA_PROJECTIONS_ENABLED="true" if projections else "false",
+        **settings,
     )
     command = [
         sys.executable,
