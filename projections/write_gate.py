@@ -41,7 +41,13 @@ def write_gate(database: Path | str | None) -> Iterator[None]:
     if not database or str(database).startswith((":memory:", "file:")) or _held():
         yield
         return
-    fd = os.open(gate_path(database), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(gate_path(database), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        # The directory is gone or unwritable: the write itself fails and says so
+        # (an outage the store's circuit must see), not the gate in front of it.
+        yield
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         _inside.depth = 1
