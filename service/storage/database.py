@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -172,7 +173,11 @@ def create_sql_engine(config: DatabaseConfig) -> Engine:
     # multi-host list); the engine's URL says the same for whoever reads it.
     return create_engine(
         config.sqlalchemy_url(),
-        creator=config.connect_postgres,
+        # No server-side prepared statements: a generic plan made while a read-model
+        # table was nearly empty (a scan of the whole table for a key list) stayed in
+        # use after the table grew, until autovacuum's ANALYZE: the live projection
+        # then spent a second per batch on one keyed read (500 events/s behind a burst).
+        creator=partial(config.connect_postgres, prepare_threshold=None),
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,
