@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     group_commit_max_events: int = Field(default=2000, description="events per writer txn")
     projections_enabled: bool = Field(default=True, description="run projections in serve")
     projections_child_process: bool = Field(
-        default=False, description="run serve's projections in a child process (else a thread)"
+        default=True, description="run serve's projections in a child process (else a thread)"
     )
     projection_batch_size: int = 500
     projection_poll_seconds: float = 0.05

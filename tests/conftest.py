@@ -17,6 +17,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+# The suite runs `slaclock serve`'s projections in a thread: the default, a child
+# process, would add a process start to every test server. The default is served by
+# tests/api/test_projection_process.py and tests/api/test_ingest_logs.py.
+os.environ.setdefault("SLA_PROJECTIONS_CHILD_PROCESS", "false")
+
 
 def _require_postgres() -> bool:
     return os.environ.get("SLA_TEST_REQUIRE_POSTGRES", "").strip().lower() in {"1", "true", "yes"}

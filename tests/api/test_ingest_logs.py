@@ -31,15 +31,20 @@ POLICY = {
 }
 
 
-@pytest.fixture
-def served_log(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+@pytest.fixture(params=["default", "thread"])
+def served_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`slaclock serve` as users run it (projections in a child process), and with them
+    in a thread."""
     port = free_port()
     log_path = tmp_path / "serve.log"
+    inherited = {k: v for k, v in os.environ.items() if k != "SLA_PROJECTIONS_CHILD_PROCESS"}
     env = {
-        **os.environ,
+        **inherited,
         "SLA_DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
         "SLA_ADMIN_TOKEN": ADMIN,
     }
+    if request.param == "thread":
+        env["SLA_PROJECTIONS_CHILD_PROCESS"] = "false"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             serve_argv(port), cwd=tmp_path, env=env, stdout=log_file, stderr=log_file
