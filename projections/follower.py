@@ -24,6 +24,7 @@ from projections.tracking import (
     GenerationChanged,
     PositionMoved,
     advance_position,
+    is_sqlite,
     live_generation,
     lock_schema,
     read_position,
@@ -129,6 +130,7 @@ class Follower:
         """Forget in-memory state; the next step reloads it from the database."""
         self._projector = None
         if self._conn is not None:
+            _durable(self._conn)
             self._conn.close()
             self._conn = None
 
@@ -137,7 +139,7 @@ class Follower:
 
     def _loaded(self) -> tuple[Projector, Connection]:
         if self._conn is None:
-            self._conn = self._engine.connect()
+            self._conn = _derived(self._engine.connect())
         if self._projector is None:
             conn = self._conn
             with write_transaction(conn):
@@ -149,3 +151,29 @@ class Follower:
                 observer = ClockWatcher() if self._fixed is None else None
                 self._projector = Projector.load(conn, tables, observer)
         return self._projector, self._conn
+
+
+def _derived(conn: Connection) -> Connection:
+    """The follower's connection: on SQLite, its commits skip the fsync.
+
+    Its rows are derived, and each batch's rows and tracked position commit
+    together, so a power cut that loses its last batches loses both, and they are
+    applied again. Without the fsync the batch holds the write lock, which ingest
+    waits for, only for its writes. The event writer's commits keep theirs (and
+    each of them syncs the log's earlier frames too).
+    """
+    if is_sqlite(conn):
+        conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        conn.rollback()
+    return conn
+
+
+def _durable(conn: Connection) -> None:
+    """Back to the engine's setting before the connection returns to the pool."""
+    if is_sqlite(conn) and not conn.closed:
+        try:
+            conn.rollback()
+            conn.exec_driver_sql("PRAGMA synchronous=FULL")
+            conn.rollback()
+        except Exception:  # a broken connection is discarded by the pool anyway
+            conn.invalidate()

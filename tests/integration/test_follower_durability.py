@@ -1,0 +1,40 @@
+"""On SQLite the follower commits without an fsync (its rows are derived and commit with
+their position), and gives its connection back to the pool as durable as it found it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from projections.follower import Follower
+from projections.schema import tables_for
+from projections.tracking import ensure_schema, read_position
+from tests.integration.test_projection_support import T0, LogWriter, database
+
+NORMAL, FULL = 1, 2
+
+
+def synchronous(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+def test_the_follower_skips_the_fsync_and_restores_it(tmp_path: Path) -> None:
+    with database(f"sqlite:///{tmp_path / 'slaclock.db'}") as (store, engine):
+        ensure_schema(engine)
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        last = writer.opened("D-1", T0, priority="P1")
+        follower = Follower(engine, store)
+        try:
+            while follower.step(500):
+                pass
+            assert follower._conn is not None
+            assert synchronous(follower._conn) == NORMAL
+        finally:
+            follower.close()
+        # The pool hands the same connection out again: durable, as the engine set it.
+        with engine.connect() as conn:
+            assert synchronous(conn) == FULL
+            assert read_position(conn, tables_for(1)) == last
