@@ -1,7 +1,7 @@
 """The default configuration against projections off, in the same run (issue 13).
 
 Run: .venv/bin/python -m benchmarks.default_config [--seconds 10] [--backends sqlite,postgres]
-     [--rounds 2] [--configs default,child,thread]
+     [--rounds 2] [--configs default,child,thread] [--batches 60]
 
 For each backend, `slaclock serve` is started alternately as users run it
 (projections on, the default) and with `SLA_PROJECTIONS_ENABLED=false`, and each
@@ -73,7 +73,7 @@ CONFIGS: dict[str, dict[str, str]] = {
 }
 
 
-def measure(kind: str, seconds: int, port: int, config: str) -> dict[str, float]:
+def measure(kind: str, seconds: int, port: int, config: str, batches: int = 60) -> dict[str, float]:
     projections = config != "off"
     extra = CONFIGS.get(config, {})
     with database(kind) as url, server(url, port, projections=projections, **extra) as base:
@@ -82,7 +82,7 @@ def measure(kind: str, seconds: int, port: int, config: str) -> dict[str, float]
         if projections:
             settle_seconds(base)
         with LagSampler(base) as lag:
-            batch = batch_rate(base, batches=60)
+            batch = batch_rate(base, batches=batches)
         settle = settle_seconds(base) if projections else 0.0
     return {
         "healthz": health,
@@ -129,6 +129,9 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
+        "--batches", type=int, default=60, help="batches of 1,000 (600 is about a minute)"
+    )
+    parser.add_argument(
         "--configs",
         default="default",
         help="with projections, compared with them off: default, child, thread (comma list)",
@@ -142,7 +145,7 @@ def main() -> None:
         runs: dict[str, list[dict[str, float]]] = {c: [] for c in configs}
         for _ in range(args.rounds):
             for config in configs:
-                r = measure(kind, args.seconds, 8800 + n, config)
+                r = measure(kind, args.seconds, 8800 + n, config, args.batches)
                 runs[config].append(r)
                 print(_row(kind, config, r), flush=True)
         for config in configs[:-1]:
