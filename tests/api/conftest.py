@@ -38,6 +38,14 @@ def base_url(module_database_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def projected_base_url(module_database_url: str) -> Iterator[str]:
+    """A server with the projections following in process (webhooks need their outbox)."""
+    settings = Settings(database_url=module_database_url, admin_token=ADMIN_TOKEN)
+    with running_server(settings) as url:
+        yield url
+
+
 @pytest.fixture
 def client(base_url: str) -> Iterator[httpx.Client]:
     with admin_client(base_url) as http:

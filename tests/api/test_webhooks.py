@@ -11,7 +11,6 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from service.settings import Settings
 from tests.api.conftest import unique
 from tests.api.webhook_support import (
     iso,
@@ -22,21 +21,13 @@ from tests.api.webhook_support import (
     webhooks_process,
 )
 from tests.support.receiver import Receiver
-from tests.support.server import ADMIN_TOKEN, admin_client, free_port, running_server
+from tests.support.server import free_port
 from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
-def served(module_database_url: str) -> Iterator[str]:
-    settings = Settings(database_url=module_database_url, admin_token=ADMIN_TOKEN)
-    with running_server(settings) as url:
-        yield url
-
-
-@pytest.fixture
-def client(served: str) -> Iterator[httpx.Client]:
-    with admin_client(served) as http:
-        yield http
+def base_url(projected_base_url: str) -> str:
+    return projected_base_url
 
 
 @pytest.fixture
