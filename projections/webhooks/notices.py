@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-import orjson
 from sqlalchemy import Connection, select
 
 from domain.webhooks.notices import Notice
 from projections.store import chunks, insert_rows
 from projections.webhooks import subscriptions as subs
-from projections.webhooks.outbox import Row, iso_us
+from projections.webhooks.outbox import Row, envelope, pending_delivery
 from projections.webhooks.tables import deliveries
 
 
@@ -27,30 +26,18 @@ def delivery_id(subscription_id: str, notice_key: str) -> str:
 
 
 def message(notice: Notice, now_us: int) -> str:
-    body = {"type": notice.kind.value, "timestamp": iso_us(now_us), "data": notice.body_data()}
-    return orjson.dumps(body).decode()
+    return envelope(notice.kind, notice.body_data(), now_us).decode()
 
 
 def _rows(active: Sequence[subs.Subscription], notice: Notice, now_us: int) -> list[Row]:
     targets = subs.matching(active, notice.kind.value, notice.subject)
     body = message(notice, now_us) if targets else ""
+    # Deliveries name a clock; a contract notice names its contract, and no metric.
+    subject = (notice.contract_id, "")
     return [
-        {
-            "id": delivery_id(target, notice.key),
-            "subscription_id": target,
-            "kind": notice.kind.value,
-            # Deliveries name a clock; a contract notice names its contract, and no metric.
-            "ticket_id": notice.contract_id,
-            "metric": "",
-            "payload": body,
-            "created_at_us": now_us,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_us": now_us,
-            "last_error": None,
-            "last_status_code": None,
-            "delivered_at_us": None,
-        }
+        pending_delivery(
+            delivery_id(target, notice.key), target, notice.kind, subject, body, now_us=now_us
+        )
         for target in targets
     ]
 

@@ -54,7 +54,39 @@ def message(kind: Kind, clock: Mapping[str, Any], now_us: int) -> bytes:
         "breached_at": iso_us(clock.get("breached_at_us")),
         "stopped_at": iso_us(clock.get("stopped_at_us")),
     }
+    return envelope(kind, data, now_us)
+
+
+def envelope(kind: Kind, data: Mapping[str, object], now_us: int) -> bytes:
+    """The Standard Webhooks body: type, timestamp, data."""
     return orjson.dumps({"type": kind.value, "timestamp": iso_us(now_us), "data": data})
+
+
+def pending_delivery(
+    delivery_id: str,
+    subscription_id: str,
+    kind: Kind,
+    subject: tuple[str, str],
+    payload: str,
+    *,
+    now_us: int,
+) -> Row:
+    """An outbox row due now; ``subject`` is the clock's (ticket, metric)."""
+    return {
+        "id": delivery_id,
+        "subscription_id": subscription_id,
+        "kind": kind.value,
+        "ticket_id": subject[0],
+        "metric": subject[1],
+        "payload": payload,
+        "created_at_us": now_us,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_us": now_us,
+        "last_error": None,
+        "last_status_code": None,
+        "delivered_at_us": None,
+    }
 
 
 def delivery_rows(
@@ -64,22 +96,9 @@ def delivery_rows(
     if not targets:
         return []
     body = message(kind, clock, now_us).decode()
+    subject = (clock["ticket_id"], clock["metric"])
     return [
-        {
-            "id": "msg_" + uuid.uuid4().hex,
-            "subscription_id": target,
-            "kind": kind.value,
-            "ticket_id": clock["ticket_id"],
-            "metric": clock["metric"],
-            "payload": body,
-            "created_at_us": now_us,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_us": now_us,
-            "last_error": None,
-            "last_status_code": None,
-            "delivered_at_us": None,
-        }
+        pending_delivery("msg_" + uuid.uuid4().hex, target, kind, subject, body, now_us=now_us)
         for target in targets
     ]
 
