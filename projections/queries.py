@@ -8,13 +8,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, select, tuple_
+from sqlalchemy import Connection, Engine, Select, bindparam, select, tuple_
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from domain.business_time import from_us, to_us
 from projections import cursor
 from projections.live import instant, live_clock
 from projections.ports import Now
+from projections.rawreads import RawSnapshot, StatementCache, raw_snapshot
 from projections.rows import OPEN_STATUSES
 from projections.schema import Tables, tables_for
 from projections.tracking import ensure_schema, is_sqlite, live_generation
@@ -65,6 +66,7 @@ class ProjectionReader:
         self._engine = engine
         self._now = now
         self._schema_ready = False
+        self._statements = StatementCache()
 
     def read(self, query: Callable[[Connection, Tables], R]) -> R:
         """Run ``query`` on the live generation; retried once if a switch dropped its tables."""
@@ -80,6 +82,30 @@ class ProjectionReader:
                     raise
         raise AssertionError("unreachable")
 
+    @property
+    def reads_inline(self) -> bool:
+        """Whether a small read may run on the caller's event loop.
+
+        Only on SQLite, once the schema is known: its readers (WAL) wait for no lock
+        and no network, so a one-page read costs what it computes. A PostgreSQL read
+        can wait on a server that stalls, which must never stall the loop.
+        """
+        return self._schema_ready and self._engine.dialect.name == "sqlite"
+
+    def read_raw(self, query: Callable[[RawSnapshot, Tables], R]) -> R:
+        """``read`` on the driver's cursor with statements compiled once (projections.rawreads)."""
+        if not self._schema_ready:
+            ensure_schema(self._engine)
+            self._schema_ready = True
+        for attempt in (1, 2):
+            try:
+                with raw_snapshot(self._engine, self._statements) as snapshot_:
+                    return query(snapshot_, tables_for(snapshot_.live_generation()))
+            except (OperationalError, ProgrammingError):
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def now_us(self) -> int:
         return to_us(self._now())
 
@@ -89,22 +115,26 @@ class ProjectionReader:
         key = asdict(filters)
         page = cursor.decode("tickets", key, token)
         now_us = page.now_us if page else self.now_us()
+        given = tuple(name for name, value in key.items() if value is not None)
+        values = {**{name: key[name] for name in given}, "limit": limit + 1, "page": limit}
+        if page:
+            values["after"] = page.after[0]
 
-        def query(conn: Connection, tables: Tables) -> Page:
-            t = tables.tickets
-            q = select(t).order_by(t.c.ticket_id).limit(limit + 1)
-            q = _equal(q, t, key)
-            if page:
-                q = q.where(t.c.ticket_id > page.after[0])
-            rows = [dict(r) for r in conn.execute(q).mappings()]
+        def query(read: RawSnapshot, tables: Tables) -> Page:
+            shape = (tables.generation, given, page is not None)
+            rows = read.rows(("tickets", *shape), lambda: _tickets_query(tables, shape), values)
             more = len(rows) > limit
             rows = rows[:limit]
-            clocks = _clocks_of(conn, tables, [r["ticket_id"] for r in rows])
+            clocks: dict[str, list[dict[str, Any]]] = {}
+            if rows:
+                build = lambda: _page_clocks_query(tables, shape)  # noqa: E731
+                for clock in read.rows(("ticket_clocks", *shape), build, values):
+                    clocks.setdefault(clock["ticket_id"], []).append(clock)
             items = [_ticket_item(r, clocks.get(r["ticket_id"], []), now_us) for r in rows]
             after = (rows[-1]["ticket_id"],) if more else None
             return Page(items, _next("tickets", key, after, now_us), from_us(now_us))
 
-        return self.read(query)
+        return self.read_raw(query)
 
     # --- GET /v1/breaches --------------------------------------------------------
 
@@ -153,17 +183,34 @@ def _next(
     return None if after is None else cursor.encode(listing, key, after, now_us)
 
 
-def _clocks_of(
-    conn: Connection, tables: Tables, ids: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
-    if not ids:
-        return {}
+_TICKET_READ = (
+    "ticket_id", "plan", "policy_version", "priority", "customer", "kind", "status",
+    "opened_at_us", "last_event_at_us", "event_count", "last_position",
+)  # fmt: skip
+TicketShape = tuple[int, tuple[str, ...], bool]  # generation, filters given, a later page
+
+
+def _page_of_tickets(tables: Tables, shape: TicketShape, *columns: str) -> Select[Any]:
+    """The listing's page of tickets (``limit`` bound by the caller), by ticket_id."""
+    _generation, given, paged = shape
+    t = tables.tickets
+    q = select(*(t.c[name] for name in columns))
+    for name in given:
+        q = q.where(t.c[name] == bindparam(name))
+    if paged:
+        q = q.where(t.c.ticket_id > bindparam("after"))
+    return q.order_by(t.c.ticket_id)
+
+
+def _tickets_query(tables: Tables, shape: TicketShape) -> Select[Any]:
+    return _page_of_tickets(tables, shape, *_TICKET_READ).limit(bindparam("limit"))
+
+
+def _page_clocks_query(tables: Tables, shape: TicketShape) -> Select[Any]:
+    """The clocks of the page's tickets (the first ``page`` of them), by ticket and metric."""
     c = tables.clocks
-    q = select(c).where(c.c.ticket_id.in_(ids)).order_by(c.c.ticket_id, c.c.metric)
-    found: dict[str, list[dict[str, Any]]] = {}
-    for row in conn.execute(q).mappings():
-        found.setdefault(row["ticket_id"], []).append(dict(row))
-    return found
+    page = _page_of_tickets(tables, shape, "ticket_id").limit(bindparam("page"))
+    return select(c).where(c.c.ticket_id.in_(page)).order_by(c.c.ticket_id, c.c.metric)
 
 
 def clock_item(row: Mapping[str, Any], now_us: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from service.http import (
 from service.http.edge import Edge
 from service.http.fastlane import IngestFastLane
 from service.http.http_metrics import HttpMetrics
+from service.http.readlane import ReadLane
 from service.limits import BodyLimit
 from service.logging_setup import configure_logging, database_for_logs, is_configured
 from service.runtime import Runtime, build_runtime
@@ -35,14 +36,16 @@ log = logging.getLogger("slaclock")
 
 
 class SlaclockApp(FastAPI):
-    """FastAPI with the ingest fast lane in front of its whole middleware stack.
+    """FastAPI with the ingest fast lane and the read lane in front of its whole middleware
+    stack.
 
-    The lane answers only requests it fully vouches for and catches every error of
+    Each lane answers only requests it fully vouches for and catches every error of
     its own, so it needs none of the stack's layers; every other request passes
     straight through to them.
     """
 
     fast_lane_max_bytes: int | None = None
+    read_lane: bool = False
     body_timeout_seconds: float = 30.0
     http_metrics: HttpMetrics | None = None
 
@@ -50,6 +53,8 @@ class SlaclockApp(FastAPI):
         stack = super().build_middleware_stack()
         if self.fast_lane_max_bytes is not None:
             stack = IngestFastLane(stack, max_bytes=self.fast_lane_max_bytes)
+        if self.read_lane:
+            stack = ReadLane(stack)
         # Inside the edge (request ids, headers, HTTP metrics), outside everything else:
         # no request, fast lane included, waits on a database that is down.
         guarded = OutageGuard(stack)
@@ -89,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.fast_lane_max_bytes = settings.max_body_bytes if settings.ingest_fast_lane else None
+    app.read_lane = settings.read_fast_lane
     app.body_timeout_seconds = settings.body_timeout_seconds
     app.http_metrics = app.state.http_metrics = HttpMetrics(VERSION)
     app.state.service = None

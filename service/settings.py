@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     ingest_fast_lane: bool = Field(
         default=True, description="serve well-formed single events without FastAPI's routing"
     )
+    read_fast_lane: bool = Field(
+        default=True, description="serve well-formed ticket listings without FastAPI's routing"
+    )
     group_commit_max_events: int = Field(default=2000, description="events per writer txn")
     projections_enabled: bool = Field(default=True, description="run projections in serve")
     projections_child_process: bool = Field(

@@ -9,11 +9,12 @@ state passed off as current.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from domain.business_time import to_us
 from domain.errors import ValidationFailed
@@ -42,6 +43,7 @@ MinPosition = Annotated[
     Query(ge=0, description="answer only once the projections have processed this position"),
 ]
 Status = Literal["open", "awaiting_customer", "resolved", "closed"]
+STATUSES: tuple[str, ...] = get_args(Status)
 Metric = Literal["response", "relief", "resolution"]
 
 
@@ -121,8 +123,8 @@ class ComplianceOut(BaseModel):
     evaluated_at: datetime
 
 
-def _projections(request: Request) -> ProjectionService:
-    service = getattr(request.app.state, "projection_service", None)
+def _projections(state: State) -> ProjectionService:
+    service = getattr(state, "projection_service", None)
     if not isinstance(service, ProjectionService):
         raise ProblemError(503, "Service unavailable", "the projections are not available")
     return service
@@ -132,15 +134,20 @@ async def waited_projections(
     request: Request, min_position: MinPosition = None
 ) -> ProjectionService:
     """The projections, once they have processed ``min_position`` (awaited, no thread held)."""
-    service = _projections(request)
+    return await projections_at(request.app.state, min_position)
+
+
+async def projections_at(state: State, min_position: int | None) -> ProjectionService:
+    """``waited_projections`` for a caller with the app's state (the read lane too)."""
+    service = _projections(state)
     if min_position is None:
         return service
     local = service.local_position()
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime = state.runtime
     # This server's own writes are known recorded without asking the database.
     if (local is None or local < min_position) and min_position > runtime.writer.last_position:
-        await run_in_threadpool(_check_recorded, request, min_position)
-    settings: Settings = request.app.state.settings
+        await run_in_threadpool(_check_recorded, runtime, min_position)
+    settings: Settings = state.settings
     if not await service.wait_for_async(min_position, settings.min_position_timeout_seconds):
         raise ProblemError(
             503,
@@ -155,9 +162,8 @@ async def waited_projections(
 Projections = Annotated[ProjectionService, Depends(waited_projections)]
 
 
-def _check_recorded(request: Request, position: int) -> None:
+def _check_recorded(runtime: Runtime, position: int) -> None:
     """A position no write has returned yet is the client's mistake, not a wait to time out."""
-    runtime: Runtime = request.app.state.runtime
     if position > runtime.store.max_position():
         raise ProblemError(
             409,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.business_time import DAY_US, to_us
+from domain.business_time import DAY_US, from_us, to_us
 from domain.errors import ValidationFailed
 from projections.compliance import ComplianceQuery
 from projections.queries import BreachFilters, Page, TicketFilters
@@ -125,8 +125,8 @@ def _all_pages(fetch: Any, limit: int) -> Iterator[Page]:
             return
 
 
-def test_ticket_pages_cover_every_match_once_in_order(sqlite_url: str) -> None:
-    with database(sqlite_url) as (store, engine):
+def test_ticket_pages_cover_every_match_once_in_order(database_url: str) -> None:
+    with database(database_url) as (store, engine):
         writer = LogWriter(store)
         writer.calendar("office")
         writer.policy("gold")
@@ -139,6 +139,15 @@ def test_ticket_pages_cover_every_match_once_in_order(sqlite_url: str) -> None:
         ids = [item["ticket_id"] for page in pages for item in page.items]
         assert [len(page.items) for page in pages] == [5, 5, 5]  # 15 matches, no empty page
         assert ids == sorted(f"P-{i:02}" for i in range(23) if i % 3)
+        stored = clock_rows(engine)
+        for item in (item for page in pages for item in page.items):
+            assert item["customer"] == "acme"
+            metrics = [clock["metric"] for clock in item["clocks"]]
+            assert metrics == sorted(m for t, m in stored if t == item["ticket_id"])
+            for clock in item["clocks"]:
+                row = stored[(item["ticket_id"], clock["metric"])]
+                assert clock["target_seconds"] == row["target_seconds"]
+                assert clock["due_at"] == (row["due_at_us"] and from_us(row["due_at_us"]))
         with pytest.raises(ValidationFailed):
             reader.tickets(TicketFilters(customer="globex"), 5, pages[0].next_cursor)
         with pytest.raises(ValidationFailed):

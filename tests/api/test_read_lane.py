@@ -1,0 +1,170 @@
+"""The read lane answers ``GET /v1/tickets`` exactly as the declared route does.
+
+Two real servers on fresh databases get the same events, then the same reads,
+one with the lane and one without; every answer must match (status, content
+type, the headers clients act on, and the body, bar the server's own clock), and
+the lane must have served the well-formed ones itself and left the rest alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import pytest
+
+from service.app import create_app
+from service.http.readlane import ReadLane
+from service.settings import Settings
+from tests.api.fixtures import define_plan
+from tests.api.test_fast_lane import Side, _tokens
+from tests.support.server import ADMIN_TOKEN, admin_client, serving
+
+OPENED_AT = "2026-03-02T09:15:00Z"
+
+
+def _opened(ticket: int) -> dict[str, Any]:
+    return {
+        "ticket_id": f"T-{ticket:02}",
+        "event_id": "e1",
+        "type": "opened",
+        "occurred_at": OPENED_AT,
+        "data": {
+            "plan": "standard",
+            "customer": "acme" if ticket % 2 else "globex",
+            "priority": "high" if ticket % 3 else "low",
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side]]:
+    with ExitStack() as stack:
+        built = []
+        for lane in (True, False):
+            url = f"sqlite:///{tmp_path_factory.mktemp('readlane') / 'slaclock.db'}"
+            settings = Settings(database_url=url, admin_token=ADMIN_TOKEN, read_fast_lane=lane)
+            app = create_app(settings)
+            base_url = stack.enter_context(serving(app))
+            with admin_client(base_url) as http:
+                define_plan(http, "dublin", "standard")
+                batch = http.post("/v1/events/batch", json={"events": [*map(_opened, range(7))]})
+                assert batch.status_code == 200
+                position = max(result["position"] for result in batch.json()["results"])
+                caught_up = http.get("/v1/tickets", params={"min_position": position})
+                assert caught_up.status_code == 200
+            side = Side(app, base_url, *_tokens(url))
+            # The lane takes only tokens the server already knows: a first read makes it so.
+            with httpx.Client(base_url=base_url, timeout=30) as http:
+                headers = {"Authorization": f"Bearer {side.reader_token}"}
+                assert http.get("/v1/tickets", headers=headers).status_code == 200
+            built.append(side)
+        yield built[0], built[1]
+
+
+def lane_of(side: Side) -> ReadLane:
+    layer: Any = side.app.middleware_stack
+    while not isinstance(layer, ReadLane):
+        layer = layer.app  # AttributeError past the last layer: the app has no read lane
+    return layer
+
+
+def answer(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    if response.status_code == 200:
+        body["evaluated_at"] = "<server clock>"
+        body["next_cursor"] = body["next_cursor"] and "<a cursor>"  # it holds the instant
+    return {
+        "status": response.status_code,
+        "content-type": response.headers.get("content-type"),
+        "www-authenticate": response.headers.get("www-authenticate"),
+        "retry-after": response.headers.get("retry-after"),
+        "body": body,
+    }
+
+
+def both(sides: tuple[Side, Side], query: str, auth: str | None = "reader") -> dict[str, Any]:
+    answers = []
+    for side in sides:
+        named = {"admin": ADMIN_TOKEN, "writer": side.writer_token, "reader": side.reader_token}
+        headers = {} if auth is None else {"Authorization": f"Bearer {named.get(auth, auth)}"}
+        with httpx.Client(base_url=side.base_url, timeout=30) as http:
+            answers.append(answer(http.get(f"/v1/tickets?{query}", headers=headers)))
+    with_lane, declared = answers
+    assert with_lane == declared
+    return with_lane
+
+
+SERVED = [
+    ("", 200),
+    ("limit=1", 200),
+    ("limit=2&customer=acme", 200),
+    ("status=open&limit=3", 200),
+    ("plan=standard&priority=low", 200),
+    ("priority=none-such", 200),
+    ("min_position=1&limit=1", 200),
+    ("min_position=999999", 409),
+    ("cursor=not-a-cursor", 422),
+    ("customer=caf%C3%A9", 200),
+]
+LEFT_TO_THE_ROUTE = [
+    ("limit=0", 422),
+    ("limit=1001", 422),
+    ("limit=abc", 422),
+    ("limit=%2B1", 200),  # "+1": whatever the route makes of it, the lane does not judge
+    ("status=bogus", 422),
+    ("plan=", 422),
+    ("customer=" + "x" * 129, 422),
+    ("min_position=-1", 422),
+    ("limit=1&limit=2", 200),
+    ("unknown=1", 200),
+    ("cursor=", 422),
+]
+
+
+@pytest.mark.parametrize(("query", "status"), SERVED)
+def test_well_formed_reads_are_served_by_the_lane(
+    sides: tuple[Side, Side], query: str, status: int
+) -> None:
+    served = lane_of(sides[0]).served
+    assert both(sides, query)["status"] == status
+    assert lane_of(sides[0]).served == served + 1
+    with pytest.raises(AttributeError):
+        lane_of(sides[1])
+
+
+@pytest.mark.parametrize(("query", "status"), LEFT_TO_THE_ROUTE)
+def test_other_reads_go_to_the_declared_route(
+    sides: tuple[Side, Side], query: str, status: int
+) -> None:
+    served = lane_of(sides[0]).served
+    assert both(sides, query)["status"] == status
+    assert lane_of(sides[0]).served == served
+
+
+@pytest.mark.parametrize(("auth", "status"), [(None, 401), ("bad-token", 401), ("writer", 403)])
+def test_tokens_the_lane_cannot_vouch_for_get_the_routes_answer(
+    sides: tuple[Side, Side], auth: str | None, status: int
+) -> None:
+    served = lane_of(sides[0]).served
+    assert both(sides, "limit=1", auth)["status"] == status
+    assert lane_of(sides[0]).served == served
+
+
+def test_pages_follow_their_own_cursor_alike(sides: tuple[Side, Side]) -> None:
+    pages: list[list[list[str]]] = []
+    for side in sides:
+        seen: list[list[str]] = []
+        query: dict[str, Any] = {"customer": "acme", "limit": 2}
+        with httpx.Client(base_url=side.base_url, timeout=30) as http:
+            http.headers["Authorization"] = f"Bearer {side.reader_token}"
+            while True:
+                page = http.get("/v1/tickets", params=query).json()
+                seen.append([item["ticket_id"] for item in page["items"]])
+                if page["next_cursor"] is None:
+                    break
+                query["cursor"] = page["next_cursor"]
+        pages.append(seen)
+    assert pages[0] == pages[1] == [["T-01", "T-03"], ["T-05"]]
