@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, select, text, update
 
 from projections.schema import (
     PROJECTION,
+    REGISTRY,
     Tables,
     create_generation,
     missing_columns,
@@ -98,13 +99,19 @@ def ensure_schema(engine: Engine) -> int:
 
 def live_generation(conn: Connection, *, share_lock: bool = False, for_update: bool = False) -> int:
     """The generation readers use. ``share_lock`` holds a switch off until commit."""
-    query = select(registry.c.generation).where(registry.c.name == PROJECTION)
+    # Plain SQL: the live follower asks this in every batch, and building the
+    # statement with SQLAlchemy cost more than the database's answer.
+    sql = f"SELECT generation FROM {REGISTRY} WHERE name = {_mark(conn)}"
     if (share_lock or for_update) and not is_sqlite(conn):
-        query = query.with_for_update(read=not for_update)
-    generation = conn.execute(query).scalar()
+        sql += " FOR UPDATE" if for_update else " FOR SHARE"
+    generation = conn.exec_driver_sql(sql, (PROJECTION,)).scalar()
     if generation is None:
         raise LookupError("the projection schema does not exist yet (run ensure_schema)")
     return int(generation)
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def set_live_generation(conn: Connection, generation: int) -> None:
@@ -122,10 +129,11 @@ def read_position(conn: Connection, tables: Tables) -> int:
 
 def advance_position(conn: Connection, tables: Tables, old: int, new: int) -> None:
     """Move the position from ``old`` to ``new`` or raise PositionMoved."""
-    result = conn.execute(
-        update(tables.tracking)
-        .where(tables.tracking.c.name == PROJECTION, tables.tracking.c.position == old)
-        .values(position=new)
+    mark = _mark(conn)
+    result = conn.exec_driver_sql(
+        f"UPDATE {tables.tracking.name} SET position = {mark} "
+        f"WHERE name = {mark} AND position = {mark}",
+        (new, PROJECTION, old),
     )
     if result.rowcount != 1:
         raise PositionMoved(f"position is no longer {old}")
