@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, bindparam, select, tuple_
+from sqlalchemy import BigInteger, Connection, Engine, Select, bindparam, or_, select, tuple_
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from domain.business_time import from_us, to_us
@@ -142,39 +142,57 @@ class ProjectionReader:
         key = asdict(filters)
         page = cursor.decode("breaches", key, token)
         now_us = page.now_us if page else self.now_us()
+        given = tuple(name for name in _BREACH_NAMES if key[name] is not None)
+        values = {name: key[name] for name in given}
+        open1, open2 = OPEN_STATUSES  # the statement names two
+        values.update(now=now_us, limit=limit + 1, open1=open1, open2=open2)
+        if page:
+            values.update(zip(_AFTER, page.after, strict=True))
 
-        def query(conn: Connection, tables: Tables) -> Page:
-            c = tables.clocks
-            if filters.state == "breached":
-                sort = (c.c.breach_from_us, c.c.ticket_id, c.c.metric)
-                q = select(c).where(c.c.breach_from_us <= now_us)
-                q = q.order_by(*(col.desc() for col in sort))
-                if page:
-                    q = q.where(tuple_(*sort) < tuple_(*page.after))
-            else:
-                sort = (c.c.running_due_us, c.c.ticket_id, c.c.metric)
-                q = select(c).where(c.c.running_due_us > now_us, c.c.warn_at_us <= now_us)
-                q = q.order_by(*sort)
-                if page:
-                    q = q.where(tuple_(*sort) > tuple_(*page.after))
-            q = _equal(q, c, {k: key[k] for k in ("metric", "plan", "priority", "customer")})
-            if filters.open_only:
-                q = q.where(c.c.status.in_(OPEN_STATUSES))
-            rows = [dict(r) for r in conn.execute(q.limit(limit + 1)).mappings()]
+        def query(read: RawSnapshot, tables: Tables) -> Page:
+            shape = (tables.generation, filters.state, given, filters.open_only, page is not None)
+            build = lambda: _breaches_query(tables, shape)  # noqa: E731
+            rows = read.rows(("breaches", *shape), build, values)
             more = len(rows) > limit
             rows = rows[:limit]
-            after = tuple(rows[-1][col.name] for col in sort) if more else None
+            sort = _BREACH_SORT[filters.state]
+            after = tuple(rows[-1][name] for name in sort) if more else None
             items = [_breach_item(r, now_us) for r in rows]
             return Page(items, _next("breaches", key, after, now_us), from_us(now_us))
 
-        return self.read(query)
+        return self.read_raw(query)
 
 
-def _equal(q: Select[Any], table: Any, filters: Mapping[str, Any]) -> Select[Any]:
-    for name, value in filters.items():
-        if value is not None:
-            q = q.where(table.c[name] == value)
-    return q
+_BREACH_NAMES = ("metric", "plan", "priority", "customer")
+_BREACH_SORT = {
+    "breached": ("breach_from_us", "ticket_id", "metric"),
+    "at_risk": ("running_due_us", "ticket_id", "metric"),
+}
+_AFTER = ("after0", "after1", "after2")
+BreachShape = tuple[int, str, tuple[str, ...], bool, bool]
+
+
+def _breaches_query(tables: Tables, shape: BreachShape) -> Select[Any]:
+    """Breached clocks newest breach first, or at-risk ones soonest due first, from ``now``."""
+    _generation, state, given, open_only, paged = shape
+    c = tables.clocks
+    sort = [c.c[name] for name in _BREACH_SORT[state]]
+    after = tuple_(*(bindparam(name) for name in _AFTER))
+    now = bindparam("now", type_=BigInteger)
+    if state == "breached":
+        q = select(c).where(c.c.breach_from_us <= now)
+        q = q.order_by(*(col.desc() for col in sort))
+        if paged:
+            q = q.where(tuple_(*sort) < after)
+    else:
+        q = select(c).where(c.c.running_due_us > now, c.c.warn_at_us <= now).order_by(*sort)
+        if paged:
+            q = q.where(tuple_(*sort) > after)
+    for name in given:
+        q = q.where(c.c[name] == bindparam(name))
+    if open_only:
+        q = q.where(or_(c.c.status == bindparam("open1"), c.c.status == bindparam("open2")))
+    return q.limit(bindparam("limit"))
 
 
 def _next(

@@ -154,8 +154,8 @@ def test_ticket_pages_cover_every_match_once_in_order(database_url: str) -> None
             reader.tickets(acme, 5, "not-a-cursor")
 
 
-def test_breach_pages_keep_their_instant(sqlite_url: str) -> None:
-    with database(sqlite_url) as (store, engine):
+def test_breach_pages_keep_their_instant(database_url: str) -> None:
+    with database(database_url) as (store, engine):
         writer = LogWriter(store)
         writer.calendar("office")
         writer.policy("gold")
@@ -176,6 +176,18 @@ def test_breach_pages_keep_their_instant(sqlite_url: str) -> None:
         assert [len(p.items) for p in pages] == [5, 5, 2]
         ids = [i["ticket_id"] for p in pages for i in p.items]
         assert ids == [f"B-{i:02}" for i in range(11, -1, -1)]
+        now.at = T0 + timedelta(minutes=115)
+        at = to_us(now.at)
+        expected = sorted(
+            (row["running_due_us"], ticket, metric)
+            for (ticket, metric), row in clock_rows(engine).items()
+            if row["running_due_us"] is not None and row["running_due_us"] > at >= row["warn_at_us"]
+        )
+        at_risk = BreachFilters(state="at_risk", open_only=True)
+        pages = list(_all_pages(lambda n, c: reader.breaches(at_risk, n, c), 1))
+        found = [(to_us(i["due_at"]), i["ticket_id"], i["metric"]) for p in pages for i in p.items]
+        assert found == expected  # soonest due first
+        assert len(pages) == len(found) >= 2
 
 
 def _opened_days(writer: LogWriter) -> None:
