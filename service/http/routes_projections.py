@@ -45,6 +45,7 @@ MinPosition = Annotated[
 Status = Literal["open", "awaiting_customer", "resolved", "closed"]
 STATUSES: tuple[str, ...] = get_args(Status)
 Metric = Literal["response", "relief", "resolution"]
+METRICS: tuple[str, ...] = get_args(Metric)
 
 
 class ProjectedClockOut(BaseModel):

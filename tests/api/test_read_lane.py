@@ -1,4 +1,4 @@
-"""The read lane answers ``GET /v1/tickets`` exactly as the declared route does.
+"""The read lane answers ``GET /v1/tickets`` and ``GET /v1/breaches`` exactly as the routes do.
 
 Two real servers on fresh databases get the same events, then the same reads,
 one with the lane and one without; every answer must match (status, content
@@ -86,18 +86,19 @@ def answer(response: httpx.Response) -> dict[str, Any]:
 
 
 def both(sides: tuple[Side, Side], query: str, auth: str | None = "reader") -> dict[str, Any]:
+    """``query``: the path's tail, ``tickets?...`` or ``breaches?...``."""
     answers = []
     for side in sides:
         named = {"admin": ADMIN_TOKEN, "writer": side.writer_token, "reader": side.reader_token}
         headers = {} if auth is None else {"Authorization": f"Bearer {named.get(auth, auth)}"}
         with httpx.Client(base_url=side.base_url, timeout=30) as http:
-            answers.append(answer(http.get(f"/v1/tickets?{query}", headers=headers)))
+            answers.append(answer(http.get(f"/v1/{query}", headers=headers)))
     with_lane, declared = answers
     assert with_lane == declared
     return with_lane
 
 
-SERVED = [
+TICKETS_SERVED = [
     ("", 200),
     ("limit=1", 200),
     ("limit=2&customer=acme", 200),
@@ -109,18 +110,36 @@ SERVED = [
     ("cursor=not-a-cursor", 422),
     ("customer=caf%C3%A9", 200),
 ]
+BREACHES_SERVED = [
+    ("", 200),
+    ("state=at_risk", 200),
+    ("metric=response&open_only=true&limit=2", 200),
+    ("open_only=false&plan=standard&customer=acme", 200),
+    ("state=breached&priority=high&min_position=1", 200),
+    ("cursor=not-a-cursor", 422),
+]
+SERVED = [
+    *((f"tickets?{query}", status) for query, status in TICKETS_SERVED),
+    *((f"breaches?{query}", status) for query, status in BREACHES_SERVED),
+]
 LEFT_TO_THE_ROUTE = [
-    ("limit=0", 422),
-    ("limit=1001", 422),
-    ("limit=abc", 422),
-    ("limit=%2B1", 200),  # "+1": whatever the route makes of it, the lane does not judge
-    ("status=bogus", 422),
-    ("plan=", 422),
-    ("customer=" + "x" * 129, 422),
-    ("min_position=-1", 422),
-    ("limit=1&limit=2", 200),
-    ("unknown=1", 200),
-    ("cursor=", 422),
+    ("tickets?limit=0", 422),
+    ("tickets?limit=1001", 422),
+    ("tickets?limit=abc", 422),
+    ("tickets?limit=%2B1", 200),  # "+1": whatever the route makes of it, the lane does not judge
+    ("tickets?status=bogus", 422),
+    ("tickets?plan=", 422),
+    ("tickets?customer=" + "x" * 129, 422),
+    ("tickets?min_position=-1", 422),
+    ("tickets?limit=1&limit=2", 200),
+    ("tickets?unknown=1", 200),
+    ("tickets?cursor=", 422),
+    ("tickets?state=at_risk", 200),  # a breach filter: the ticket route ignores it
+    ("breaches?open_only=1", 200),
+    ("breaches?open_only=yes", 200),
+    ("breaches?state=bogus", 422),
+    ("breaches?metric=bogus", 422),
+    ("breaches?status=open", 200),
 ]
 
 
@@ -149,7 +168,8 @@ def test_tokens_the_lane_cannot_vouch_for_get_the_routes_answer(
     sides: tuple[Side, Side], auth: str | None, status: int
 ) -> None:
     served = lane_of(sides[0]).served
-    assert both(sides, "limit=1", auth)["status"] == status
+    assert both(sides, "tickets?limit=1", auth)["status"] == status
+    assert both(sides, "breaches?limit=1", auth)["status"] == status
     assert lane_of(sides[0]).served == served
 
 
