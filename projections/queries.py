@@ -69,18 +69,32 @@ class ProjectionReader:
         self._statements = StatementCache()
 
     def read(self, query: Callable[[Connection, Tables], R]) -> R:
-        """Run ``query`` on the live generation; retried once if a switch dropped its tables."""
+        """Run ``query`` on the live generation, in one snapshot."""
+
+        def attempt() -> R:
+            with self._engine.connect() as conn, snapshot(conn):
+                return query(conn, tables_for(live_generation(conn)))
+
+        return self._retried(attempt)
+
+    def read_raw(self, query: Callable[[RawSnapshot, Tables], R]) -> R:
+        """``read`` on the driver's cursor with statements compiled once (projections.rawreads)."""
+
+        def attempt() -> R:
+            with raw_snapshot(self._engine, self._statements) as read:
+                return query(read, tables_for(read.live_generation()))
+
+        return self._retried(attempt)
+
+    def _retried(self, attempt: Callable[[], R]) -> R:
+        """``attempt()``, once more if it failed: a switch may have dropped its tables."""
         if not self._schema_ready:
             ensure_schema(self._engine)
             self._schema_ready = True
-        for attempt in (1, 2):
-            try:
-                with self._engine.connect() as conn, snapshot(conn):
-                    return query(conn, tables_for(live_generation(conn)))
-            except (OperationalError, ProgrammingError):
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return attempt()
+        except (OperationalError, ProgrammingError):
+            return attempt()
 
     @property
     def reads_inline(self) -> bool:
@@ -91,20 +105,6 @@ class ProjectionReader:
         can wait on a server that stalls, which must never stall the loop.
         """
         return self._schema_ready and self._engine.dialect.name == "sqlite"
-
-    def read_raw(self, query: Callable[[RawSnapshot, Tables], R]) -> R:
-        """``read`` on the driver's cursor with statements compiled once (projections.rawreads)."""
-        if not self._schema_ready:
-            ensure_schema(self._engine)
-            self._schema_ready = True
-        for attempt in (1, 2):
-            try:
-                with raw_snapshot(self._engine, self._statements) as snapshot_:
-                    return query(snapshot_, tables_for(snapshot_.live_generation()))
-            except (OperationalError, ProgrammingError):
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
 
     def now_us(self) -> int:
         return to_us(self._now())
