@@ -134,8 +134,9 @@ class Projector:
         touched = _ticket_facts(batch)
         if touched is None or not touched[0]:
             return
-        done, held = self._evaluated(conn, *touched)
-        ids = [ticket_id for ticket_id, _, _ in done.results]
+        done, held, stored = self._evaluated(conn, *touched)
+        # A ticket with no row has no clocks either: new tickets need no read.
+        ids = [ticket_id for ticket_id, _, _ in done.results if ticket_id in stored]
         old_clocks = load_clock_values(conn, self.tables, ids)
         self._prepared = _Prepared(_span(batch), done, held, old_clocks)
 
@@ -173,13 +174,14 @@ class Projector:
     ) -> None:
         if not touched:
             return
-        done, held = self._evaluated(conn, touched, positions)
+        done, held, _ = self._evaluated(conn, touched, positions)
         self._write(conn, done, held)
 
     def _evaluated(
         self, conn: Connection, touched: dict[str, list[Fact]], positions: dict[str, int]
-    ) -> tuple[_Evaluations, dict[str, Row]]:
-        """Each touched ticket evaluated with its stored facts and the new ones."""
+    ) -> tuple[_Evaluations, dict[str, Row], Collection[str]]:
+        """Each touched ticket evaluated with its stored facts and the new ones; and which
+        of them have a row in the read model."""
         ids = sorted(touched)
         current = load_tickets(conn, self.tables, ids)
         held = self._held(conn, [i for i in ids if i not in current])
@@ -188,7 +190,7 @@ class Projector:
             row = current.get(ticket_id) or held.get(ticket_id)
             facts = merge(loads(row["facts"]) if row else [], touched[ticket_id])
             self._evaluate(done, ticket_id, facts, positions[ticket_id])
-        return done, held
+        return done, held, current.keys()
 
     def _reevaluate(self, conn: Connection, ids: Sequence[str]) -> None:
         """Evaluate tickets again with the current versions and contracts (no new events),
