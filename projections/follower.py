@@ -154,26 +154,37 @@ class Follower:
 
 
 def _derived(conn: Connection) -> Connection:
-    """The follower's connection: on SQLite, its commits skip the fsync.
+    """The follower's connection: its commits do not wait for the disk.
 
     Its rows are derived, and each batch's rows and tracked position commit
-    together, so a power cut that loses its last batches loses both, and they are
-    applied again. Without the fsync the batch holds the write lock, which ingest
-    waits for, only for its writes. The event writer's commits keep theirs (and
-    each of them syncs the log's earlier frames too).
+    together, so a power cut (or a failover) that loses its last batches loses
+    both, and they are applied again from the log. The event writer's commits
+    keep their durability. On SQLite, without the fsync the batch holds the write
+    lock, which ingest waits for, only for its writes (and each of the writer's
+    commits syncs the log's earlier frames too). On PostgreSQL the commit returns
+    before its WAL is flushed (``synchronous_commit=off``, this session only): a
+    small batch was mostly that wait, which a ``min_position`` read waits for.
     """
     if is_sqlite(conn):
         conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
         conn.rollback()
+    else:
+        conn.exec_driver_sql("SET synchronous_commit TO OFF")
+        conn.commit()  # a SET in a rolled-back transaction would be undone
     return conn
 
 
 def _durable(conn: Connection) -> None:
     """Back to the engine's setting before the connection returns to the pool."""
-    if is_sqlite(conn) and not conn.closed:
-        try:
-            conn.rollback()
+    if conn.closed:
+        return
+    try:
+        conn.rollback()
+        if is_sqlite(conn):
             conn.exec_driver_sql("PRAGMA synchronous=FULL")
             conn.rollback()
-        except Exception:  # a broken connection is discarded by the pool anyway
-            conn.invalidate()
+        else:
+            conn.exec_driver_sql("RESET synchronous_commit")
+            conn.commit()
+    except Exception:  # a broken connection is discarded by the pool anyway
+        conn.invalidate()

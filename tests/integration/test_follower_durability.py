@@ -1,5 +1,6 @@
-"""On SQLite the follower commits without an fsync (its rows are derived and commit with
-their position), and gives its connection back to the pool as durable as it found it."""
+"""The follower commits without waiting for the disk (its rows are derived and commit with
+their position): no fsync on SQLite, ``synchronous_commit=off`` on PostgreSQL; and it gives
+its connection back to the pool as durable as it found it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import Connection
 from projections.follower import Follower
 from projections.schema import tables_for
 from projections.tracking import ensure_schema, read_position
+from tests.conftest import temporary_database
 from tests.integration.test_projection_support import T0, LogWriter, database
 
 NORMAL, FULL = 1, 2
@@ -37,4 +39,32 @@ def test_the_follower_skips_the_fsync_and_restores_it(tmp_path: Path) -> None:
         # The pool hands the same connection out again: durable, as the engine set it.
         with engine.connect() as conn:
             assert synchronous(conn) == FULL
+            assert read_position(conn, tables_for(1)) == last
+
+
+def synchronous_commit(conn: Connection) -> str:
+    return str(conn.exec_driver_sql("SHOW synchronous_commit").scalar_one())
+
+
+def test_on_postgresql_the_follower_commits_asynchronously_and_restores_it(
+    postgres_url: str,
+) -> None:
+    with temporary_database(postgres_url) as url, database(url) as (store, engine):
+        ensure_schema(engine)
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        last = writer.opened("D-1", T0, priority="P1")
+        follower = Follower(engine, store)
+        try:
+            while follower.step(500):
+                pass
+            assert follower._conn is not None
+            assert synchronous_commit(follower._conn) == "off"
+            session = follower._conn.connection.driver_connection
+        finally:
+            follower.close()
+        with engine.connect() as conn:
+            assert conn.connection.driver_connection is session  # the pool's only connection
+            assert synchronous_commit(conn) == "on"
             assert read_position(conn, tables_for(1)) == last
