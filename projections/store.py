@@ -27,7 +27,7 @@ def load_tickets(
 ) -> dict[str, Row]:
     found: dict[str, Row] = {}
     for part in chunks(ids, size):
-        for row in _rows_of(conn, tables.tickets, part, ""):
+        for row in rows_by_ticket(conn, tables.tickets, part, ""):
             found[row["ticket_id"]] = row
     return found
 
@@ -43,27 +43,30 @@ def load_clock_values(
     return found
 
 
-def _rows_of(conn: Connection, table: Table, ids: Sequence[str], order: str) -> Iterator[Row]:
+def rows_by_ticket(
+    conn: Connection, table: Table, ids: Sequence[str], suffix: str = ""
+) -> Iterator[Row]:
     """The rows of these tickets as dicts, through the driver: a suspension reads thousands,
-    and SQLAlchemy's row mappings cost more than the query (the columns need no conversion)."""
+    and SQLAlchemy's row mappings cost more than the query (the columns need no conversion).
+    ``suffix`` ends the statement (an ORDER BY, a FOR UPDATE)."""
     columns = [column.name for column in table.columns]
-    for values in _values_of(conn, table, ids, order):
+    for values in _values_of(conn, table, ids, suffix):
         yield dict(zip(columns, values, strict=True))
 
 
 def _values_of(
-    conn: Connection, table: Table, ids: Sequence[str], order: str
+    conn: Connection, table: Table, ids: Sequence[str], suffix: str
 ) -> list[tuple[Any, ...]]:
     columns = [column.name for column in table.columns]
     select_ = f"SELECT {', '.join(columns)} FROM {table.name} WHERE ticket_id"
     params: tuple[Any, ...] = tuple(ids)
     if conn.dialect.paramstyle == "qmark":
-        sql = f"{select_} IN ({', '.join(['?'] * len(ids))}){order}"
+        sql = f"{select_} IN ({', '.join(['?'] * len(ids))}){suffix}"
     else:
         # One array parameter, not a list of thousands: the statement's text stays the
         # same, so psycopg converts it once, and the server parses no long list (new
         # tickets, which have no rows yet, cost the live follower 50 ms a batch that way).
-        sql, params = f"{select_} = ANY(%s){order}", (list(ids),)
+        sql, params = f"{select_} = ANY(%s){suffix}", (list(ids),)
     raw: Any = conn.connection.dbapi_connection  # in the connection's current transaction
     cursor = raw.cursor()
     try:

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from domain.webhooks.kinds import Kind
 from domain.webhooks.transitions import ClockView, Mark, transition
-from projections.store import chunks, delete_keys, insert_rows, upsert
+from projections.store import chunks, delete_keys, insert_rows, rows_by_ticket, upsert
 from projections.webhooks import subscriptions as subs
 from projections.webhooks.tables import deliveries, marks
 
@@ -129,14 +129,12 @@ def load_marks(conn: Connection, keys: Sequence[Key]) -> dict[Key, Row]:
     found: dict[Key, Row] = {}
     # By ticket, the key's leading column: PostgreSQL planned the (ticket, metric) pair
     # list as a scan of the whole table, a second per batch once it held 100,000 marks.
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     for part in chunks(sorted({ticket for ticket, _ in wanted})):
-        query = select(marks).where(marks.c.ticket_id.in_(part))
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        for row in conn.execute(query).mappings():
+        for row in rows_by_ticket(conn, marks, part, lock):
             key = (row["ticket_id"], row["metric"])
             if key in wanted:
-                found[key] = dict(row)
+                found[key] = row
     return found
 
 
