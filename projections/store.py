@@ -15,6 +15,7 @@ CHUNK = 500  # keys per IN (...) list; far below both databases' parameter limit
 BIG_CHUNK = 5000  # for reads of thousands of keys at once (still far below them)
 COPY_FROM_ROWS = 1000  # PostgreSQL upserts this big go through COPY
 _STAGED = "slaproj_upsert_staging"
+_MAX_PARAMETERS = 60_000  # per PostgreSQL statement (its limit is 65,535)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -109,11 +110,31 @@ def upsert_values(
         )
         conn.exec_driver_sql(f"DROP TABLE {_STAGED}")
         return
-    statement = (
-        f"{_insert_sql(conn, table, columns)} "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-    )
-    conn.exec_driver_sql(statement, values)
+    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    insert_many(conn, table, columns, values, conflict)
+
+
+def insert_many(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[tuple[Any, ...]],
+    tail: str = "",
+) -> None:
+    """``INSERT ... VALUES ... {tail}`` of every row: one statement per row on SQLite
+    (executemany runs them in process); multi-row statements on PostgreSQL, where a
+    statement per row cost a round trip's worth of server work each (a new ticket's
+    rows took the live follower about a millisecond that way)."""
+    if conn.dialect.paramstyle == "qmark":
+        conn.exec_driver_sql(f"{_insert_sql(conn, table, columns)} {tail}", values)
+        return
+    row = f"({', '.join(['%s'] * len(columns))})"
+    for part in chunks(values, _MAX_PARAMETERS // len(columns)):
+        conn.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES {', '.join([row] * len(part))} {tail}",
+            tuple(value for values_ in part for value in values_),
+        )
 
 
 def _values(columns: Sequence[str], rows: Sequence[Row]) -> list[tuple[Any, ...]]:
@@ -199,11 +220,8 @@ def apply_summary(conn: Connection, table: Table, deltas: dict[SummaryKey, list[
     # Plain SQL through the driver: building SQLAlchemy's upsert construct cost the
     # live follower about a millisecond a batch, most of a small batch's time.
     added = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in _COUNTS)
-    conn.exec_driver_sql(
-        f"{_insert_sql(conn, table, _SUMMARY_KEY + _COUNTS)} "
-        f"ON CONFLICT ({', '.join(_SUMMARY_KEY)}) DO UPDATE SET {added}",
-        rows,
-    )
+    conflict = f"ON CONFLICT ({', '.join(_SUMMARY_KEY)}) DO UPDATE SET {added}"
+    insert_many(conn, table, _SUMMARY_KEY + _COUNTS, rows, conflict)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     keyed = " AND ".join(f"{name} = {mark}" for name in _SUMMARY_KEY)
     empty = " AND ".join(f"{name} = 0" for name in _COUNTS)
