@@ -65,33 +65,39 @@ class TicketRows:
 def clock_values(
     ticket: Row, state: TicketFigures, clock: ClockFigures, at_us: int
 ) -> tuple[Any, ...]:
-    """A clock's row as values in ``CLOCK_COLUMNS`` order (what a bulk insert takes)."""
-    running = clock.state is ClockState.RUNNING and clock.outcome is Outcome.PENDING
-    running_due = clock.due_us if running else None
-    breached_at = clock.breached_us if clock.outcome is Outcome.BREACHED else None
+    """A clock's row as values in ``CLOCK_COLUMNS`` order (what a bulk insert takes).
+
+    Enum members become their values by ``str`` (they are StrEnums): ``.value`` is a
+    Python-level property, and this runs for every clock the follower evaluates.
+    """
+    (metric, calendar, clock_state, outcome, _, target, elapsed, started, due, warn, stopped,
+     breached, suspended_seconds, suspended) = clock  # fmt: skip
+    running = clock_state is ClockState.RUNNING and outcome is Outcome.PENDING
+    running_due = due if running else None
+    breached_at = breached if outcome is Outcome.BREACHED else None
     return (
         ticket["ticket_id"],
-        clock.metric,
+        metric,
         ticket["plan"],
         state.priority,
         state.customer,
-        state.status.value,
+        str(state.status),
         state.opened_us,
-        clock.calendar,
-        clock.state.value,
-        clock.outcome.value,
-        clock.target_seconds,
-        clock.elapsed_seconds,
-        clock.started_us,
-        clock.due_us,
-        clock.warn_us,
+        calendar,
+        str(clock_state),
+        str(outcome),
+        target,
+        elapsed,
+        started,
+        due,
+        warn,
         breached_at,
-        clock.stopped_us,
+        stopped,
         at_us,  # the ticket's latest event, or its contract's latest suspension boundary
         running_due,
         breached_at if breached_at is not None else running_due,
-        clock.suspended_seconds,
-        int(clock.suspended),
+        suspended_seconds,
+        int(suspended),
     )
 
 
@@ -198,7 +204,7 @@ def _evaluate(
         priority=state.priority,
         customer=state.customer,
         kind=state.kind,
-        status=state.status.value,
+        status=str(state.status),
         settled_at_us=settled_at(state),
     )
     return row, [clock_values(row, state, clock, at_us) for clock in state.clocks]
