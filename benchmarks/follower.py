@@ -3,6 +3,9 @@
 Run:
     .venv/bin/python -m benchmarks.follower [--events 100000] [--database-url URL] [--keep]
     .venv/bin/python -m benchmarks.follower --log URL    # a log kept earlier (--keep)
+    .venv/bin/python -m benchmarks.follower --shape new-tickets [--events 100000] [--keep]
+    .venv/bin/python -m benchmarks.follower --shape new-tickets --log URL
+
 
 On one log (``benchmarks.projections``' generator), in one process and one run:
 reads and decodes the whole log (the raw rate), follows it into scratch
@@ -14,6 +17,11 @@ Each is reported as events/s and as CPU-seconds of this process per 10,000
 events (``time.process_time``): on a shared machine the CPU figure, and ratios
 within one run, are what compare.
 PostgreSQL's own CPU is the server's, not counted here.
+
+``--shape new-tickets``: the live follower's commonest work instead, one
+``opened`` event per new ticket, written by a real server (projections off) in
+batches of 1,000 as ``benchmarks.ingest`` posts them; followed at 1,000 and at
+5,000 events per transaction, beside the rebuild of the same log.
 """
 
 from __future__ import annotations
@@ -27,7 +35,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from benchmarks.ingest import batch_rate, define_bench_plan
 from benchmarks.projections import generate, log_database, read_and_decode
+from benchmarks.serverproc import server
 from projections.follower import Follower
 from projections.rebuild import rebuild
 from projections.schema import create_generation, drop_generation
@@ -37,6 +47,7 @@ from service.storage.eventstore import EventStore
 
 SCRATCH = 90
 LARGEST = 20_000
+PORT = 8893
 
 
 def fixed(size: int) -> Callable[[int, bool], int]:
@@ -101,6 +112,39 @@ def measure(url: str, small: int) -> dict[str, Any]:
     return report
 
 
+def write_new_tickets(url: str, events: int) -> float:
+    """Write ``events`` new tickets through a server (projections off); its events/s."""
+    with server(url, PORT, projections=False) as base:
+        define_bench_plan(base)
+        return batch_rate(base, max(1, events // 1000))
+
+
+def measure_new_tickets(url: str, ingest: float | None) -> dict[str, Any]:
+    """Follow the new tickets' log at 1,000 and 5,000 events per step, then rebuild it."""
+    config = DatabaseConfig.parse(url)
+    store, engine = EventStore(config, create_table=False), create_sql_engine(config)
+    ensure_schema(engine)
+    total = store.max_position()
+    report: dict[str, Any] = {
+        "log_events": total,
+        "follow_1000": follow(engine, store, total, 1000, fixed(1000)),
+        "follow_5000": follow(engine, store, total, 5000, fixed(5000)),
+    }
+    rebuilt = round(rebuild(engine, store, grace_seconds=0).events_per_second)
+    report["rebuild_events_per_s"] = rebuilt
+    for mode in ("follow_1000", "follow_5000"):
+        followed = report[mode]["events_per_s"]
+        report[mode]["vs_rebuild"] = round(followed / rebuilt, 3)
+        if ingest is not None:
+            report[mode]["vs_ingest"] = round(followed / ingest, 3)
+    if ingest is not None:
+        report["ingest_events_per_s"] = round(ingest)
+    report["load_average"] = os.getloadavg()
+    store.close()
+    engine.dispose()
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -108,7 +152,16 @@ def main() -> None:
     parser.add_argument("--log", help="measure an existing log instead of writing one")
     parser.add_argument("--small", type=int, default=20_000, help="events followed at 500")
     parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite file")
+    parser.add_argument("--shape", choices=("mixed", "new-tickets"), default="mixed")
     args = parser.parse_args()
+    if args.shape == "new-tickets":
+        if args.log:
+            print(json.dumps(measure_new_tickets(args.log, None), indent=2))
+            return
+        with log_database(args.database_url, args.keep) as url:
+            ingest = write_new_tickets(url, args.events)
+            print(json.dumps(measure_new_tickets(url, ingest), indent=2))
+        return
     if args.log:
         print(json.dumps(measure(args.log, args.small), indent=2))
         return

@@ -176,7 +176,7 @@ class MetricLedger:
         hours = 0.0
         if target.unit == WORKING_DAYS:
             hours = self.timeline.hours_per_working_day_at_us(at)
-        goal, warn = _thresholds(target, hours, self._fraction)
+        goal, warn = thresholds(target, hours, self._fraction)
         if warn != self._warn or self._warned_at is None:
             # A threshold already passed counts as reached when the target applied.
             self._warned_at = at if self.accrued >= warn else None
@@ -318,7 +318,7 @@ class MetricLedger:
 
 
 @lru_cache(maxsize=4096)
-def _thresholds(target: Target, hours_per_day: float, fraction: float) -> tuple[int, int]:
+def thresholds(target: Target, hours_per_day: float, fraction: float) -> tuple[int, int]:
     """The target and its warning threshold in business µs, both whole seconds (truncated)."""
     seconds = target.seconds(hours_per_day)
     return seconds * US, math.floor(round(fraction * seconds, 6)) * US

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from domain.business_time import DAY_US, from_us
@@ -41,6 +42,7 @@ COUNTERS = 6
 OPEN_STATUSES = ("open", "awaiting_customer")
 _OCCURRED, _TYPE = 2, 0
 _EVENT_TYPES = {kind.value: kind for kind in EventType}
+_OPENED = EventType.OPENED.value
 
 
 TICKET_COLUMNS = (
@@ -65,40 +67,47 @@ class TicketRows:
 def clock_values(
     ticket: Row, state: TicketFigures, clock: ClockFigures, at_us: int
 ) -> tuple[Any, ...]:
-    """A clock's row as values in ``CLOCK_COLUMNS`` order (what a bulk insert takes)."""
-    running = clock.state is ClockState.RUNNING and clock.outcome is Outcome.PENDING
-    running_due = clock.due_us if running else None
-    breached_at = clock.breached_us if clock.outcome is Outcome.BREACHED else None
+    """A clock's row as values in ``CLOCK_COLUMNS`` order (what a bulk insert takes).
+
+    Enum members become their values by ``str`` (they are StrEnums): ``.value`` is a
+    Python-level property, and this runs for every clock the follower evaluates.
+    """
+    (metric, calendar, clock_state, outcome, _, target, elapsed, started, due, warn, stopped,
+     breached, suspended_seconds, suspended) = clock  # fmt: skip
+    running = clock_state is ClockState.RUNNING and outcome is Outcome.PENDING
+    running_due = due if running else None
+    breached_at = breached if outcome is Outcome.BREACHED else None
     return (
         ticket["ticket_id"],
-        clock.metric,
+        metric,
         ticket["plan"],
         state.priority,
         state.customer,
-        state.status.value,
+        str(state.status),
         state.opened_us,
-        clock.calendar,
-        clock.state.value,
-        clock.outcome.value,
-        clock.target_seconds,
-        clock.elapsed_seconds,
-        clock.started_us,
-        clock.due_us,
-        clock.warn_us,
+        calendar,
+        str(clock_state),
+        str(outcome),
+        target,
+        elapsed,
+        started,
+        due,
+        warn,
         breached_at,
-        clock.stopped_us,
+        stopped,
         at_us,  # the ticket's latest event, or its contract's latest suspension boundary
         running_due,
         breached_at if breached_at is not None else running_due,
-        clock.suspended_seconds,
-        int(clock.suspended),
+        suspended_seconds,
+        int(suspended),
     )
 
 
 def settled_at(state: TicketFigures) -> int | None:
     """None while a clock still runs or is paused; else the last instant it depends on."""
-    if any(clock.state is not ClockState.STOPPED for clock in state.clocks):
-        return None
+    for clock in state.clocks:
+        if clock.state is not ClockState.STOPPED:
+            return None
     instants = [state.opened_us]
     for clock in state.clocks:
         instants.extend(i or 0 for i in (clock.stopped_us, clock.due_us, clock.warn_us))
@@ -176,7 +185,7 @@ def evaluate_ticket_values(
 def _evaluate(
     ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
 ) -> tuple[Row, list[tuple[Any, ...]]] | None:
-    if not facts or facts[0][_TYPE] != EventType.OPENED.value:
+    if not facts or facts[0][_TYPE] != _OPENED:
         log.warning("ticket %r has events but no opening; it is left out", ticket_id)
         return None
     at_us = max(int(fact[_OCCURRED]) for fact in facts)
@@ -198,7 +207,7 @@ def _evaluate(
         priority=state.priority,
         customer=state.customer,
         kind=state.kind,
-        status=state.status.value,
+        status=str(state.status),
         settled_at_us=settled_at(state),
     )
     return row, [clock_values(row, state, clock, at_us) for clock in state.clocks]
@@ -239,7 +248,7 @@ _SUMMARY_COLUMNS = (
     "plan", "priority", "metric", "opened_at_us", "outcome", "suspended", "status",
     "breach_from_us", "running_due_us",
 )  # fmt: skip
-_AT = tuple(CLOCK_COLUMNS.index(name) for name in _SUMMARY_COLUMNS)
+_PICK = itemgetter(*(CLOCK_COLUMNS.index(name) for name in _SUMMARY_COLUMNS))
 
 
 def _summary_key(plan: str, priority: str | None, metric: str, opened_us: int) -> SummaryKey:
@@ -263,7 +272,7 @@ def count_outcomes(
     """Add clock rows given as values (``CLOCK_COLUMNS`` order) to compliance counters
     (``sign=-1``: take them away)."""
     for values in clocks:
-        _count(total, [values[i] for i in _AT], sign)
+        _count(total, _PICK(values), sign)
 
 
 def value_deltas(

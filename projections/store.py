@@ -213,12 +213,12 @@ def apply_summary(conn: Connection, table: Table, deltas: dict[SummaryKey, list[
 
     Removing empty rows keeps the table a function of the clocks alone, however
     the log was cut into batches (a rebuild must match the live rows exactly).
+    Plain SQL through the driver, as ``upsert_values``: every follower batch moves
+    some counters, and SQLAlchemy's upsert construct cost more than the writes.
     """
     if not deltas:
         return
     rows = [(*key, *counts) for key, counts in sorted(deltas.items())]
-    # Plain SQL through the driver: building SQLAlchemy's upsert construct cost the
-    # live follower about a millisecond a batch, most of a small batch's time.
     added = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in _COUNTS)
     conflict = f"ON CONFLICT ({', '.join(_SUMMARY_KEY)}) DO UPDATE SET {added}"
     insert_many(conn, table, _SUMMARY_KEY + _COUNTS, rows, conflict)
