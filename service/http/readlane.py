@@ -123,12 +123,11 @@ def _listing(scope: Scope) -> Listing | None:
     given = _query(scope) if found is not None else None
     if found is None or given is None:
         return None
-    known, filters_of, read, render = found
-    paging = _paging(given) if given.keys() <= known else None
-    filters = filters_of(given) if paging is not None else None
+    paging = _paging(given) if given.keys() <= found.parameters else None
+    filters = found.filters(given) if paging is not None else None
     if paging is None or filters is None:
         return None
-    return Listing(read, render, filters, *paging)
+    return Listing(found.read, found.render, filters, *paging)
 
 
 def _query(scope: Scope) -> dict[str, str] | None:
@@ -181,14 +180,25 @@ def _whole(value: str) -> int | None:
     return int(value)
 
 
-_LISTINGS: dict[str, tuple[set[str], Callable[[Mapping[str, str]], Filters | None], Any, Any]] = {
-    "/v1/tickets": (
+@dataclass(frozen=True)
+class _Route:
+    """A listing the lane serves: its declared parameters, how they become its filters,
+    the reader's method and the response model."""
+
+    parameters: set[str]
+    filters: Callable[[Mapping[str, str]], Filters | None]
+    read: Callable[[ProjectionReader, Any, int, str | None], Page]
+    render: TypeAdapter[Any]
+
+
+_LISTINGS = {
+    "/v1/tickets": _Route(
         {*_NAMES, "status", *_PAGING},
         _ticket_filters,
         ProjectionReader.tickets,
         TypeAdapter(TicketPageOut),
     ),
-    "/v1/breaches": (
+    "/v1/breaches": _Route(
         {*_NAMES, "state", "metric", "open_only", *_PAGING},
         _breach_filters,
         ProjectionReader.breaches,
