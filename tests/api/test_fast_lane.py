@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,10 +18,9 @@ from fastapi import FastAPI
 from service.app import create_app
 from service.http.fastlane import IngestFastLane
 from service.settings import Settings
-from service.storage.database import DatabaseConfig, create_sql_engine
-from service.storage.tokens import TokenStore
 from tests.api.fixtures import define_plan
 from tests.support.server import ADMIN_TOKEN, admin_client, serving
+from tests.support.sides import Side, writer_and_reader_tokens
 
 OPENED_AT = "2026-03-02T09:15:00Z"
 OPENED = {
@@ -31,26 +29,6 @@ OPENED = {
     "occurred_at": OPENED_AT,
     "data": {"plan": "standard", "customer": "acme", "priority": "high"},
 }
-
-
-@dataclass
-class Side:
-    app: FastAPI
-    base_url: str
-    writer_token: str
-    reader_token: str
-
-
-def _tokens(database_url: str) -> tuple[str, str]:
-    engine = create_sql_engine(DatabaseConfig.parse(database_url))
-    try:
-        store = TokenStore(engine)
-        store.create_schema()
-        _, writer = store.create(["events:write"], name="writer")
-        _, reader = store.create(["tickets:read"], name="reader")
-    finally:
-        engine.dispose()
-    return writer, reader
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +48,7 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side
             base_url = stack.enter_context(serving(app))
             with admin_client(base_url) as http:
                 define_plan(http, "dublin", "standard")
-            built.append(Side(app, base_url, *_tokens(url)))
+            built.append(Side(app, base_url, *writer_and_reader_tokens(url)))
         yield built[0], built[1]
 
 

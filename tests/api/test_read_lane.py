@@ -19,8 +19,8 @@ from service.app import create_app
 from service.http.readlane import ReadLane
 from service.settings import Settings
 from tests.api.fixtures import define_plan
-from tests.api.test_fast_lane import Side, _tokens
 from tests.support.server import ADMIN_TOKEN, admin_client, serving
+from tests.support.sides import Side, writer_and_reader_tokens
 
 OPENED_AT = "2026-03-02T09:15:00Z"
 
@@ -55,7 +55,7 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side
                 position = max(result["position"] for result in batch.json()["results"])
                 caught_up = http.get("/v1/tickets", params={"min_position": position})
                 assert caught_up.status_code == 200
-            side = Side(app, base_url, *_tokens(url))
+            side = Side(app, base_url, *writer_and_reader_tokens(url))
             # The lane takes only tokens the server already knows: a first read makes it so.
             with httpx.Client(base_url=base_url, timeout=30) as http:
                 headers = {"Authorization": f"Bearer {side.reader_token}"}
