@@ -172,10 +172,9 @@ class BulkLoader:
         on_progress: OnProgress | None,
     ) -> None:
         """Workers read and evaluate slices of the event table; this process writes."""
-        url = self._engine.url.render_as_string(hide_password=False)
         digits = 2 if position < 5_000_000 else 3
         tasks = [
-            RangeTask(url, table.name, position, key_range)
+            RangeTask(table.url, table.name, position, key_range)
             for key_range in table.key_ranges(digits)
         ]
         write = self._writer(conn)

@@ -16,7 +16,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SCAN_CACHE_KIB = 32768
@@ -41,7 +42,19 @@ class EventTable:
         name = getattr(recorder, "events_table_name", None)
         if not isinstance(name, str) or getattr(recorder, "schema_name", None):
             return None
+        if engine.dialect.name == "sqlite":
+            # SQLite keeps the log in a file of its own, beside the read models'.
+            path = str(getattr(log, "sqlite_file", None) or "")
+            if not path:
+                return None
+            if path != engine.url.database:
+                engine = create_engine(f"sqlite+pysqlite:///{path}", poolclass=NullPool)
         return cls(engine, name)
+
+    @property
+    def url(self) -> str:
+        """The database the table is in, for a worker process to open its own engine."""
+        return self._engine.url.render_as_string(hide_password=False)
 
     def key_ranges(self, prefix_digits: int = 2) -> list[tuple[Any, Any]]:
         """Slices of the aggregate key space (uuid5 ids spread evenly): [lo, hi) pairs."""

@@ -162,10 +162,14 @@ def install(app: FastAPI) -> None:
         return problem_response(ProblemError(exc.status_code, title, detail, headers=headers))
 
     app.add_exception_handler(ProblemError, on_problem)
-    from service.storage.store_circuit import StoreUnavailable
+    from service.storage.store_circuit import DATABASE_ERRORS, StoreUnavailable
 
     app.add_exception_handler(DomainError, on_known)
     app.add_exception_handler(StoreUnavailable, on_known)
+    # Named, not left to the catch-all: Starlette re-raises what its Exception handler
+    # answered, and uvicorn then logs a traceback and drops the kept-alive connection.
+    for family in DATABASE_ERRORS:
+        app.add_exception_handler(family, on_known)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_known)

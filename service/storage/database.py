@@ -23,6 +23,8 @@ from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
+from service.storage.statefile import move_state_tables, state_path
+
 
 class UnsupportedDatabase(ValueError):
     pass
@@ -139,6 +141,11 @@ class DatabaseConfig:
             query=given,
         )
 
+    @property
+    def state_path(self) -> Path | None:
+        """SQLite: the file of every table but the log's (service/storage/statefile.py)."""
+        return None if self.sqlite_path is None else state_path(self.sqlite_path)
+
     def ensure_directory(self) -> None:
         if self.sqlite_path is not None:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,13 +161,18 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
 
 
 def create_sql_engine(config: DatabaseConfig) -> Engine:
-    """The SQLAlchemy engine for read models and tokens, in the same database as the events."""
+    """The SQLAlchemy engine for read models, tokens and webhooks.
+
+    On PostgreSQL it is the events' database; on SQLite the state file beside the
+    log's, where a database made before the split has its tables moved first.
+    """
     config.ensure_directory()
-    if config.kind == "sqlite":
+    if config.sqlite_path is not None and config.state_path is not None:
+        move_state_tables(config.sqlite_path, config.state_path)
         # Connections are kept: opening one (with its pragmas) cost 0.6 ms, more than
         # the read it served (a one-ticket listing: 1.1 ms in all, 0.5 ms pooled).
         engine = create_engine(
-            f"sqlite+pysqlite:///{config.sqlite_path}",
+            f"sqlite+pysqlite:///{config.state_path}",
             poolclass=QueuePool,
             pool_size=SQLITE_POOL_SIZE,
             max_overflow=SQLITE_POOL_OVERFLOW,

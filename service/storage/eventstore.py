@@ -58,7 +58,13 @@ class EventStore:
         self.recorder: ApplicationRecorder = self._factory.application_recorder()
         self._position_sql = self._build_position_sql()
         self._identity = self._file_identity()
+        self._state_identity = _identity_of(config.state_path)
         self._calls: dict[object, float] = {}  # database calls under way: when each began
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The log's SQLite file (None on PostgreSQL), for a rebuild to read its table."""
+        return self.config.sqlite_path
 
     # --- writing -------------------------------------------------------------
 
@@ -195,13 +201,19 @@ class EventStore:
         every commit into it would be lost at the next start; a file that became
         read-only fails every write. Neither shows on a read.
         """
-        path = self.config.sqlite_path
-        if path is None:
+        path, state = self.config.sqlite_path, self.config.state_path
+        if path is None or state is None:
             return
         if self._file_identity() != self._identity:
             raise StoreUnavailable("the database file was removed or replaced; restart needed")
-        writable = [p for p in (path, *_sidecars(path)) if p.exists()]
-        if not all(os.access(p, os.W_OK) for p in writable):
+        # The state file (tokens, read models) may be made after this store opened.
+        state_identity = _identity_of(state)
+        if self._state_identity is None:
+            self._state_identity = state_identity
+        elif state_identity != self._state_identity:
+            raise StoreUnavailable("the state file was removed or replaced; restart needed")
+        files = (path, *_sidecars(path), state, *_sidecars(state))
+        if not all(os.access(p, os.W_OK) for p in files if p.exists()):
             raise StoreUnavailable("the database file is not writable")
 
     def reset_connections(self) -> None:
@@ -222,14 +234,7 @@ class EventStore:
             connection.close()
 
     def _file_identity(self) -> tuple[int, int] | None:
-        path = self.config.sqlite_path
-        if path is None:
-            return None
-        try:
-            found = path.stat()
-        except OSError:
-            return None
-        return (found.st_dev, found.st_ino)
+        return _identity_of(self.config.sqlite_path)
 
     def close(self) -> None:
         self._factory.close()
@@ -290,6 +295,16 @@ class EventStore:
 
         with self._call():
             return fetch() if self.config.kind == "sqlite" else once_more(datastore, fetch)
+
+
+def _identity_of(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
 
 
 def _sidecars(path: Path) -> list[Path]:

@@ -57,10 +57,10 @@ def is_store_outage(error: BaseException) -> bool:
         return True
     if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, _DATABASE_ERRORS) and not isinstance(error, _FAULTY_STATEMENTS)
+    return isinstance(error, DATABASE_ERRORS) and not isinstance(error, _FAULTY_STATEMENTS)
 
 
-_DATABASE_ERRORS = (PersistenceError, sqlalchemy.exc.DBAPIError, psycopg.Error, sqlite3.Error)
+DATABASE_ERRORS = (PersistenceError, sqlalchemy.exc.DBAPIError, psycopg.Error, sqlite3.Error)
 _FAULTY_STATEMENTS = tuple(
     getattr(module, name)
     for module in (persistence, sqlalchemy.exc, psycopg, sqlite3)

@@ -19,8 +19,10 @@ import httpx
 import pytest
 
 from service.settings import Settings
+from service.storage.statefile import state_path
 from tests.api.conftest import unique
 from tests.api.fixtures import define_plan, opened
+from tests.api.webhook_support import subscribe
 from tests.support.server import ADMIN_TOKEN, admin_client, running_server
 
 RECOVERY_SECONDS = 10.0
@@ -32,6 +34,10 @@ def settings_for(database: Path) -> Settings:
 
 def database_files(database: Path) -> list[Path]:
     return [p for p in (database, database.with_name(database.name + "-wal")) if p.exists()]
+
+
+def state_files(database: Path) -> list[Path]:
+    return database_files(state_path(database))
 
 
 def set_read_only(files: list[Path], read_only: bool) -> None:
@@ -77,7 +83,7 @@ def database(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "data" / "slaclock.db"
     yield path
     if path.parent.exists():
-        set_read_only(database_files(path), False)
+        set_read_only(database_files(path) + state_files(path), False)
 
 
 @pytest.mark.usefixtures("read_only_capable")
@@ -110,6 +116,30 @@ def test_writes_recover_by_themselves_after_a_read_only_spell(database: Path) ->
     with running_server(settings_for(database)) as url, admin_client(url) as http:
         for ticket in acknowledged:
             assert http.get(f"/v1/tickets/{ticket}").status_code == 200, ticket
+
+
+@pytest.mark.usefixtures("read_only_capable")
+def test_a_read_only_state_file_is_an_outage_too(
+    database: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The second SQLite file (tokens, webhooks, read models): 503s, never a 500, then back."""
+    with running_server(settings_for(database)) as url, admin_client(url) as http:
+        plan = unique("plan")
+        define_plan(http, unique("cal"), plan)
+        set_read_only(state_files(database), True)
+        try:
+            until(lambda: http.get("/readyz").status_code == 503, RECOVERY_SECONDS)
+            body = {"url": "https://hooks.example.com/x", "kinds": ["breached"]}
+            assert_unavailable(http.post("/v1/webhooks", json=body))
+            assert_unavailable(post(http, plan)[1])
+        finally:
+            set_read_only(state_files(database), False)
+        until(lambda: http.get("/readyz").status_code == 200, RECOVERY_SECONDS)
+        created = subscribe(http, "https://hooks.example.com/x", plan, ["breached"])
+        assert http.get(f"/v1/webhooks/{created['id']}").status_code == 200
+    # An answered database error is not re-raised to the server (which would drop the
+    # connection and log it as a crash).
+    assert not [r for r in caplog.records if r.name == "uvicorn.error" and r.exc_info]
 
 
 def test_a_deleted_database_directory_is_noticed(database: Path) -> None:
