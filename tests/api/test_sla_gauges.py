@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine
 
 from service.cli.main import open_token_store
 from service.settings import Settings
+from service.storage.database import DatabaseConfig, create_sql_engine
 from tests.api.conftest import unique
 from tests.api.fixtures import define_plan, event, opened
 from tests.support.server import ADMIN_TOKEN, admin_client, running_server
@@ -174,7 +174,7 @@ def test_read_models_of_an_older_release_leave_the_other_series(
         up = scrape(base, ADMIN_TOKEN)
         assert sample(up, "slaclock_sla_gauges_up") == 1.0
         # As a database made before the SLA gauges' counters, until `slaclock rebuild`.
-        engine = create_engine(settings.database_url)
+        engine = create_sql_engine(DatabaseConfig.parse(settings.database_url))
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE slaproj_g1_compliance DROP COLUMN open_breach")
         engine.dispose()
