@@ -159,9 +159,9 @@ def _derived(conn: Connection) -> Connection:
     Its rows are derived, and each batch's rows and tracked position commit
     together, so a power cut (or a failover) that loses its last batches loses
     both, and they are applied again from the log. The event writer's commits
-    keep their durability. On SQLite, without the fsync the batch holds the write
-    lock, which ingest waits for, only for its writes (and each of the writer's
-    commits syncs the log's earlier frames too). On PostgreSQL the commit returns
+    keep their durability. On SQLite, without the fsync the batch holds the state
+    file's write lock (which the webhook scheduler and token writes share) only
+    for its writes; the log has a file and a lock of its own. On PostgreSQL the commit returns
     before its WAL is flushed (``synchronous_commit=off``, this session only): a
     small batch was mostly that wait, which a ``min_position`` read waits for.
     """
