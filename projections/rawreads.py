@@ -17,12 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement as Executable
 
-from projections.schema import PROJECTION, registry
+from projections.schema import PROJECTION
+from projections.tracking import generation_found, live_generation_sql
 
 
 class DriverCursor(Protocol):
@@ -86,13 +87,9 @@ class RawSnapshot:
         return [dict(zip(names, row, strict=True)) for row in self._cursor.fetchall()]
 
     def live_generation(self) -> int:
-        def build() -> Executable:
-            return select(registry.c.generation).where(registry.c.name == bindparam("name"))
-
-        found = self.rows("live_generation", build, {"name": PROJECTION})
-        if not found:
-            raise LookupError("the projection schema does not exist yet (run ensure_schema)")
-        return int(found[0]["generation"])
+        _execute(self._conn, self._cursor, live_generation_sql(self._conn), (PROJECTION,))
+        found = self._cursor.fetchall()
+        return generation_found(found[0][0] if found else None)
 
 
 @contextmanager

@@ -99,15 +99,26 @@ def ensure_schema(engine: Engine) -> int:
 
 def live_generation(conn: Connection, *, share_lock: bool = False, for_update: bool = False) -> int:
     """The generation readers use. ``share_lock`` holds a switch off until commit."""
-    # Plain SQL: the live follower asks this in every batch, and building the
-    # statement with SQLAlchemy cost more than the database's answer.
-    sql = f"SELECT generation FROM {REGISTRY} WHERE name = {_mark(conn)}"
+    sql = live_generation_sql(conn)
     if (share_lock or for_update) and not is_sqlite(conn):
         sql += " FOR UPDATE" if for_update else " FOR SHARE"
-    generation = conn.exec_driver_sql(sql, (PROJECTION,)).scalar()
+    return generation_found(conn.exec_driver_sql(sql, (PROJECTION,)).scalar())
+
+
+def live_generation_sql(conn: Connection) -> str:
+    """The live generation's query, as SQL text for the driver (one parameter: the name).
+
+    Plain SQL: the live follower and the listings ask this on every batch and read,
+    and building the statement with SQLAlchemy cost more than the database's answer.
+    """
+    return f"SELECT generation FROM {REGISTRY} WHERE name = {_mark(conn)}"
+
+
+def generation_found(generation: object) -> int:
     if generation is None:
         raise LookupError("the projection schema does not exist yet (run ensure_schema)")
-    return int(generation)
+    assert isinstance(generation, int)
+    return generation
 
 
 def _mark(conn: Connection) -> str:
