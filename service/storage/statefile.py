@@ -68,7 +68,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _state_tables(log_path: Path) -> list[str]:
-    with closing(sqlite3.connect(f"{log_path.as_uri()}?mode=ro", uri=True)) as conn:
+    with closing(sqlite3.connect(f"{log_path.absolute().as_uri()}?mode=ro", uri=True)) as conn:
         conn.execute("PRAGMA busy_timeout=30000")
         return _state_tables_of(conn, "main")
 

@@ -73,6 +73,19 @@ def test_a_new_database_keeps_only_the_log_in_the_log_file(tmp_path: Path) -> No
     assert "stored_events" not in tables_in(tmp_path / "slaclock-state.db")
 
 
+def test_a_relative_path_opens_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As `make run` names it (sqlite:///data/slaclock.db): the second start reads it too."""
+    monkeypatch.chdir(tmp_path)
+    config = DatabaseConfig.parse("sqlite:///data/slaclock.db")
+    for start in range(2):
+        store, engine = EventStore(config), create_sql_engine(config)
+        ensure_schema(engine)
+        LogWriter(store).calendar(f"office-{start}")
+        store.close()
+        engine.dispose()
+    assert tables_in(tmp_path / "data" / "slaclock.db") == {"stored_events"}
+
+
 def made_before_the_split(log_file: Path) -> tuple[str, int]:
     """A database as releases before the split made it: every table in one file.
 
