@@ -46,14 +46,14 @@ POOL_TIMEOUT_SECONDS = 1
 # Kept SQLite connections: as many as the server's threads that read at once, and the
 # overflow closed again; a file connection costs a descriptor, not a server process.
 SQLITE_POOL_SIZE = 8
+SQLITE_POOL_OVERFLOW = 56
+SQLITE_POOL_TIMEOUT_SECONDS = 30
 # PostgreSQL connections are all kept, none opened for a burst and closed after it: a
 # connection costs the server a process start and a login (several ms of CPU), and
 # with 10 kept and 20 more opened as needed, 32 clients reading their writes
 # reopened them all the time (read-your-writes: 161-166 writes/s, p99 275-290 ms;
 # all kept: 220-259 writes/s, p99 171-204 ms, in one sitting).
 POSTGRES_POOL_SIZE = 30
-SQLITE_POOL_OVERFLOW = 56
-SQLITE_POOL_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)

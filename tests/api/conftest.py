@@ -10,7 +10,8 @@ import pytest
 
 from service.settings import Settings
 from tests.conftest import temporary_database
-from tests.support.server import ADMIN_TOKEN, admin_client, running_server
+from tests.support.receiver import Receiver
+from tests.support.server import ADMIN_TOKEN, admin_client, free_port, running_server
 
 
 @pytest.fixture(
@@ -54,3 +55,14 @@ def client(base_url: str) -> Iterator[httpx.Client]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a free port, not yet listening: a test starts it when it
+    wants it up (one starts it late, to be down for a while)."""
+    hook = Receiver(free_port())
+    try:
+        yield hook
+    finally:
+        hook.close()

@@ -7,7 +7,6 @@ credit tier are each announced once, signed, to the subscriptions that match the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,6 @@ from tests.api.fixtures import define_plan
 from tests.api.uptime_support import define_uptime_plan, post_outage, start_contract
 from tests.api.webhook_support import iso, webhooks_process
 from tests.support.receiver import Receiver
-from tests.support.server import free_port
 from tests.support.waiting import eventually
 
 HOURS = {"id": "knowledge-hours", "unit": "hours", "amount": 20}
@@ -29,16 +27,6 @@ HOURS = {"id": "knowledge-hours", "unit": "hours", "amount": 20}
 @pytest.fixture(scope="module")
 def base_url(projected_base_url: str) -> str:
     return projected_base_url
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hook = Receiver(free_port())
-    hook.start()
-    try:
-        yield hook
-    finally:
-        hook.close()
 
 
 def subscribe(
@@ -86,6 +74,7 @@ def test_an_allowance_running_low_is_announced_once(
     customer = unique("customer")
     # A priority filter does not apply to a contract's events, which have no priority.
     filters = {"customer": [customer], "priority": ["critical"]}
+    receiver.start()
     secret = subscribe(client, receiver.url, ["allowance_low", "breached"], filters)["secret"]
     low, healthy, later = (contract_with_hours(client, plan, customer) for _ in range(3))
     log_hours(client, low, 17)
@@ -108,6 +97,7 @@ def test_a_failed_uptime_tier_is_announced_as_a_claimable_credit(
 ) -> None:
     plan, service = unique("uptime-plan"), unique("svc")
     define_uptime_plan(client, plan, service)
+    receiver.start()
     hook = subscribe(client, receiver.url, ["credit_claimable"], {"plan": [plan]})
     now = datetime.now(UTC).replace(microsecond=0)
     contract = unique("contract")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -21,22 +20,12 @@ from tests.api.webhook_support import (
     webhooks_process,
 )
 from tests.support.receiver import Receiver
-from tests.support.server import free_port
 from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
 def base_url(projected_base_url: str) -> str:
     return projected_base_url
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hook = Receiver(free_port())
-    try:
-        yield hook
-    finally:
-        hook.close()
 
 
 def kinds_of(hook: Receiver, ticket: str) -> list[str]:
