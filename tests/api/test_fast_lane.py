@@ -15,12 +15,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from service.app import create_app
 from service.http.fastlane import IngestFastLane
 from service.settings import Settings
 from tests.api.fixtures import define_plan
-from tests.support.server import ADMIN_TOKEN, admin_client, serving
-from tests.support.sides import Side, writer_and_reader_tokens
+from tests.support.server import ADMIN_TOKEN
+from tests.support.sides import Side, layer_of, start_side
 
 OPENED_AT = "2026-03-02T09:15:00Z"
 OPENED = {
@@ -36,27 +35,21 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side
     with ExitStack() as stack:
         built = []
         for lane in (True, False):
-            url = f"sqlite:///{tmp_path_factory.mktemp('lane') / 'slaclock.db'}"
             settings = Settings(
-                database_url=url,
+                database_url=f"sqlite:///{tmp_path_factory.mktemp('lane') / 'slaclock.db'}",
                 admin_token=ADMIN_TOKEN,
                 projections_enabled=False,
                 ingest_fast_lane=lane,
                 max_body_bytes=4096,
             )
-            app = create_app(settings)
-            base_url = stack.enter_context(serving(app))
-            with admin_client(base_url) as http:
-                define_plan(http, "dublin", "standard")
-            built.append(Side(app, base_url, *writer_and_reader_tokens(url)))
+            built.append(
+                start_side(stack, settings, lambda http: define_plan(http, "dublin", "standard"))
+            )
         yield built[0], built[1]
 
 
 def lane_of(app: FastAPI) -> IngestFastLane:
-    layer: Any = app.middleware_stack
-    while not isinstance(layer, IngestFastLane):
-        layer = layer.app
-    return layer
+    return layer_of(app, IngestFastLane)
 
 
 def answer(response: httpx.Response) -> dict[str, Any]:

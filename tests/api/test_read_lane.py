@@ -15,12 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from service.app import create_app
 from service.http.readlane import ReadLane
 from service.settings import Settings
 from tests.api.fixtures import define_plan
-from tests.support.server import ADMIN_TOKEN, admin_client, serving
-from tests.support.sides import Side, writer_and_reader_tokens
+from tests.support.server import ADMIN_TOKEN
+from tests.support.sides import Side, layer_of, start_side
 
 OPENED_AT = "2026-03-02T09:15:00Z"
 
@@ -39,6 +38,16 @@ def _opened(ticket: int) -> dict[str, Any]:
     }
 
 
+def _set_up(http: httpx.Client) -> None:
+    """A plan and seven tickets, projected."""
+    define_plan(http, "dublin", "standard")
+    batch = http.post("/v1/events/batch", json={"events": [*map(_opened, range(7))]})
+    assert batch.status_code == 200
+    position = max(result["position"] for result in batch.json()["results"])
+    caught_up = http.get("/v1/tickets", params={"min_position": position})
+    assert caught_up.status_code == 200
+
+
 @pytest.fixture(scope="module")
 def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side]]:
     with ExitStack() as stack:
@@ -46,18 +55,9 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side
         for lane in (True, False):
             url = f"sqlite:///{tmp_path_factory.mktemp('readlane') / 'slaclock.db'}"
             settings = Settings(database_url=url, admin_token=ADMIN_TOKEN, read_fast_lane=lane)
-            app = create_app(settings)
-            base_url = stack.enter_context(serving(app))
-            with admin_client(base_url) as http:
-                define_plan(http, "dublin", "standard")
-                batch = http.post("/v1/events/batch", json={"events": [*map(_opened, range(7))]})
-                assert batch.status_code == 200
-                position = max(result["position"] for result in batch.json()["results"])
-                caught_up = http.get("/v1/tickets", params={"min_position": position})
-                assert caught_up.status_code == 200
-            side = Side(app, base_url, *writer_and_reader_tokens(url))
+            side = start_side(stack, settings, _set_up)
             # The lane takes only tokens the server already knows: a first read makes it so.
-            with httpx.Client(base_url=base_url, timeout=30) as http:
+            with httpx.Client(base_url=side.base_url, timeout=30) as http:
                 headers = {"Authorization": f"Bearer {side.reader_token}"}
                 assert http.get("/v1/tickets", headers=headers).status_code == 200
             built.append(side)
@@ -65,10 +65,7 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side
 
 
 def lane_of(side: Side) -> ReadLane:
-    layer: Any = side.app.middleware_stack
-    while not isinstance(layer, ReadLane):
-        layer = layer.app  # AttributeError past the last layer: the app has no read lane
-    return layer
+    return layer_of(side.app, ReadLane)  # AttributeError: the app has no read lane
 
 
 def answer(response: httpx.Response) -> dict[str, Any]:

@@ -7,12 +7,21 @@ kind of credential.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import httpx
 from fastapi import FastAPI
 
+from service.app import create_app
+from service.settings import Settings
 from service.storage.database import DatabaseConfig, create_sql_engine
 from service.storage.tokens import TokenStore
+from tests.support.server import admin_client, serving
+
+Layer = TypeVar("Layer")
 
 
 @dataclass
@@ -34,3 +43,24 @@ def writer_and_reader_tokens(database_url: str) -> tuple[str, str]:
     finally:
         engine.dispose()
     return writer, reader
+
+
+def start_side(
+    stack: ExitStack, settings: Settings, set_up: Callable[[httpx.Client], None]
+) -> Side:
+    """A server for ``settings``, serving until ``stack`` closes, once ``set_up`` has run
+    with an admin client; with its writer and reader tokens."""
+    app = create_app(settings)
+    base_url = stack.enter_context(serving(app))
+    with admin_client(base_url) as http:
+        set_up(http)
+    return Side(app, base_url, *writer_and_reader_tokens(settings.database_url))
+
+
+def layer_of(app: FastAPI, kind: type[Layer]) -> Layer:
+    """The middleware of type ``kind`` in ``app``'s stack (AttributeError past the last
+    layer: the app has none)."""
+    layer: Any = app.middleware_stack
+    while not isinstance(layer, kind):
+        layer = layer.app
+    return layer
