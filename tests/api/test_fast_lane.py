@@ -19,7 +19,7 @@ from service.http.fastlane import IngestFastLane
 from service.settings import Settings
 from tests.api.fixtures import define_plan
 from tests.support.server import ADMIN_TOKEN
-from tests.support.sides import Side, layer_of, start_side
+from tests.support.sides import Side, comparable, layer_of, start_side
 
 OPENED_AT = "2026-03-02T09:15:00Z"
 OPENED = {
@@ -58,13 +58,7 @@ def answer(response: httpx.Response) -> dict[str, Any]:
     for receipt in [body, *(body.get("results", []) if isinstance(body, dict) else [])]:
         if isinstance(receipt, dict) and "recorded_at" in receipt:
             receipt["recorded_at"] = "<server clock>"
-    return {
-        "status": response.status_code,
-        "content-type": response.headers.get("content-type"),
-        "www-authenticate": response.headers.get("www-authenticate"),
-        "retry-after": response.headers.get("retry-after"),
-        "body": body,
-    }
+    return comparable(response, body)
 
 
 def both(

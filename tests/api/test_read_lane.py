@@ -19,7 +19,7 @@ from service.http.readlane import ReadLane
 from service.settings import Settings
 from tests.api.fixtures import define_plan
 from tests.support.server import ADMIN_TOKEN
-from tests.support.sides import Side, layer_of, start_side
+from tests.support.sides import Side, comparable, layer_of, start_side
 
 OPENED_AT = "2026-03-02T09:15:00Z"
 
@@ -73,13 +73,7 @@ def answer(response: httpx.Response) -> dict[str, Any]:
     if response.status_code == 200:
         body["evaluated_at"] = "<server clock>"
         body["next_cursor"] = body["next_cursor"] and "<a cursor>"  # it holds the instant
-    return {
-        "status": response.status_code,
-        "content-type": response.headers.get("content-type"),
-        "www-authenticate": response.headers.get("www-authenticate"),
-        "retry-after": response.headers.get("retry-after"),
-        "body": body,
-    }
+    return comparable(response, body)
 
 
 def both(sides: tuple[Side, Side], query: str, auth: str | None = "reader") -> dict[str, Any]:

@@ -64,3 +64,15 @@ def layer_of(app: FastAPI, kind: type[Layer]) -> Layer:
     while not isinstance(layer, kind):
         layer = layer.app
     return layer
+
+
+def comparable(response: httpx.Response, body: Any) -> dict[str, Any]:
+    """What both sides' answers must agree on: status, the headers clients act on, and
+    ``body`` (the response's, with the server's own clock already masked)."""
+    return {
+        "status": response.status_code,
+        "content-type": response.headers.get("content-type"),
+        "www-authenticate": response.headers.get("www-authenticate"),
+        "retry-after": response.headers.get("retry-after"),
+        "body": body,
+    }
