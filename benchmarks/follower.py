@@ -21,7 +21,11 @@ PostgreSQL's own CPU is the server's, not counted here.
 ``--shape new-tickets``: the live follower's commonest work instead, one
 ``opened`` event per new ticket, written by a real server (projections off) in
 batches of 1,000 as ``benchmarks.ingest`` posts them; followed at 1,000 and at
-5,000 events per transaction, beside the rebuild of the same log.
+5,000 events per transaction, then into the live generation at 5,000 as the
+worker follows it (``live_5000``: with the webhook marks it keeps, which the
+scratch generations leave out), beside the rebuild of the same log.
+A log kept by ``--keep`` was rebuilt, so a later ``--log`` run reports
+``live_5000`` as 0 events: measure the live follower on a fresh log.
 """
 
 from __future__ import annotations
@@ -62,10 +66,27 @@ def doubling(size: int, behind: bool) -> int:
 def follow(
     engine: Engine, store: EventStore, events: int, first: int, grow: Callable[[int, bool], int]
 ) -> dict[str, float]:
+    """Follow into a scratch generation, as a rebuild's catch-up does: nothing announced."""
     with engine.connect() as conn, write_transaction(conn):
         drop_generation(conn, SCRATCH)
         create_generation(conn, SCRATCH)
-    follower = Follower(engine, store, generation=SCRATCH)
+    report = _timed(Follower(engine, store, generation=SCRATCH), events, first, grow)
+    with engine.connect() as conn, write_transaction(conn):
+        drop_generation(conn, SCRATCH)
+    return report
+
+
+def follow_live(engine: Engine, store: EventStore, events: int, size: int) -> dict[str, float]:
+    """Follow into the live generation (empty, at position 0) as the worker does, with
+    its webhook marks: the observer's work is part of the live follower's cost."""
+    return _timed(Follower(engine, store), events, size, fixed(size))
+
+
+def _timed(
+    follower: Follower, events: int, first: int, grow: Callable[[int, bool], int]
+) -> dict[str, float]:
+    _ = follower.tables  # loads the tracked position: a kept log's live one is not 0
+    start = follower.position
     cpu, wall, size = time.process_time(), time.monotonic(), first
     while follower.position < events:
         applied = follower.step(min(size, events - follower.position))
@@ -73,10 +94,10 @@ def follow(
             break
         size = grow(size, applied == size)
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
-    done = follower.position
+    done = follower.position - start
     follower.close()
-    with engine.connect() as conn, write_transaction(conn):
-        drop_generation(conn, SCRATCH)
+    if not done:
+        return {"events": 0}
     return {
         "events": done,
         "events_per_s": round(done / wall),
@@ -129,11 +150,12 @@ def measure_new_tickets(url: str, ingest: float | None) -> dict[str, Any]:
         "log_events": total,
         "follow_1000": follow(engine, store, total, 1000, fixed(1000)),
         "follow_5000": follow(engine, store, total, 5000, fixed(5000)),
+        "live_5000": follow_live(engine, store, total, 5000),
     }
     rebuilt = round(rebuild(engine, store, grace_seconds=0).events_per_second)
     report["rebuild_events_per_s"] = rebuilt
-    for mode in ("follow_1000", "follow_5000"):
-        followed = report[mode]["events_per_s"]
+    for mode in ("follow_1000", "follow_5000", "live_5000"):
+        followed = report[mode].get("events_per_s", 0)
         report[mode]["vs_rebuild"] = round(followed / rebuilt, 3)
         if ingest is not None:
             report[mode]["vs_ingest"] = round(followed / ingest, 3)
