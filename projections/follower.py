@@ -16,7 +16,7 @@ from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection, Engine
 
 from projections.facts import TicketFact
-from projections.ports import EventLog, RecordLog
+from projections.ports import EventLog, RecordLog, WalCheckpoints
 from projections.projector import Batch, Entry, Projector
 from projections.rawfacts import TICKET_TOPICS, raw_fact
 from projections.schema import Tables, tables_for
@@ -32,6 +32,8 @@ from projections.tracking import (
     write_transaction,
 )
 from projections.webhooks.outbox import ClockWatcher
+
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, for the pool's other users
 
 
 def read_batch(log: EventLog, position: int, limit: int) -> Batch:
@@ -52,12 +54,24 @@ def _entry(log: RecordLog, _at: int, key: Any, version: int, topic: str, state: 
 
 
 class Follower:
-    """Applies the log to a generation. ``generation=None`` follows the live one."""
+    """Applies the log to a generation. ``generation=None`` follows the live one.
 
-    def __init__(self, engine: Engine, log: EventLog, *, generation: int | None = None) -> None:
+    ``checkpoints``: SQLite only, a thread that checkpoints the state file's WAL,
+    told of each commit; without one, a commit past SQLite's bound does it.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        log: EventLog,
+        *,
+        generation: int | None = None,
+        checkpoints: WalCheckpoints | None = None,
+    ) -> None:
         self._engine = engine
         self._log = log
         self._fixed = generation
+        self._checkpoints = checkpoints
         self._conn: Connection | None = None
         self._projector: Projector | None = None
         self.position = 0
@@ -87,6 +101,7 @@ class Follower:
         with write_transaction(conn):
             self.apply(conn, projector, batch)
         self.position = batch[-1][0]
+        self._committed()
 
     def apply(self, conn: Connection, projector: Projector, batch: Batch) -> None:
         """The body of a step's transaction (a seam for tests that crash mid-batch)."""
@@ -124,7 +139,12 @@ class Follower:
         except BaseException:
             self.reset()
             raise
+        self._committed()
         return applied
+
+    def _committed(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.nudge(self.position)
 
     def reset(self) -> None:
         """Forget in-memory state; the next step reloads it from the database."""
@@ -139,7 +159,8 @@ class Follower:
 
     def _loaded(self) -> tuple[Projector, Connection]:
         if self._conn is None:
-            self._conn = _derived(self._engine.connect())
+            bound = None if self._checkpoints is None else self._checkpoints.bound_pages
+            self._conn = _derived(self._engine.connect(), bound)
         if self._projector is None:
             conn = self._conn
             with write_transaction(conn):
@@ -153,7 +174,7 @@ class Follower:
         return self._projector, self._conn
 
 
-def _derived(conn: Connection) -> Connection:
+def _derived(conn: Connection, autocheckpoint_pages: int | None = None) -> Connection:
     """The follower's connection: its commits do not wait for the disk.
 
     Its rows are derived, and each batch's rows and tracked position commit
@@ -164,9 +185,12 @@ def _derived(conn: Connection) -> Connection:
     for its writes; the log has a file and a lock of its own. On PostgreSQL the commit returns
     before its WAL is flushed (``synchronous_commit=off``, this session only): a
     small batch was mostly that wait, which a ``min_position`` read waits for.
+    ``autocheckpoint_pages``: SQLite's bound while a thread checkpoints (``WalCheckpoints``).
     """
     if is_sqlite(conn):
         conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        if autocheckpoint_pages is not None:
+            conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={int(autocheckpoint_pages)}")
         conn.rollback()
     else:
         conn.exec_driver_sql("SET synchronous_commit TO OFF")
@@ -182,6 +206,7 @@ def _durable(conn: Connection) -> None:
         conn.rollback()
         if is_sqlite(conn):
             conn.exec_driver_sql("PRAGMA synchronous=FULL")
+            conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
             conn.rollback()
         else:
             conn.exec_driver_sql("RESET synchronous_commit")

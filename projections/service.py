@@ -21,8 +21,9 @@ from sqlalchemy import Connection, Engine
 
 from domain.business_time import from_us, to_us
 from projections.compliance import ComplianceQuery, report
+from projections.follower import Follower
 from projections.metrics import render
-from projections.ports import EventLog, Now
+from projections.ports import EventLog, Now, WalCheckpoints
 from projections.quarantine import quarantine_summary
 from projections.queries import ProjectionReader
 from projections.runner import ProjectionRunner, RunnerStats
@@ -79,6 +80,7 @@ class ProjectionService:
         standby_seconds: float = 1.0,
         now: Now = utc_now,
         runner_factory: Callable[[], RunnerHandle] | None = None,
+        checkpoints: WalCheckpoints | None = None,
     ) -> None:
         self.settings = ProjectionSettings(
             batch_size, poll_seconds, wait_timeout_seconds, standby_seconds
@@ -89,6 +91,7 @@ class ProjectionService:
         self.reader = ProjectionReader(engine, self.current_time)
         self._runner: RunnerHandle | None = None
         self._runner_factory = runner_factory or self._thread_runner
+        self._checkpoints = checkpoints  # the state file's (SQLite), for the thread runner
         self._lock = threading.Lock()
         # How many readers are waiting for a position (min_position reads).
         self._waiting = 0
@@ -115,6 +118,7 @@ class ProjectionService:
             batch_size=self.settings.batch_size,
             poll_seconds=self.settings.poll_seconds,
             standby_seconds=self.settings.standby_seconds,
+            follower=Follower(self.engine, self.log, checkpoints=self._checkpoints),
         )
 
     def stop(self) -> None:

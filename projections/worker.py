@@ -18,7 +18,8 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 
-from projections.ports import EventLog
+from projections.follower import Follower
+from projections.ports import EventLog, WalCheckpoints
 from projections.rebuild import REBUILD_BATCH, Progress, RebuildResult, rebuild
 from projections.runner import ProjectionRunner
 from projections.tracking import ensure_schema
@@ -33,6 +34,7 @@ def run_worker(
     batch_size: int = 500,
     poll_seconds: float = 0.05,
     standby_seconds: float = 1.0,
+    checkpoints: WalCheckpoints | None = None,
     out: TextIO | None = None,
 ) -> None:
     """Follow the log until SIGINT or SIGTERM; stand by while another worker is active."""
@@ -44,6 +46,7 @@ def run_worker(
         batch_size=batch_size,
         poll_seconds=poll_seconds,
         standby_seconds=standby_seconds,
+        follower=Follower(engine, event_log, checkpoints=checkpoints),
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:

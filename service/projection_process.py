@@ -32,9 +32,11 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any
 
+from projections.follower import Follower
 from projections.runner import ProjectionRunner, RunnerStats, Signal
 from service.logging_setup import configure_logging
 from service.settings import Settings
+from service.storage.checkpointer import state_checkpointer
 from service.storage.database import DatabaseConfig, create_sql_engine
 from service.storage.eventstore import EventStore
 
@@ -190,11 +192,13 @@ def child_main(values: dict[str, Any], line: Connection, shared: SharedStats) ->
     engine = create_sql_engine(config)
     listener = threading.Thread(target=_listen, args=(line, wake, stop), daemon=True)
     listener.start()
+    checkpoints = state_checkpointer(config.state_path)
     runner = ProjectionRunner(
         engine,
         store,
         batch_size=settings.projection_batch_size,
         poll_seconds=settings.projection_poll_seconds,
+        follower=Follower(engine, store, checkpoints=checkpoints),
         wake=wake,
         stop=stop,
         on_stats=shared.publish,
@@ -202,6 +206,8 @@ def child_main(values: dict[str, Any], line: Connection, shared: SharedStats) ->
     try:
         runner.run()
     finally:
+        if checkpoints is not None:
+            checkpoints.stop()
         store.close()
         engine.dispose()
 

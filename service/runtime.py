@@ -12,7 +12,7 @@ from service.application import SlaService
 from service.catalog import Catalog
 from service.migrations.schema import prepared_engine
 from service.settings import Settings
-from service.storage.checkpointer import WalCheckpointer
+from service.storage.checkpointer import WalCheckpointer, state_checkpointer
 from service.storage.database import DatabaseConfig
 from service.storage.eventstore import EventStore
 from service.storage.store_circuit import StoreCircuit
@@ -37,6 +37,8 @@ class Runtime:
     projections: ProjectionService | None = None
     uptime: UptimeApi | None = None
     checkpointer: WalCheckpointer | None = None
+    # The state file's, while the projections follow in a thread of this process.
+    state_checkpointer: WalCheckpointer | None = None
     circuit: StoreCircuit | None = None
 
     def probe(self) -> None:
@@ -51,6 +53,8 @@ class Runtime:
             self.circuit.stop()
         if self.projections is not None:
             self.projections.stop()
+        if self.state_checkpointer is not None:
+            self.state_checkpointer.stop()
         self.writer.stop()
         if self.checkpointer is not None:
             self.checkpointer.stop()
@@ -89,8 +93,8 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     writer.start()
     # The read side is always there for the projection endpoints; it follows the log
     # in this process only when enabled (else a `slaclock project` worker does).
-    projections = runtime.projections = build_projections(runtime)
     enabled = settings.projections_enabled if with_projections is None else with_projections
+    projections = runtime.projections = build_projections(runtime, follows_here=enabled)
     if enabled:
         writer.on_commit(projections.wake)
         projections.start()
@@ -99,19 +103,25 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     return runtime
 
 
-def build_projections(runtime: Runtime) -> ProjectionService:
+def build_projections(runtime: Runtime, *, follows_here: bool) -> ProjectionService:
+    """The read side; ``follows_here``: it will also follow the log (in a thread, or a child
+    process with a checkpointer of its own)."""
     from projections.service import ProjectionService
     from projections.tracking import ensure_schema
 
     ensure_schema(runtime.engine)
     settings = runtime.settings
+    in_child = settings.projections_child_process
+    if follows_here and not in_child and runtime.state_checkpointer is None:
+        runtime.state_checkpointer = state_checkpointer(runtime.config.state_path)
     return ProjectionService(
         runtime.engine,
         runtime.store,
         batch_size=settings.projection_batch_size,
         poll_seconds=settings.projection_poll_seconds,
         wait_timeout_seconds=settings.min_position_timeout_seconds,
-        runner_factory=_child_process(settings) if settings.projections_child_process else None,
+        runner_factory=_child_process(settings) if in_child else None,
+        checkpoints=runtime.state_checkpointer,
     )
 
 

@@ -21,6 +21,7 @@ from service.ingest import CatalogKind
 from service.migrations.schema import prepared_engine
 from service.runtime import build_runtime
 from service.settings import Settings
+from service.storage.checkpointer import state_checkpointer
 from service.storage.database import DatabaseConfig
 from service.storage.eventstore import EventStore
 
@@ -109,13 +110,19 @@ def run_projections(settings: Settings) -> None:
     from projections.worker import run_worker
 
     with _log_and_engine(settings) as (store, engine):
-        run_worker(
-            engine,
-            store,
-            batch_size=settings.projection_batch_size,
-            poll_seconds=settings.projection_poll_seconds,
-            out=sys.stderr,
-        )
+        checkpoints = state_checkpointer(DatabaseConfig.parse(settings.database_url).state_path)
+        try:
+            run_worker(
+                engine,
+                store,
+                batch_size=settings.projection_batch_size,
+                poll_seconds=settings.projection_poll_seconds,
+                checkpoints=checkpoints,
+                out=sys.stderr,
+            )
+        finally:
+            if checkpoints is not None:
+                checkpoints.stop()
 
 
 def rebuild(settings: Settings) -> None:

@@ -14,6 +14,9 @@ second: it never blocks the writer or a reader. The writer keeps a high
 ``wal_autocheckpoint`` (WRITER_AUTOCHECKPOINT_PAGES) as a bound, should this
 thread ever fall behind. Durability is unchanged: a commit is durable once its
 WAL frames are synced, before and after this change.
+
+The projection follower's state file gets one of its own, in the follower's
+process, for the same reason (``state_checkpointer``; projections.ports.WalCheckpoints).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ CHECKPOINT_AFTER_EVENTS = 1000
 
 
 class WalCheckpointer:
+    bound_pages = WRITER_AUTOCHECKPOINT_PAGES
+
     def __init__(
         self,
         database: Path,
@@ -90,3 +95,13 @@ class WalCheckpointer:
             self.checkpoints += 1
         except sqlite3.Error:  # the writer's own bound still holds; try again later
             log.warning("WAL checkpoint failed", exc_info=True)
+
+
+def state_checkpointer(state_file: Path | None) -> WalCheckpointer | None:
+    """A started checkpointer of the projections' state file (SQLite), for the process
+    that follows the log into it; None on PostgreSQL. The caller stops it."""
+    if state_file is None:
+        return None
+    checkpointer = WalCheckpointer(state_file)
+    checkpointer.start()
+    return checkpointer

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from projections.follower import Follower
 from service.application import EventInput
 from service.ingest import Receipt
 from service.runtime import Runtime, build_runtime
@@ -112,3 +113,78 @@ def test_small_commits_wait_for_enough_events_or_a_quiet_moment(tmp_path: Path) 
         assert quiet.checkpoints == 1  # nothing new since: no more checkpoints
     finally:
         quiet.stop()
+
+
+def follow_all(runtime: Runtime, checkpoints: WalCheckpointer | None) -> None:
+    follower = Follower(runtime.engine, runtime.store, checkpoints=checkpoints)
+    try:
+        while follower.step(2000):
+            pass
+    finally:
+        follower.close()
+
+
+def test_the_follower_leaves_the_state_files_checkpoints_to_its_thread(tmp_path: Path) -> None:
+    runtime = open_runtime(tmp_path / "slaclock.db")
+    state = runtime.config.state_path
+    assert state is not None
+    try:
+        ingest(runtime, EVENTS)
+        size_before = state.stat().st_size
+        checkpointer = WalCheckpointer(state)  # not started: nothing copies the log back
+        follow_all(runtime, checkpointer)
+        assert Path(f"{state}-wal").stat().st_size > 4 * 1024 * 1024
+        assert state.stat().st_size == size_before
+
+        checkpointer.start()
+        checkpointer.nudge(EVENTS)
+        try:
+            assert eventually(lambda: state.stat().st_size > 4 * 1024 * 1024)
+        finally:
+            checkpointer.stop()
+        with runtime.engine.connect() as conn:
+            # The connection went back to the pool with SQLite's own bound.
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    finally:
+        runtime.close()
+
+
+def test_without_a_checkpointer_the_followers_commits_copy_the_log_back(tmp_path: Path) -> None:
+    runtime = open_runtime(tmp_path / "slaclock.db")
+    state = runtime.config.state_path
+    assert state is not None
+    try:
+        ingest(runtime, EVENTS)
+        size_before = state.stat().st_size
+        follow_all(runtime, None)
+        assert state.stat().st_size > size_before + 4 * 1024 * 1024
+    finally:
+        runtime.close()
+
+
+def test_a_server_following_in_a_thread_checkpoints_its_state_file(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'slaclock.db'}", projections_child_process=False
+    )
+    runtime = build_runtime(settings, with_projections=True)
+    try:
+        checkpointer = runtime.state_checkpointer
+        assert checkpointer is not None
+        asyncio.run(runtime.service.define_version("calendar", "cal", DUBLIN, None))
+        asyncio.run(runtime.service.define_version("policy", "plan", standard_policy("cal"), None))
+        ingest(runtime, 2000)
+        assert eventually(lambda: checkpointer.checkpoints >= 1)
+    finally:
+        runtime.close()
+    assert not [t for t in threading.enumerate() if t.name == "slaclock-checkpoint"]
+
+
+def test_a_server_with_a_projection_child_leaves_the_state_file_to_it(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'slaclock.db'}", projections_child_process=True
+    )
+    runtime = build_runtime(settings, with_projections=True)
+    try:
+        assert runtime.state_checkpointer is None
+    finally:
+        runtime.close()
