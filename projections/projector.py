@@ -68,8 +68,10 @@ class ClockObserver(Protocol):
     """Told of every clock row change, in the transaction that makes it (webhooks' outbox)."""
 
     def clocks_changed(
-        self, conn: Connection, pairs: Iterable[tuple[Row | None, Row | None]]
-    ) -> None: ...
+        self, conn: Connection, pairs: Iterable[tuple[Values | None, Values | None]]
+    ) -> None:
+        """Each changed clock before and after, as values in ``CLOCK_COLUMNS`` order."""
+        ...
 
 
 @dataclass
@@ -257,7 +259,7 @@ class Projector:
         apply_summary(conn, self.tables.compliance, value_deltas(removed, []))
         upsert(conn, self.tables.quarantined, failed, ["ticket_id"])
         if self.observer is not None:
-            self.observer.clocks_changed(conn, _as_rows((v, None) for v in removed))
+            self.observer.clocks_changed(conn, [(v, None) for v in removed])
 
     def _store(
         self,
@@ -298,9 +300,7 @@ class Projector:
         if self.observer is not None:
             previous_of = {(v[_TICKET], v[_METRIC]): v for v in before}
             pairs = [(previous_of.get((v[_TICKET], v[_METRIC])), v) for v in changed]
-            self.observer.clocks_changed(
-                conn, [*_as_rows(pairs), *_as_rows((v, None) for v in removed)]
-            )
+            self.observer.clocks_changed(conn, [*pairs, *((v, None) for v in removed)])
 
     # --- contracts ----------------------------------------------------------------
 
@@ -380,16 +380,3 @@ def _ticket_facts(batch: Batch) -> tuple[dict[str, list[Fact]], dict[str, int]] 
             continue
         positions[event.ticket_id] = position
     return touched, positions
-
-
-def _as_rows(
-    pairs: Iterable[tuple[Values | None, Values | None]],
-) -> list[tuple[Row | None, Row | None]]:
-    """Clock rows as the observer takes them (by column name), before and after."""
-    return [
-        (
-            None if old is None else dict(zip(CLOCK_COLUMNS, old, strict=True)),
-            None if new is None else dict(zip(CLOCK_COLUMNS, new, strict=True)),
-        )
-        for old, new in pairs
-    ]

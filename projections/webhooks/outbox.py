@@ -1,7 +1,7 @@
 """Announcements written in the transaction of the change that causes them.
 
 ``ClockWatcher.clocks_changed`` is called by the projector with every clock row
-it changes (before, after) in the batch's transaction: it updates the clocks'
+it changes (before, after; as values) in the batch's transaction: it updates the clocks'
 marks (the schedule of their coming instants) and writes one delivery row per
 announced event and matching subscription. A rollback drops them with the rows;
 a commit makes them durable together: nothing announced that did not happen,
@@ -21,11 +21,13 @@ from sqlalchemy import Connection
 
 from domain.webhooks.kinds import Kind
 from domain.webhooks.transitions import ClockView, Mark, transition
-from projections.store import chunks, delete_keys, insert_rows, rows_by_ticket, upsert
+from projections.rows import CLOCK_COLUMNS
+from projections.store import chunks, delete_keys, insert_rows, rows_by_ticket, upsert_values
 from projections.webhooks import subscriptions as subs
 from projections.webhooks.tables import deliveries, marks
 
 Row = dict[str, Any]
+Values = tuple[Any, ...]  # a clock row as values in CLOCK_COLUMNS order
 Key = tuple[str, str]
 _MARK_KEY = ("ticket_id", "metric")
 
@@ -138,10 +140,28 @@ def load_marks(conn: Connection, keys: Sequence[Key]) -> dict[Key, Row]:
     return found
 
 
-def _view(row: Mapping[str, Any] | None) -> ClockView | None:
-    if row is None:
+_TICKET, _METRIC, _PLAN, _PRIORITY, _CUSTOMER, _OUTCOME, _WARN, _DUE = (
+    CLOCK_COLUMNS.index(name)
+    for name in (
+        "ticket_id", "metric", "plan", "priority", "customer", "outcome", "warn_at_us",
+        "running_due_us",
+    )
+)  # fmt: skip
+MARK_COLUMNS = tuple(column.name for column in marks.columns)
+
+
+def _view(values: Values | None) -> ClockView | None:
+    if values is None:
         return None
-    return ClockView(row["outcome"], row["running_due_us"], row["warn_at_us"])
+    return ClockView(values[_OUTCOME], values[_DUE], values[_WARN])
+
+
+def _mark_values(clock: Values, mark: Mark) -> tuple[Any, ...]:
+    """``mark_row`` of a clock given as values, in ``MARK_COLUMNS`` order."""
+    return (
+        clock[_TICKET], clock[_METRIC], clock[_PLAN], clock[_PRIORITY], clock[_CUSTOMER],
+        int(mark.breached), int(mark.at_risk), mark.warn_us, mark.due_us, mark.next_us,
+    )  # fmt: skip
 
 
 class ClockWatcher:
@@ -151,8 +171,11 @@ class ClockWatcher:
         self._now = now
 
     def clocks_changed(
-        self, conn: Connection, pairs: Iterable[tuple[Row | None, Row | None]]
+        self, conn: Connection, pairs: Iterable[tuple[Values | None, Values | None]]
     ) -> None:
+        """``pairs``: each changed clock before and after, as values in ``CLOCK_COLUMNS``
+        order (None: no row). Every clock of a new ticket passes here: rows (dicts) are
+        made only for what is announced, which is rare."""
         changes = [(old, new) for old, new in pairs if old is not None or new is not None]
         if not changes:
             return
@@ -160,7 +183,7 @@ class ClockWatcher:
         keys = [_key(old, new) for old, new in changes]
         known = load_marks(conn, keys)
         active = subs.load_all(conn)
-        kept: list[Row] = []
+        kept: list[tuple[Any, ...]] = []
         dropped: list[Row] = []
         outbox: list[Row] = []
         for key, (old, new) in zip(keys, changes, strict=True):
@@ -169,19 +192,21 @@ class ClockWatcher:
             kinds, mark = transition(_view(old), _view(new), previous, now)
             clock = new if new is not None else old
             assert clock is not None
-            for kind in kinds:
-                outbox.extend(delivery_rows(active, kind, clock, now))
+            if kinds:
+                row = dict(zip(CLOCK_COLUMNS, clock, strict=True))
+                for kind in kinds:
+                    outbox.extend(delivery_rows(active, kind, row, now))
             if mark is None:
                 if stored is not None:
                     dropped.append(stored)
-            elif stored is None or mark_of(stored) != mark:
-                kept.append(mark_row(clock, mark))
+            elif previous != mark:
+                kept.append(_mark_values(clock, mark))
         delete_keys(conn, marks, _MARK_KEY, dropped)
-        upsert(conn, marks, kept, list(_MARK_KEY))
+        upsert_values(conn, marks, MARK_COLUMNS, kept, _MARK_KEY)
         insert_rows(conn, deliveries, outbox)
 
 
-def _key(old: Row | None, new: Row | None) -> Key:
-    row = new if new is not None else old
-    assert row is not None
-    return (row["ticket_id"], row["metric"])
+def _key(old: Values | None, new: Values | None) -> Key:
+    values = new if new is not None else old
+    assert values is not None
+    return (values[_TICKET], values[_METRIC])
