@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -30,6 +31,8 @@ Row = dict[str, Any]
 Values = tuple[Any, ...]  # a clock row as values in CLOCK_COLUMNS order
 Key = tuple[str, str]
 _MARK_KEY = ("ticket_id", "metric")
+# A mark's first columns, taken from its clock.
+_SUBJECT_COLUMNS = ("ticket_id", "metric", "plan", "priority", "customer")
 
 
 def wall_us() -> int:
@@ -109,19 +112,25 @@ def mark_of(row: Mapping[str, Any]) -> Mark:
     return Mark(bool(row["breached"]), bool(row["at_risk"]), row["warn_at_us"], row["due_at_us"])
 
 
+MARK_COLUMNS = tuple(column.name for column in marks.columns)
+
+
+def mark_values(subject: Sequence[Any], mark: Mark) -> tuple[Any, ...]:
+    """A mark row as values in ``MARK_COLUMNS`` order; ``subject``: the clock's ticket_id,
+    metric, plan, priority and customer."""
+    return (
+        *subject,
+        int(mark.breached),
+        int(mark.at_risk),
+        mark.warn_us,
+        mark.due_us,
+        mark.next_us,
+    )
+
+
 def mark_row(clock: Mapping[str, Any], mark: Mark) -> Row:
-    return {
-        "ticket_id": clock["ticket_id"],
-        "metric": clock["metric"],
-        "plan": clock["plan"],
-        "priority": clock.get("priority"),
-        "customer": clock.get("customer"),
-        "breached": int(mark.breached),
-        "at_risk": int(mark.at_risk),
-        "warn_at_us": mark.warn_us,
-        "due_at_us": mark.due_us,
-        "next_us": mark.next_us,
-    }
+    subject = [clock.get(name) for name in _SUBJECT_COLUMNS]
+    return dict(zip(MARK_COLUMNS, mark_values(subject, mark), strict=True))
 
 
 def load_marks(conn: Connection, keys: Sequence[Key]) -> dict[Key, Row]:
@@ -140,28 +149,17 @@ def load_marks(conn: Connection, keys: Sequence[Key]) -> dict[Key, Row]:
     return found
 
 
-_TICKET, _METRIC, _PLAN, _PRIORITY, _CUSTOMER, _OUTCOME, _WARN, _DUE = (
+_TICKET, _METRIC, _OUTCOME, _WARN, _DUE = (
     CLOCK_COLUMNS.index(name)
-    for name in (
-        "ticket_id", "metric", "plan", "priority", "customer", "outcome", "warn_at_us",
-        "running_due_us",
-    )
-)  # fmt: skip
-MARK_COLUMNS = tuple(column.name for column in marks.columns)
+    for name in ("ticket_id", "metric", "outcome", "warn_at_us", "running_due_us")
+)
+_SUBJECT = itemgetter(*(CLOCK_COLUMNS.index(n) for n in _SUBJECT_COLUMNS))
 
 
 def _view(values: Values | None) -> ClockView | None:
     if values is None:
         return None
     return ClockView(values[_OUTCOME], values[_DUE], values[_WARN])
-
-
-def _mark_values(clock: Values, mark: Mark) -> tuple[Any, ...]:
-    """``mark_row`` of a clock given as values, in ``MARK_COLUMNS`` order."""
-    return (
-        clock[_TICKET], clock[_METRIC], clock[_PLAN], clock[_PRIORITY], clock[_CUSTOMER],
-        int(mark.breached), int(mark.at_risk), mark.warn_us, mark.due_us, mark.next_us,
-    )  # fmt: skip
 
 
 class ClockWatcher:
@@ -200,7 +198,7 @@ class ClockWatcher:
                 if stored is not None:
                     dropped.append(stored)
             elif previous != mark:
-                kept.append(_mark_values(clock, mark))
+                kept.append(mark_values(_SUBJECT(clock), mark))
         delete_keys(conn, marks, _MARK_KEY, dropped)
         upsert_values(conn, marks, MARK_COLUMNS, kept, _MARK_KEY)
         insert_rows(conn, deliveries, outbox)

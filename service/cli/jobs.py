@@ -110,7 +110,7 @@ def run_projections(settings: Settings) -> None:
     from projections.worker import run_worker
 
     with _log_and_engine(settings) as (store, engine):
-        checkpoints = state_checkpointer(DatabaseConfig.parse(settings.database_url).state_path)
+        checkpoints = state_checkpointer(store.config.state_path)
         try:
             run_worker(
                 engine,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from projections.follower import Follower
 from service.application import EventInput
@@ -22,8 +25,9 @@ AT = datetime(2026, 3, 16, 16, 30, tzinfo=UTC)
 EVENTS = 16_000
 
 
-def open_runtime(database: Path) -> Runtime:
-    runtime = build_runtime(Settings(database_url=f"sqlite:///{database}"), with_projections=False)
+def open_runtime(database: Path, *, projections: bool = False, child: bool = False) -> Runtime:
+    settings = Settings(database_url=f"sqlite:///{database}", projections_child_process=child)
+    runtime = build_runtime(settings, with_projections=projections)
     asyncio.run(runtime.service.define_version("calendar", "cal", DUBLIN, None))
     asyncio.run(runtime.service.define_version("policy", "plan", standard_policy("cal"), None))
     return runtime
@@ -124,54 +128,54 @@ def follow_all(runtime: Runtime, checkpoints: WalCheckpointer | None) -> None:
         follower.close()
 
 
-def test_the_follower_leaves_the_state_files_checkpoints_to_its_thread(tmp_path: Path) -> None:
+@pytest.fixture
+def ingested(tmp_path: Path) -> Iterator[tuple[Runtime, Path]]:
+    """A runtime (projections off) with EVENTS new tickets in its log, and its state file."""
     runtime = open_runtime(tmp_path / "slaclock.db")
     state = runtime.config.state_path
     assert state is not None
     try:
         ingest(runtime, EVENTS)
-        size_before = state.stat().st_size
-        checkpointer = WalCheckpointer(state)  # not started: nothing copies the log back
-        follow_all(runtime, checkpointer)
-        assert Path(f"{state}-wal").stat().st_size > 4 * 1024 * 1024
-        assert state.stat().st_size == size_before
-
-        checkpointer.start()
-        checkpointer.nudge(EVENTS)
-        try:
-            assert eventually(lambda: state.stat().st_size > 4 * 1024 * 1024)
-        finally:
-            checkpointer.stop()
-        with runtime.engine.connect() as conn:
-            # The connection went back to the pool with SQLite's own bound.
-            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        yield runtime, state
     finally:
         runtime.close()
 
 
-def test_without_a_checkpointer_the_followers_commits_copy_the_log_back(tmp_path: Path) -> None:
-    runtime = open_runtime(tmp_path / "slaclock.db")
-    state = runtime.config.state_path
-    assert state is not None
+def test_the_follower_leaves_the_state_files_checkpoints_to_its_thread(
+    ingested: tuple[Runtime, Path],
+) -> None:
+    runtime, state = ingested
+    size_before = state.stat().st_size
+    checkpointer = WalCheckpointer(state)  # not started: nothing copies the log back
+    follow_all(runtime, checkpointer)
+    assert Path(f"{state}-wal").stat().st_size > 4 * 1024 * 1024
+    assert state.stat().st_size == size_before
+
+    checkpointer.start()
+    checkpointer.nudge(EVENTS)
     try:
-        ingest(runtime, EVENTS)
-        size_before = state.stat().st_size
-        follow_all(runtime, None)
-        assert state.stat().st_size > size_before + 4 * 1024 * 1024
+        assert eventually(lambda: state.stat().st_size > 4 * 1024 * 1024)
     finally:
-        runtime.close()
+        checkpointer.stop()
+    with runtime.engine.connect() as conn:
+        # The connection went back to the pool with SQLite's own bound.
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+
+
+def test_without_a_checkpointer_the_followers_commits_copy_the_log_back(
+    ingested: tuple[Runtime, Path],
+) -> None:
+    runtime, state = ingested
+    size_before = state.stat().st_size
+    follow_all(runtime, None)
+    assert state.stat().st_size > size_before + 4 * 1024 * 1024
 
 
 def test_a_server_following_in_a_thread_checkpoints_its_state_file(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'slaclock.db'}", projections_child_process=False
-    )
-    runtime = build_runtime(settings, with_projections=True)
+    runtime = open_runtime(tmp_path / "slaclock.db", projections=True)
     try:
         checkpointer = runtime.state_checkpointer
         assert checkpointer is not None
-        asyncio.run(runtime.service.define_version("calendar", "cal", DUBLIN, None))
-        asyncio.run(runtime.service.define_version("policy", "plan", standard_policy("cal"), None))
         ingest(runtime, 2000)
         assert eventually(lambda: checkpointer.checkpoints >= 1)
     finally:
@@ -180,10 +184,7 @@ def test_a_server_following_in_a_thread_checkpoints_its_state_file(tmp_path: Pat
 
 
 def test_a_server_with_a_projection_child_leaves_the_state_file_to_it(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'slaclock.db'}", projections_child_process=True
-    )
-    runtime = build_runtime(settings, with_projections=True)
+    runtime = open_runtime(tmp_path / "slaclock.db", projections=True, child=True)
     try:
         assert runtime.state_checkpointer is None
     finally:
