@@ -57,12 +57,12 @@ def _lag(http: httpx.Client) -> tuple[float, int]:
     return float(projections.get("lag_seconds", 0.0)), int(projections.get("lag_events", 0))
 
 
-def settle_seconds(base: str, limit: float = 60.0) -> float:
-    """How long until the projections' lag is 0 (after the last write)."""
+def settle_seconds(base: str, limit: float = 60.0, step: float = 0.02) -> float:
+    """How long until the projections' lag is 0 (after the last write), to within ``step``."""
     started = time.perf_counter()
     with httpx.Client(base_url=base, timeout=10) as http:
         while _lag(http)[1] > 0 and time.perf_counter() - started < limit:
-            time.sleep(0.02)
+            time.sleep(step)
     return time.perf_counter() - started
 
 

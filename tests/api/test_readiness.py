@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
+import pytest
 
+from service.settings import Settings
 from tests.api.conftest import unique
 from tests.api.fixtures import define_plan, opened
-from tests.support.server import admin_client
+from tests.support.server import ADMIN_TOKEN, admin_client, running_server
 
 
 def test_projection_endpoints_answer_without_an_in_process_runner(client: httpx.Client) -> None:
@@ -36,11 +39,26 @@ def test_min_position_no_worker_reaches_is_503_with_retry_after(client: httpx.Cl
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_readers_waiting_on_min_position_hold_no_worker_thread(
-    client: httpx.Client, base_url: str
-) -> None:
+@pytest.fixture(scope="module")
+def patient_url(module_database_url: str) -> Iterator[str]:
+    """A server whose ``min_position`` reads wait 5 s: the waiters below must still be
+    waiting when the plain read is answered. At the module's 1 s, a loaded CI machine
+    (60 client threads starting) once answered it after the first waiter gave up."""
+    settings = Settings(
+        database_url=module_database_url,
+        admin_token=ADMIN_TOKEN,
+        projections_enabled=False,
+        min_position_timeout_seconds=5.0,
+    )
+    with running_server(settings) as url:
+        yield url
+
+
+def test_readers_waiting_on_min_position_hold_no_worker_thread(patient_url: str) -> None:
     # More waiting readers than the server has worker threads (40): when each held
     # one, a plain read queued behind them until they timed out.
+    base_url = patient_url
+    client = admin_client(base_url)
     plan = unique("plan")
     define_plan(client, unique("cal"), plan)
     receipt = client.post(f"/v1/tickets/{unique('T')}/events", json=opened("o", plan)).json()
@@ -60,7 +78,7 @@ def test_readers_waiting_on_min_position_hold_no_worker_thread(
     answered = time.monotonic()
     for waiter in waiters:
         waiter.join()
-    for http in clients:
+    for http in [*clients, client]:
         http.close()
     assert plain.status_code == 200
     assert [status for _, status in finished] == [503] * 60
