@@ -9,8 +9,12 @@ Run: .venv/bin/python -m benchmarks.read_your_writes [--rate 500] [--seconds 20]
 second in all); as soon as a write is answered, its client reads
 `GET /v1/tickets?min_position=<its position>&limit=1`. It prints the achieved
 write rate, the p50, p99 and maximum of the read's latency (from the write's
-answer to the read's), the write's own p99, and any non-2xx (goal: read p99
-≤ 25 ms at 500 events/s).
+answer to the read's), the write's own p99, any non-2xx (goal: read p99
+≤ 25 ms at 500 events/s), and the CPU the server and its projection child
+spent per write and its read (read from /proc, as benchmarks/cpu_budget.py
+does). The latencies swing from run to run on a shared 2-core machine; the CPU
+per write is the steadier figure to compare two versions by: the server's
+event loop is one thread, and its tail grows as that loop nears a full core.
 
 The clients speak HTTP/1.1 on asyncio streams: an httpx client in one process
 costs about a millisecond of CPU per request, so at 1,000 requests a second it
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from benchmarks.cpu_budget import cpu_seconds, processes
 from benchmarks.ingest import define_bench_plan
 from benchmarks.serverproc import TOKEN, database, server
 
@@ -107,6 +112,7 @@ async def paced(port: int, rate: int, seconds: int, workers: int) -> dict[str, f
     writes = sorted(x for p in parts for x in p.writes)
     return {
         "rate": len(writes) / elapsed,
+        "writes": len(writes),
         "p50_ms": statistics.median(reads) * 1000,
         "p99_ms": reads[int(len(reads) * 0.99) - 1] * 1000,
         "max_ms": reads[-1] * 1000,
@@ -122,13 +128,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=32)
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
-    header = ("backend", "writes/s", "p50 ms", "p99 ms", "max ms", "write p99", "non2xx", "goal")
-    print("".join(f"{h:>11}" for h in header))
+    header = ("backend", "writes/s", "p50 ms", "p99 ms", "max ms", "write p99", "non2xx")
+    print("".join(f"{h:>11}" for h in (*header, "server µs", "child µs", "goal")))
     for n, kind in enumerate(args.backends.split(",")):
         port = 8810 + n
         with database(kind) as url, server(url, port) as base:
             define_bench_plan(base)
+            found = processes(port)
+            before = {name: cpu_seconds(found[name]) for name in ("server", "child")}
             r = asyncio.run(paced(port, args.rate, args.seconds, args.workers))
+            cpu = {k: (cpu_seconds(found[k]) - v) / r["writes"] * 1e6 for k, v in before.items()}
         row = (
             kind,
             f"{r['rate']:.0f}",
@@ -137,6 +146,8 @@ def main() -> None:
             f"{r['max_ms']:.1f}",
             f"{r['write_p99_ms']:.1f}",
             f"{r['non_2xx']:.0f}",
+            f"{cpu['server']:.0f}",
+            f"{cpu['child']:.0f}",
             "p99 ≤ 25",
         )
         print("".join(f"{c:>11}" for c in row), flush=True)
