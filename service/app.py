@@ -91,6 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=VERSION,
         summary="Event-sourced SLA clocks in business hours, with audit replay.",
         lifespan=lifespan,
+        # FastAPI's OpenTelemetry hooks looked up the global providers (environment
+        # reads included) on every request, fast lanes too: about 2% of a busy event
+        # loop. slaclock's own telemetry is /metrics and its logs.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.fast_lane_max_bytes = settings.max_body_bytes if settings.ingest_fast_lane else None

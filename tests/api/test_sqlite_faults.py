@@ -131,6 +131,8 @@ def test_a_read_only_state_file_is_an_outage_too(
             until(lambda: http.get("/readyz").status_code == 503, RECOVERY_SECONDS)
             body = {"url": "https://hooks.example.com/x", "kinds": ["breached"]}
             assert_unavailable(http.post("/v1/webhooks", json=body))
+            # The log is writable: an event may be stored until the probe opens the circuit.
+            until(lambda: post(http, plan)[1].status_code == 503, RECOVERY_SECONDS)
             assert_unavailable(post(http, plan)[1])
         finally:
             set_read_only(state_files(database), False)
