@@ -10,6 +10,7 @@ resumes right after the last committed batch: nothing skipped, nothing twice.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -36,13 +37,23 @@ from projections.webhooks.outbox import ClockWatcher
 SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, for the pool's other users
 
 
-def read_batch(log: EventLog, position: int, limit: int) -> Batch:
-    """Up to ``limit`` entries after ``position``: ticket events as facts read straight from
-    their stored JSON when the log hands out its records (what a rebuild reads too); the
-    library's decoder for everything else, and for a ticket event of any other shape."""
+def batch_reader(log: EventLog) -> Callable[[int, int], Batch]:
+    """``read(position, limit)``: up to ``limit`` entries after ``position``.
+
+    Ticket events come as facts read straight from their stored JSON when the log
+    hands out its records (what a rebuild reads too); the library's decoder reads
+    everything else, and a ticket event of any other shape. Decided once per log:
+    the Protocol check alone cost 18 µs, 2% of a one-event step.
+    """
     if not isinstance(log, RecordLog):
-        return log.read_after(position, limit)
-    return [(record[0], _entry(log, *record)) for record in log.read_records_after(position, limit)]
+        return log.read_after
+    records = log
+
+    def read(position: int, limit: int) -> Batch:
+        found = records.read_records_after(position, limit)
+        return [(record[0], _entry(records, *record)) for record in found]
+
+    return read
 
 
 def _entry(log: RecordLog, _at: int, key: Any, version: int, topic: str, state: bytes) -> Entry:
@@ -70,6 +81,7 @@ class Follower:
     ) -> None:
         self._engine = engine
         self._log = log
+        self._read = batch_reader(log)
         self._fixed = generation
         self._checkpoints = checkpoints
         self._conn: Connection | None = None
@@ -83,7 +95,7 @@ class Follower:
     def step(self, limit: int) -> int:
         """Apply up to ``limit`` events in one transaction; how many were applied."""
         projector, conn = self._loaded()
-        batch = read_batch(self._log, self.position, limit)
+        batch = self._read(self.position, limit)
         if not batch:
             return 0
         try:
@@ -128,9 +140,7 @@ class Follower:
                 # new generation; chasing a busy writer here could never end.
                 head = self._log.max_position()
                 while self.position < head and (
-                    batch := [
-                        e for e in read_batch(self._log, self.position, limit) if e[0] <= head
-                    ]
+                    batch := [e for e in self._read(self.position, limit) if e[0] <= head]
                 ):
                     self.apply(conn, projector, batch)
                     self.position = batch[-1][0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import time
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -34,16 +35,23 @@ class WorkerLock(Protocol):
 
 
 class AdvisoryLock:
-    def __init__(self, engine: Engine, key: int = ADVISORY_KEY) -> None:
+    """``ping_seconds``: while held, how long ``acquire`` trusts the lock's connection
+    before asking it again (0: on every call)."""
+
+    def __init__(self, engine: Engine, key: int = ADVISORY_KEY, ping_seconds: float = 0.0) -> None:
         self._engine = engine
         self._key = key
+        self._ping_seconds = ping_seconds
+        self._pinged = 0.0
         self._conn: Connection | None = None
 
     def acquire(self) -> bool:
         try:
             if self._conn is not None:
-                self._conn.execute(text("SELECT 1"))
-                self._conn.commit()
+                if time.monotonic() - self._pinged >= self._ping_seconds:
+                    self._conn.execute(text("SELECT 1"))
+                    self._conn.commit()
+                    self._pinged = time.monotonic()
                 return True
             conn = self._engine.connect()
             taken = conn.execute(
@@ -55,7 +63,7 @@ class AdvisoryLock:
             self._drop()
             return False
         if taken:
-            self._conn = conn
+            self._conn, self._pinged = conn, time.monotonic()
             return True
         conn.close()
         return False
@@ -102,11 +110,14 @@ class FileLock:
             self._file = None
 
 
-def worker_lock(engine: Engine, name: str = "projection") -> WorkerLock:
-    """The single-active lock ``name`` (``projection`` or ``webhooks``) of this database."""
+def worker_lock(engine: Engine, name: str = "projection", ping_seconds: float = 0.0) -> WorkerLock:
+    """The single-active lock ``name`` (``projection`` or ``webhooks``) of this database.
+
+    ``ping_seconds`` (PostgreSQL): see AdvisoryLock.
+    """
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if not database:
             raise ValueError(f"the {name} worker needs a SQLite file, not an in-memory database")
         return FileLock(Path(f"{database}.{name}.lock"))
-    return AdvisoryLock(engine, LOCK_KEYS[name])
+    return AdvisoryLock(engine, LOCK_KEYS[name], ping_seconds)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 CATCHUP_BATCH_SIZE = 20_000  # the largest batch while behind
 BATCH_SECONDS = 0.5  # a batch that took longer is halved, not doubled
 MAX_BACKOFF_SECONDS = 30.0
+LOCK_PING_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,11 @@ class ProjectionRunner:
         on_stats: Callable[[RunnerStats], None] | None = None,
     ) -> None:
         self._follower = follower or Follower(engine, log)
-        self._lock = lock or worker_lock(engine)
+        # Its connection is asked once a second, not before every step (two round trips
+        # in a one-event step of a few): a lost lock is noticed up to a second later,
+        # and meanwhile the tracked position's compare-and-set keeps the standby that
+        # took it over and this worker from applying any event twice.
+        self._lock = lock or worker_lock(engine, ping_seconds=LOCK_PING_SECONDS)
         self._batch_size = batch_size
         # Behind, bigger transactions pay: a ticket touched several times in one batch
         # is evaluated once, so the CPU per event falls as the batch grows (measured:

@@ -303,8 +303,18 @@ class EventStore:
                 cursor.execute(statement, params)
                 return list(cursor.fetchall())
 
+        def fetch_sqlite() -> list[Any]:
+            # One statement is its own snapshot: without the library's BEGIN and ROLLBACK
+            # around it, a follower's one-event read makes one call into SQLite, not three.
+            with (
+                datastore.get_connection(commit=False) as connection,
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(statement, params)
+                return list(cursor.fetchall())
+
         with self._call():
-            return fetch() if self.config.kind == "sqlite" else once_more(datastore, fetch)
+            return fetch_sqlite() if self.config.kind == "sqlite" else once_more(datastore, fetch)
 
 
 def _identity_of(path: Path | None) -> tuple[int, int] | None:

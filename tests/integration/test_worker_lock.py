@@ -1,0 +1,67 @@
+"""The single-active worker lock on PostgreSQL: a held lock whose connection dies.
+
+The projection worker asks its lock's connection at most once a second, not
+before every step; exactly-once rests on the tracked position, not on the lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from projections.lock import AdvisoryLock
+from service.storage.database import DatabaseConfig, create_sql_engine
+
+pytestmark = pytest.mark.postgres
+KEY = 0x51A_C10C_7E58
+
+
+@pytest.fixture
+def engine(pg_database: str) -> Iterator[Engine]:
+    engine = create_sql_engine(DatabaseConfig.parse(pg_database))
+    yield engine
+    engine.dispose()
+
+
+def kill_holder(engine: Engine) -> None:
+    """End the server session that holds the advisory lock, as a failover or a cut would."""
+    with engine.connect() as conn:
+        ended = conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND objid = :low AND granted"
+            ),
+            {"low": KEY & 0xFFFFFFFF},
+        ).all()
+        conn.commit()
+    assert ended == [(True,)]
+
+
+def test_a_lock_asked_on_every_call_is_lost_with_its_connection(engine: Engine) -> None:
+    lock, standby = AdvisoryLock(engine, KEY), AdvisoryLock(engine, KEY)
+    try:
+        assert lock.acquire()
+        assert not standby.acquire()
+        kill_holder(engine)
+        assert not lock.acquire()  # the connection is asked, and found dead
+        assert standby.acquire()
+    finally:
+        lock.release()
+        standby.release()
+
+
+def test_a_lock_trusted_between_pings_notices_the_loss_at_the_next_ping(engine: Engine) -> None:
+    lock, standby = AdvisoryLock(engine, KEY, ping_seconds=0.5), AdvisoryLock(engine, KEY)
+    try:
+        assert lock.acquire()
+        kill_holder(engine)
+        assert lock.acquire()  # within the window: trusted without a round trip
+        assert standby.acquire()  # the server freed it: the standby may start meanwhile
+        time.sleep(0.6)
+        assert not lock.acquire()
+    finally:
+        lock.release()
+        standby.release()
