@@ -15,7 +15,7 @@ from domain.business_time import from_us, to_us
 from projections import cursor
 from projections.live import instant, live_clock
 from projections.ports import Now
-from projections.rawreads import RawSnapshot, StatementCache, raw_snapshot
+from projections.rawreads import RawSnapshot, StatementCache, raw_snapshot, repeatable_read
 from projections.rows import OPEN_STATUSES
 from projections.schema import Tables, tables_for
 from projections.tracking import ensure_schema, is_sqlite, live_generation
@@ -54,7 +54,7 @@ def snapshot(conn: Connection) -> Iterator[Connection]:
     if is_sqlite(conn):
         conn.exec_driver_sql("BEGIN")
     else:
-        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        repeatable_read(conn)
     try:
         yield conn
     finally:

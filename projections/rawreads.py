@@ -92,10 +92,24 @@ class RawSnapshot:
         return generation_found(found[0][0] if found else None)
 
 
+def repeatable_read(conn: Connection) -> None:
+    """PostgreSQL: ``conn``'s next transaction reads one snapshot.
+
+    Set on the driver's connection, its BEGIN carries it: one round trip where
+    ``BEGIN`` and ``SET TRANSACTION`` were two, of a one-ticket listing's seven.
+    The pool puts the default back when the connection returns to it (and drops
+    a connection it cannot reset), so the writes that share the pool never run
+    at this level.
+    """
+    conn.execution_options(isolation_level="REPEATABLE READ")
+
+
 @contextmanager
 def raw_snapshot(engine: Engine, cache: StatementCache) -> Iterator[RawSnapshot]:
     """A pooled connection's driver cursor inside one read-only transaction, rolled back."""
     with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            repeatable_read(conn)
         driver = conn.connection.driver_connection
         if driver is None:
             raise RuntimeError("the pooled connection has no driver connection")
@@ -103,8 +117,6 @@ def raw_snapshot(engine: Engine, cache: StatementCache) -> Iterator[RawSnapshot]
         try:
             if conn.dialect.name == "sqlite":
                 _execute(conn, cursor, "BEGIN", ())
-            else:
-                _execute(conn, cursor, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", ())
             yield RawSnapshot(conn, cache, cursor)
         finally:
             cursor.close()

@@ -36,7 +36,7 @@ from projections.follower import Follower
 from projections.runner import ProjectionRunner, RunnerStats, Signal
 from service.logging_setup import configure_logging
 from service.settings import Settings
-from service.storage.checkpointer import state_checkpointer
+from service.storage.checkpointer import state_checkpoints
 from service.storage.database import DatabaseConfig, create_sql_engine
 from service.storage.eventstore import EventStore
 
@@ -199,22 +199,19 @@ def child_main(values: dict[str, Any], line: Connection, shared: SharedStats) ->
     engine = create_sql_engine(config)
     listener = threading.Thread(target=_listen, args=(line, wake, stop), daemon=True)
     listener.start()
-    checkpoints = state_checkpointer(config.state_path)
-    runner = ProjectionRunner(
-        engine,
-        store,
-        batch_size=settings.projection_batch_size,
-        poll_seconds=settings.projection_poll_seconds,
-        follower=Follower(engine, store, checkpoints=checkpoints),
-        wake=wake,
-        stop=stop,
-        on_stats=shared.publish,
-    )
     try:
-        runner.run()
+        with state_checkpoints(config.state_path) as checkpoints:
+            ProjectionRunner(
+                engine,
+                store,
+                batch_size=settings.projection_batch_size,
+                poll_seconds=settings.projection_poll_seconds,
+                follower=Follower(engine, store, checkpoints=checkpoints),
+                wake=wake,
+                stop=stop,
+                on_stats=shared.publish,
+            ).run()
     finally:
-        if checkpoints is not None:
-            checkpoints.stop()
         store.close()
         engine.dispose()
 

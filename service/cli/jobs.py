@@ -21,7 +21,7 @@ from service.ingest import CatalogKind
 from service.migrations.schema import prepared_engine
 from service.runtime import build_runtime
 from service.settings import Settings
-from service.storage.checkpointer import state_checkpointer
+from service.storage.checkpointer import state_checkpoints
 from service.storage.database import DatabaseConfig
 from service.storage.eventstore import EventStore
 
@@ -109,20 +109,18 @@ def run_projections(settings: Settings) -> None:
     """Follow the log as a separate worker until SIGINT/SIGTERM (on PostgreSQL, one is active)."""
     from projections.worker import run_worker
 
-    with _log_and_engine(settings) as (store, engine):
-        checkpoints = state_checkpointer(store.config.state_path)
-        try:
-            run_worker(
-                engine,
-                store,
-                batch_size=settings.projection_batch_size,
-                poll_seconds=settings.projection_poll_seconds,
-                checkpoints=checkpoints,
-                out=sys.stderr,
-            )
-        finally:
-            if checkpoints is not None:
-                checkpoints.stop()
+    with (
+        _log_and_engine(settings) as (store, engine),
+        state_checkpoints(store.config.state_path) as checkpoints,
+    ):
+        run_worker(
+            engine,
+            store,
+            batch_size=settings.projection_batch_size,
+            poll_seconds=settings.projection_poll_seconds,
+            checkpoints=checkpoints,
+            out=sys.stderr,
+        )
 
 
 def rebuild(settings: Settings) -> None:

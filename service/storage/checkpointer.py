@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -110,3 +112,14 @@ def state_checkpointer(state_file: Path | None) -> WalCheckpointer | None:
     checkpointer = WalCheckpointer(state_file, after_events=STATE_CHECKPOINT_AFTER_EVENTS)
     checkpointer.start()
     return checkpointer
+
+
+@contextmanager
+def state_checkpoints(state_file: Path | None) -> Iterator[WalCheckpointer | None]:
+    """``state_checkpointer`` for the length of a ``with`` block: stopped when it ends."""
+    checkpointer = state_checkpointer(state_file)
+    try:
+        yield checkpointer
+    finally:
+        if checkpointer is not None:
+            checkpointer.stop()

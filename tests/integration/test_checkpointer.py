@@ -16,7 +16,7 @@ from service.application import EventInput
 from service.ingest import Receipt
 from service.runtime import Runtime, build_runtime
 from service.settings import Settings
-from service.storage.checkpointer import WalCheckpointer
+from service.storage.checkpointer import WalCheckpointer, state_checkpoints
 from tests.api.fixtures import DUBLIN, standard_policy
 from tests.support.waiting import eventually
 
@@ -189,3 +189,22 @@ def test_a_server_with_a_projection_child_leaves_the_state_file_to_it(tmp_path: 
         assert runtime.state_checkpointer is None
     finally:
         runtime.close()
+
+
+def test_state_checkpoints_run_for_the_block_and_stop_with_it(
+    ingested: tuple[Runtime, Path],
+) -> None:
+    runtime, state = ingested
+
+    def checkpoint_threads() -> int:
+        return sum(t.name == "slaclock-checkpoint" for t in threading.enumerate())
+
+    before = checkpoint_threads()
+    with state_checkpoints(state) as checkpointer:
+        assert checkpointer is not None
+        assert checkpoint_threads() == before + 1
+        follow_all(runtime, checkpointer)
+        assert eventually(lambda: state.stat().st_size > 4 * 1024 * 1024)
+    assert checkpoint_threads() == before
+    with state_checkpoints(None) as nothing:  # PostgreSQL: no state file
+        assert nothing is None
