@@ -150,13 +150,9 @@ class Projector:
         touched: dict[str, list[Fact]] = {}
         positions: dict[str, int] = {}
         for position, event in batch:
-            if isinstance(event, TicketFact):
-                touched.setdefault(event.ticket_id, []).append(event.fact)
-                positions[event.ticket_id] = position
-            elif isinstance(event, TicketEvent):
-                touched.setdefault(event.ticket_id, []).append(to_fact(event))
-                positions[event.ticket_id] = position
-            elif isinstance(event, CalendarVersionDefined | PolicyVersionDefined):
+            if _collected(touched, positions, position, event):
+                continue
+            if isinstance(event, CalendarVersionDefined | PolicyVersionDefined):
                 self._fold_tickets(conn, touched, positions)
                 touched, positions = {}, {}
                 self._fold_version(conn, event, position)
@@ -370,13 +366,23 @@ def _ticket_facts(batch: Batch) -> tuple[dict[str, list[Fact]], dict[str, int]] 
     touched: dict[str, list[Fact]] = {}
     positions: dict[str, int] = {}
     for position, event in batch:
-        if isinstance(event, TicketFact):
-            touched.setdefault(event.ticket_id, []).append(event.fact)
-        elif isinstance(event, TicketEvent):
-            touched.setdefault(event.ticket_id, []).append(to_fact(event))
-        elif isinstance(event, CalendarVersionDefined | PolicyVersionDefined | ContractEvent):
-            return None
-        else:
+        if _collected(touched, positions, position, event):
             continue
-        positions[event.ticket_id] = position
+        if isinstance(event, CalendarVersionDefined | PolicyVersionDefined | ContractEvent):
+            return None
     return touched, positions
+
+
+def _collected(
+    touched: dict[str, list[Fact]], positions: dict[str, int], position: int, event: object
+) -> bool:
+    """Add a ticket event's fact to its ticket's and note its position; False for any other."""
+    if isinstance(event, TicketFact):
+        fact = event.fact
+    elif isinstance(event, TicketEvent):
+        fact = to_fact(event)
+    else:
+        return False
+    touched.setdefault(event.ticket_id, []).append(fact)
+    positions[event.ticket_id] = position
+    return True

@@ -74,21 +74,15 @@ def to_contract_command(item: ContractInput) -> NewContractEvent:
     return NewContractEvent(item.contract_id, item.event_id, kind, occurred_at, data, digest)
 
 
-class ContractService:
-    def __init__(self, store: EventStore, writer: Writer, clock: Callable[[], datetime]) -> None:
+class ContractReads:
+    """What the contracts' events say: histories, states, listings (nothing written)."""
+
+    def __init__(self, store: EventStore, clock: Callable[[], datetime]) -> None:
         self._store = store
-        self._writer = writer
         self._clock = clock
         # Reads run on the thread pool: one at a time may bring a cached state up to date.
         self.lock = threading.Lock()
         self._cache: OrderedDict[str, ContractState] = OrderedDict()
-
-    async def record(self, item: ContractInput) -> ContractReceipt:
-        (answer,) = await self._writer.submit([to_contract_command(item)])
-        if isinstance(answer, Exception):
-            raise answer
-        assert isinstance(answer, ContractReceipt)
-        return answer
 
     def history(self, contract_id: str, as_known_at: datetime | None) -> list[RecordedEvent]:
         recorded = self._store.aggregate_events(contract_uuid(contract_id))
@@ -209,6 +203,21 @@ class ContractService:
             with self.lock:
                 view = contract_view(self.state(contract_id, None), at)
             yield view
+
+
+class ContractService(ContractReads):
+    """The reads, and contract events recorded through the writer."""
+
+    def __init__(self, store: EventStore, writer: Writer, clock: Callable[[], datetime]) -> None:
+        super().__init__(store, clock)
+        self._writer = writer
+
+    async def record(self, item: ContractInput) -> ContractReceipt:
+        (answer,) = await self._writer.submit([to_contract_command(item)])
+        if isinstance(answer, Exception):
+            raise answer
+        assert isinstance(answer, ContractReceipt)
+        return answer
 
 
 def _contract_events(events: Iterable[object]) -> list[ContractEvent]:

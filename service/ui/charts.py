@@ -10,7 +10,7 @@ from domain.contract_events import ContractEvent
 from domain.contract_view import ContractView, TermView
 from domain.uptime import MonthUptime
 from domain.uptime_terms import UptimeTerms
-from service.contracts import ContractService
+from service.contracts import ContractReads
 
 WIDTH, HEIGHT = 1000.0, 240.0
 LEFT, RIGHT, TOP, BOTTOM = 50.0, 990.0, 10.0, 220.0
@@ -70,7 +70,7 @@ def _instants(
 
 
 def burn_downs(
-    contracts: ContractService,
+    contracts: ContractReads,
     view: ContractView,
     events: list[ContractEvent],
     known: datetime | None,

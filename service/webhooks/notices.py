@@ -25,12 +25,12 @@ from projections.tracking import write_transaction
 from projections.webhooks.notices import announce
 from projections.webhooks.outbox import wall_us
 from service.catalog import Catalog
-from service.contracts import AllowanceItem, ContractService
+from service.contracts import AllowanceItem, ContractReads
 from service.credit_reads import CreditReads, MonthCredit
 from service.storage.eventstore import EventStore
-from service.storage.writer import Writer, utc_now
-from service.uptime_api import UptimeApi
-from service.uptime_reads import Instants
+from service.storage.writer import utc_now
+from service.uptime_index import OutageIndex
+from service.uptime_reads import Instants, UptimeTermsLookup
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class NoticeSource(Protocol):
 
 class ContractNotices:
     def __init__(
-        self, contracts: ContractService, credits: CreditReads, clock: Callable[[], datetime]
+        self, contracts: ContractReads, credits: CreditReads, clock: Callable[[], datetime]
     ) -> None:
         self._contracts = contracts
         self._credits = credits
@@ -77,11 +77,9 @@ class ContractNotices:
 
 def contract_notices(store: EventStore, clock: Callable[[], datetime] = utc_now) -> ContractNotices:
     """The notices read straight from the event store (the webhooks process writes nothing)."""
-    catalog = Catalog(store)
-    # The reads never write: a writer that is never started only satisfies their wiring.
-    writer = Writer(store, catalog)
-    credits = UptimeApi(store, catalog, writer, clock).credits
-    return ContractNotices(ContractService(store, writer, clock), credits, clock)
+    index = OutageIndex(store)
+    credits = CreditReads(store, index, UptimeTermsLookup(Catalog(store), index))
+    return ContractNotices(ContractReads(store, clock), credits, clock)
 
 
 def _claimable_credit(month: MonthCredit) -> ClaimableCredit | None:
