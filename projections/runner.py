@@ -100,7 +100,6 @@ class ProjectionRunner:
         self._stop: Signal = stop or threading.Event()
         self._wake: Signal = wake or threading.Event()
         self._on_stats = on_stats
-        self._committed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stats = RunnerStats()
         self._announced = False  # the first state is logged too: "standing by" from the start
@@ -135,11 +134,6 @@ class ProjectionRunner:
     @property
     def stats(self) -> RunnerStats:
         return self._stats
-
-    def wait_committed(self, timeout: float) -> None:
-        """Block until the next commit (or ``timeout``)."""
-        with self._committed:
-            self._committed.wait(timeout)
 
     # --- the loop --------------------------------------------------------------
 
@@ -197,9 +191,6 @@ class ProjectionRunner:
             batches_total=stats.batches_total + (1 if applied else 0),
             last_error=None,
         )
-        if applied:
-            with self._committed:
-                self._committed.notify_all()
 
     def _failed(self, exc: Exception) -> None:
         log.exception("projection batch failed; it was rolled back and will be retried")

@@ -2,7 +2,7 @@
 
 ``ProjectionService`` is what the HTTP app holds (``app.state.projection_service``):
 ``start()``/``stop()`` in the lifespan (when projections run in-process),
-``wake(position)`` after each write, ``wait_for()`` behind ``min_position``,
+``wake(position)`` after each write, ``wait_for_async()`` behind ``min_position``,
 ``status()`` for /readyz and ``metrics_lines()`` for /metrics, and ``reader``
 for the listings. Reads work whether or not this process runs the worker.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,8 +55,6 @@ class RunnerHandle(Protocol):
     def stop(self) -> None: ...
 
     def wake(self) -> None: ...
-
-    def wait_committed(self, timeout: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -154,20 +151,6 @@ class ProjectionService:
         """The live generation's committed position, as any process sees it."""
         return self.reader.read(read_position)
 
-    def wait_for(self, position: int, timeout: float | None = None) -> bool:
-        """True once the projections have processed ``position``; False after ``timeout``."""
-        limit = self.settings.wait_timeout_seconds if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        with self._lock:
-            self._waiting += 1
-        try:
-            # The write may be committed already: its commit found nobody waiting.
-            self._wake_runner()
-            return self._wait(position, deadline)
-        finally:
-            with self._lock:
-                self._waiting -= 1
-
     def local_position(self) -> int | None:
         """The in-process runner's position while it is the active one, else None."""
         runner = self._runner
@@ -176,7 +159,9 @@ class ProjectionService:
         return None
 
     async def wait_for_async(self, position: int, timeout: float | None = None) -> bool:
-        """``wait_for`` without holding a thread: many readers may wait at once.
+        """True once the projections have processed ``position``; False after ``timeout``.
+
+        It holds no thread: many readers may wait at once.
 
         A blocking wait held one of the server's worker threads per waiting reader,
         so at a few hundred writes a second, each read after its write, the pool was
@@ -203,23 +188,6 @@ class ProjectionService:
         if local is not None:
             return local, LOCAL_STEP_SECONDS
         return await asyncio.to_thread(self.position), WAIT_STEP_SECONDS
-
-    def _wait(self, position: int, deadline: float) -> bool:
-        while True:
-            runner = self._runner
-            local = runner is not None and runner.stats.active
-            if local and runner is not None and runner.stats.position >= position:
-                return True
-            if self.position() >= position:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            pause = min(remaining, WAIT_STEP_SECONDS)
-            if local and runner is not None:
-                runner.wait_committed(pause)
-            else:
-                time.sleep(pause)
 
     # --- reads ---------------------------------------------------------------------
 

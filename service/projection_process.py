@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
@@ -45,7 +44,6 @@ log = logging.getLogger(__name__)
 _FIELDS = ("running", "active", "position", "events_total", "batches_total", "errors_total")
 _ERROR_BYTES = 512
 RESTART_DELAY_SECONDS = 1.0
-POLL_SHARED_SECONDS = 0.001
 
 
 class SharedStats:
@@ -79,9 +77,6 @@ class SharedStats:
             errors_total=fields["errors_total"],
             last_error=text or None,
         )
-
-    def position(self) -> int:
-        return int(self.numbers[_FIELDS.index("position")])
 
 
 class ProjectionProcess:
@@ -135,13 +130,6 @@ class ProjectionProcess:
 
     def wake(self) -> None:
         self._send(_WAKE)
-
-    def wait_committed(self, timeout: float) -> None:
-        """Until the child commits a batch (its position moves), or ``timeout``."""
-        deadline = time.monotonic() + timeout
-        seen = self._shared.position()
-        while self._shared.position() == seen and time.monotonic() < deadline:
-            time.sleep(POLL_SHARED_SECONDS)
 
     def pid(self) -> int | None:
         process = self._process

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -41,7 +42,7 @@ def test_the_service_starts_follows_and_stops_without_leaving_a_thread(database_
             assert not thread.daemon
             position = writer.opened("S-1", T0)
             # A waiting reader wakes the runner well before its 5 s poll.
-            assert service.wait_for(position, timeout=3.0)
+            assert wait_for(service, position, 3.0)
             assert service.position() == position
         finally:
             service.stop()
@@ -66,7 +67,7 @@ def test_a_commit_wakes_the_runner_only_while_a_reader_waits(database_url: str) 
             # A reader waits for a write not yet made: the commit that makes it wakes the runner.
             answered: list[bool] = []
             reader = threading.Thread(
-                target=lambda: answered.append(service.wait_for(writer.positions[-1] + 1, 3.0))
+                target=lambda: answered.append(wait_for(service, writer.positions[-1] + 1, 3.0))
             )
             reader.start()
             time.sleep(0.2)
@@ -75,6 +76,11 @@ def test_a_commit_wakes_the_runner_only_while_a_reader_waits(database_url: str) 
             assert answered == [True]
         finally:
             service.stop()
+
+
+def wait_for(service: ProjectionService, position: int, timeout: float) -> bool:
+    """A ``min_position`` read's wait, from a thread of its own (an event loop per call)."""
+    return asyncio.run(service.wait_for_async(position, timeout))
 
 
 def _batches(service: ProjectionService) -> int:
@@ -90,9 +96,11 @@ def test_wait_for_gives_up_at_its_bound_when_nothing_projects(database_url: str)
         service = ProjectionService(engine, store)
         ensure_schema(engine)
         started = time.monotonic()
-        assert not service.wait_for(writer.positions[-1], timeout=0.3)
+        assert not wait_for(service, writer.positions[-1], 0.3)
         assert 0.3 <= time.monotonic() - started < 2.0
-        assert service.wait_for(0, timeout=0)
+        started = time.monotonic()
+        assert wait_for(service, 0, 5.0)  # reached already: answered at the first look
+        assert time.monotonic() - started < 1.0
 
 
 def test_one_worker_is_active_and_a_standby_takes_over(database_url: str) -> None:
@@ -208,9 +216,9 @@ def test_the_worker_process_follows_and_stops_on_sigterm(database_url: str) -> N
             text=True,
         )
         try:
-            assert service.wait_for(head, timeout=30)
+            assert wait_for(service, head, 30)
             later = writer.opened("W-2", T0)
-            assert service.wait_for(later, timeout=10)  # it keeps following
+            assert wait_for(service, later, 10)  # it keeps following
         finally:
             worker.send_signal(signal.SIGTERM)
             _, err = worker.communicate(timeout=30)
