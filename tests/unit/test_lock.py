@@ -94,3 +94,11 @@ def test_the_build_backend_is_pinned_within_build_system_requires() -> None:
         requirement = Requirement(text)
         [version] = build[canonicalize_name(requirement.name)]
         assert requirement.specifier.contains(version)
+
+
+@pytest.mark.parametrize("tool", ["httpx", "pytest", "hypothesis", "playwright", "ruff", "mypy"])
+def test_the_runtime_set_holds_no_test_tool(tool: str) -> None:
+    # The server speaks HTTP through uvicorn and its own webhook client; httpx, like the
+    # test runners, is for the tests and benchmarks (requirements/dev.txt).
+    assert tool not in pins("base.txt")
+    assert tool in pins("dev.txt")
