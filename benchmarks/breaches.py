@@ -21,6 +21,7 @@ import socket
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -165,16 +166,31 @@ def query_only(engine: Engine, requests: int) -> Iterator[tuple[str, list[float]
         yield name, timed(ask, requests)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def arguments(description: str) -> argparse.Namespace:
+    """``--rows``, ``--requests`` and ``--backend``, as the read-model benchmarks take them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    args = parser.parse_args()
-    report: dict[str, Any] = {"rows": args.rows, "backend": args.backend}
-    with database(args.backend) as url:
+    return parser.parse_args()
+
+
+@contextmanager
+def filled(backend: str, rows: int, report: dict[str, Any]) -> Iterator[tuple[str, Engine]]:
+    """A fresh database with ``rows`` clocks in its read model (``report`` gets the time)."""
+    with database(backend) as url:
         engine = create_sql_engine(DatabaseConfig.parse(url))
-        report["fill_seconds"] = round(fill(engine, args.rows), 1)
+        try:
+            report["fill_seconds"] = round(fill(engine, rows), 1)
+            yield url, engine
+        finally:
+            engine.dispose()
+
+
+def main() -> None:
+    args = arguments(__doc__.split("\n", 1)[0])
+    report: dict[str, Any] = {"rows": args.rows, "backend": args.backend}
+    with filled(args.backend, args.rows, report) as (url, engine):
         found = ProjectionReader(engine, lambda: datetime.now(UTC)).breaches(
             BreachFilters(), 1000, None
         )
@@ -187,7 +203,6 @@ def main() -> None:
                 report["http"][name] = percentiles(samples)
                 all_http += samples
         report["http_all_shapes"] = percentiles(all_http)
-        engine.dispose()
     print(json.dumps(report, indent=2))
 
 

@@ -17,7 +17,6 @@ as the baseline the pages are compared with.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Iterator
@@ -26,12 +25,12 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, case, func, insert, literal, select
 
-from benchmarks.breaches import fill, free_port, percentiles, timed
-from benchmarks.serverproc import TOKEN, database, server
+from benchmarks.breaches import arguments, filled, free_port, percentiles, timed
+from benchmarks.serverproc import TOKEN, server
 from domain.business_time import DAY_US
+from projections.rows import OPEN_STATUSES
 from projections.schema import tables_for
 from projections.tracking import live_generation, write_transaction
-from service.storage.database import DatabaseConfig, create_sql_engine
 
 PAGES = {
     "overview (30 days)": "/ui",
@@ -49,11 +48,25 @@ def fill_compliance(engine: Engine) -> int:
         day = (c.c.opened_at_us / DAY_US).cast(s.c.opened_day.type)
         counted = [func.sum(case((c.c.outcome == o, 1), else_=0)) for o in ("met", "breached")]
         pending = func.sum(case((c.c.outcome == "pending", 1), else_=0))
+        # The gauges' counters, as projections/rows.py keeps them.
+        open_breach = func.sum(
+            case((c.c.status.in_(OPEN_STATUSES) & c.c.breach_from_us.is_not(None), 1), else_=0)
+        )
+        running = func.sum(case((c.c.running_due_us.is_not(None), 1), else_=0))
         rows = select(
-            c.c.plan, c.c.priority, c.c.metric, day, *counted, pending, literal(0)
+            c.c.plan,
+            c.c.priority,
+            c.c.metric,
+            day,
+            *counted,
+            pending,
+            literal(0),
+            open_breach,
+            running,
         ).group_by(c.c.plan, c.c.priority, c.c.metric, day)
         columns = ["plan", "priority", "metric", "opened_day", "met", "breached", "pending"]
-        conn.execute(insert(s).from_select([*columns, "suspended"], rows))
+        counters = ["suspended", "open_breach", "running"]
+        conn.execute(insert(s).from_select([*columns, *counters], rows))
         return int(conn.execute(select(func.count()).select_from(s)).scalar_one())
 
 
@@ -88,17 +101,10 @@ def over_http(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    args = parser.parse_args()
+    args = arguments(__doc__.split("\n", 1)[0])
     report: dict[str, Any] = {"rows": args.rows, "backend": args.backend}
-    with database(args.backend) as url:
-        engine = create_sql_engine(DatabaseConfig.parse(url))
-        report["fill_seconds"] = round(fill(engine, args.rows), 1)
+    with filled(args.backend, args.rows, report) as (url, engine):
         report["compliance_rows"] = fill_compliance(engine)
-        engine.dispose()
         report["http"] = {}
         with server(url, free_port()) as base:
             for name, samples in over_http(base, args.requests, report):
