@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from projections.lock import AdvisoryLock
 from service.storage.database import DatabaseConfig, create_sql_engine
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.postgres
 KEY = 0x51A_C10C_7E58
@@ -26,18 +27,23 @@ def engine(pg_database: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+HELD = "FROM pg_locks WHERE locktype = 'advisory' AND objid = :low AND granted"
+
+
 def kill_holder(engine: Engine) -> None:
-    """End the server session that holds the advisory lock, as a failover or a cut would."""
+    """End the server session that holds the advisory lock, as a failover or a cut would,
+    and wait until the server has freed the lock (the session ends after the signal)."""
+    low = {"low": KEY & 0xFFFFFFFF}
     with engine.connect() as conn:
-        ended = conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND objid = :low AND granted"
-            ),
-            {"low": KEY & 0xFFFFFFFF},
-        ).all()
+        ended = conn.execute(text(f"SELECT pg_terminate_backend(pid) {HELD}"), low).all()
         conn.commit()
     assert ended == [(True,)]
+
+    def freed() -> bool:
+        with engine.connect() as conn:
+            return not conn.execute(text(f"SELECT 1 {HELD}"), low).all()
+
+    assert eventually(freed)
 
 
 def test_a_lock_asked_on_every_call_is_lost_with_its_connection(engine: Engine) -> None:
