@@ -60,13 +60,16 @@ def test_a_lock_asked_on_every_call_is_lost_with_its_connection(engine: Engine) 
 
 
 def test_a_lock_trusted_between_pings_notices_the_loss_at_the_next_ping(engine: Engine) -> None:
-    lock, standby = AdvisoryLock(engine, KEY, ping_seconds=0.5), AdvisoryLock(engine, KEY)
+    ping = 3.0  # well over what the kill below takes, even on a loaded machine
+    lock, standby = AdvisoryLock(engine, KEY, ping_seconds=ping), AdvisoryLock(engine, KEY)
     try:
         assert lock.acquire()
+        taken = time.monotonic()
         kill_holder(engine)
+        assert time.monotonic() - taken < ping
         assert lock.acquire()  # within the window: trusted without a round trip
         assert standby.acquire()  # the server freed it: the standby may start meanwhile
-        time.sleep(0.6)
+        time.sleep(max(0.0, taken + ping + 0.1 - time.monotonic()))
         assert not lock.acquire()
     finally:
         lock.release()
