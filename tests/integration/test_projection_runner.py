@@ -100,7 +100,7 @@ def test_wait_for_gives_up_at_its_bound_when_nothing_projects(database_url: str)
         assert 0.3 <= time.monotonic() - started < 2.0
         started = time.monotonic()
         assert wait_for(service, 0, 5.0)  # reached already: answered at the first look
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.0
 
 
 def test_one_worker_is_active_and_a_standby_takes_over(database_url: str) -> None:
