@@ -108,8 +108,6 @@ def repeatable_read(conn: Connection) -> None:
 def raw_snapshot(engine: Engine, cache: StatementCache) -> Iterator[RawSnapshot]:
     """A pooled connection's driver cursor inside one read-only transaction, rolled back."""
     with engine.connect() as conn:
-        if conn.dialect.name != "sqlite":
-            repeatable_read(conn)
         driver = conn.connection.driver_connection
         if driver is None:
             raise RuntimeError("the pooled connection has no driver connection")
@@ -117,6 +115,8 @@ def raw_snapshot(engine: Engine, cache: StatementCache) -> Iterator[RawSnapshot]
         try:
             if conn.dialect.name == "sqlite":
                 _execute(conn, cursor, "BEGIN", ())
+            else:
+                repeatable_read(conn)  # before the cursor's first statement begins
             yield RawSnapshot(conn, cache, cursor)
         finally:
             cursor.close()
