@@ -22,6 +22,7 @@ from domain.contract_timeline import ContractTimeline
 from domain.credits import Claim, Verdict, judge_claims, window_open
 from domain.errors import NotFound, ValidationFailed
 from domain.uptime import Month, MonthUptime, evaluate_month, month_of, months_between, parse_month
+from service.catalog import Catalog
 from service.storage.eventstore import EventStore
 from service.uptime_index import OutageIndex
 from service.uptime_reads import Instants, UptimeTermsLookup
@@ -48,8 +49,14 @@ class ContractCredits:
 class CreditReads:
     def __init__(self, store: EventStore, index: OutageIndex, terms: UptimeTermsLookup) -> None:
         self._store = store
-        self._index = index
-        self._terms = terms
+        self.index = index
+        self.terms = terms
+
+    @classmethod
+    def over(cls, store: EventStore, catalog: Catalog) -> CreditReads:
+        """The credit reads with their own outage index and terms lookup, wired the one way."""
+        index = OutageIndex(store)
+        return cls(store, index, UptimeTermsLookup(catalog, index))
 
     def contract(self, contract_id: str, when: Instants) -> ContractCredits:
         events = [
@@ -61,7 +68,7 @@ class CreditReads:
         timeline = ContractTimeline.from_events(events)
         if timeline is None:
             raise NotFound(f"contract {contract_id!r} was not started (as known then)")
-        with self._index.current():
+        with self.index.current():
             months = self._months(timeline, _ended_at(events), when)
         claims = [c for e in events if (c := _claim(e, when.at)) is not None]
         by_key = {(m.service, m.uptime.month): m.uptime for m in months}
@@ -72,7 +79,7 @@ class CreditReads:
 
     def claimable(self, when: Instants) -> list[tuple[ContractCredits, MonthCredit]]:
         """Unclaimed credits whose window is open, soonest deadline first (open outages last)."""
-        with self._index.current() as index:
+        with self.index.current() as index:
             contracts = sorted(index.contracts)
         found = []
         for contract_id in contracts:
@@ -89,7 +96,7 @@ class CreditReads:
         # Months are counted in the zone of the plan's terms (at the start, else now).
         ends = (timeline.started_at, until)
         zones = [
-            t.zone for i in ends if (t := self._terms.of_plan(timeline.plan_at(i), i, when.known))
+            t.zone for i in ends if (t := self.terms.of_plan(timeline.plan_at(i), i, when.known))
         ]
         if not zones:
             return []
@@ -98,12 +105,12 @@ class CreditReads:
         for month in months_between(month_of(timeline.started_at, zone), month_of(until, zone)):
             covered_from = max(month.start(zone), timeline.started_at)
             plan = timeline.plan_at(covered_from)
-            terms = self._terms.of_plan(plan, covered_from, when.known)
+            terms = self.terms.of_plan(plan, covered_from, when.known)
             if terms is None:
                 continue
             for service in terms.services:
                 uptime = evaluate_month(
-                    self._index.timeline(service, when.known),
+                    self.index.timeline(service, when.known),
                     month,
                     zone=terms.zone,
                     tiers=terms.credits,

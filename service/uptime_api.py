@@ -10,8 +10,7 @@ from service.credit_reads import CreditReads
 from service.service_events import ServiceEvents
 from service.storage.eventstore import EventStore
 from service.storage.writer import Writer, utc_now
-from service.uptime_index import OutageIndex
-from service.uptime_reads import Instants, ServiceUptimeReads, UptimeTermsLookup
+from service.uptime_reads import Instants, ServiceUptimeReads
 
 
 class UptimeApi:
@@ -22,11 +21,9 @@ class UptimeApi:
         writer: Writer,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.index = OutageIndex(store)
-        terms = UptimeTermsLookup(catalog, self.index)
+        self.credits = CreditReads.over(store, catalog)
         self.events = ServiceEvents(store, writer)
-        self.services = ServiceUptimeReads(self.index, terms)
-        self.credits = CreditReads(store, self.index, terms)
+        self.services = ServiceUptimeReads(self.credits.index, self.credits.terms)
         self._clock = clock
 
     def instants(self, as_of: datetime | None, as_known_at: datetime | None) -> Instants:

@@ -29,8 +29,7 @@ from service.contracts import AllowanceItem, ContractReads
 from service.credit_reads import CreditReads, MonthCredit
 from service.storage.eventstore import EventStore
 from service.storage.writer import utc_now
-from service.uptime_index import OutageIndex
-from service.uptime_reads import Instants, UptimeTermsLookup
+from service.uptime_reads import Instants
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +76,7 @@ class ContractNotices:
 
 def contract_notices(store: EventStore, clock: Callable[[], datetime] = utc_now) -> ContractNotices:
     """The notices read straight from the event store (the webhooks process writes nothing)."""
-    index = OutageIndex(store)
-    credits = CreditReads(store, index, UptimeTermsLookup(Catalog(store), index))
+    credits = CreditReads.over(store, Catalog(store))
     return ContractNotices(ContractReads(store, clock), credits, clock)
 
 
