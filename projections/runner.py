@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -54,6 +55,21 @@ class Signal(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
+class StepLane(Protocol):
+    """Where a step runs: the loop's own thread, or one the operating system favours less.
+
+    ``behind_seconds`` is how long the loop has been behind without a break (0 when it
+    is caught up), so a lane can give way to the writer during a burst, but not for ever.
+    """
+
+    def __call__(self, step: Callable[[], int], behind_seconds: float) -> int: ...
+
+
+def in_line(step: Callable[[], int], behind_seconds: float) -> int:
+    """The default lane: the step runs on the loop's thread."""
+    return step()
+
+
 def next_batch_size(size: int, behind: bool, seconds: float, smallest: int, largest: int) -> int:
     """Double the batch while a full one came back (the log grows faster than the batches
     are applied) within ``BATCH_SECONDS``, up to ``largest``; halve it when one took longer;
@@ -65,6 +81,28 @@ def next_batch_size(size: int, behind: bool, seconds: float, smallest: int, larg
     if seconds > BATCH_SECONDS:
         return max(size // 2, smallest)
     return min(size * 2, largest)
+
+
+@dataclass
+class _Pace:
+    """The next batch's size, and since when the loop has been behind without a break."""
+
+    size: int
+    behind_since: float | None = None
+
+    def behind_for(self, now: float) -> float:
+        return 0.0 if self.behind_since is None else now - self.behind_since
+
+    def after(self, applied: int, started: float, smallest: int, largest: int) -> bool:
+        """Account for a step begun at ``started``; True if it found the loop behind."""
+        behind = applied == self.size
+        if not behind:
+            self.behind_since = None
+        elif self.behind_since is None:
+            self.behind_since = started
+        seconds = time.monotonic() - started
+        self.size = next_batch_size(self.size, behind, seconds, smallest, largest)
+        return behind
 
 
 class ProjectionRunner:
@@ -82,6 +120,7 @@ class ProjectionRunner:
         wake: Signal | None = None,
         stop: Signal | None = None,
         on_stats: Callable[[RunnerStats], None] | None = None,
+        lane: StepLane = in_line,
     ) -> None:
         self._follower = follower or Follower(engine, log)
         # Its connection is asked once a second, not before every step (two round trips
@@ -100,6 +139,7 @@ class ProjectionRunner:
         self._stop: Signal = stop or threading.Event()
         self._wake: Signal = wake or threading.Event()
         self._on_stats = on_stats
+        self._lane = lane
         self._thread: threading.Thread | None = None
         self._stats = RunnerStats()
         self._announced = False  # the first state is logged too: "standing by" from the start
@@ -141,7 +181,7 @@ class ProjectionRunner:
         """Run until stopped: the body of the thread, or of ``slaclock project``."""
         self._set(running=True)
         failures = 0
-        size = self._batch_size
+        pace = _Pace(self._batch_size)
         try:
             while not self._stop.is_set():
                 if not self._hold_lock():
@@ -149,7 +189,8 @@ class ProjectionRunner:
                     continue
                 started = time.monotonic()
                 try:
-                    applied = self._follower.step(size)
+                    step = partial(self._follower.step, pace.size)
+                    applied = self._lane(step, pace.behind_for(started))
                 except Exception as exc:
                     failures += 1
                     self._failed(exc)
@@ -163,10 +204,7 @@ class ProjectionRunner:
                     continue
                 failures = 0
                 self._committed_batch(applied)
-                behind = applied == size
-                seconds = time.monotonic() - started
-                size = next_batch_size(size, behind, seconds, self._batch_size, self._catchup_size)
-                if not behind:
+                if not pace.after(applied, started, self._batch_size, self._catchup_size):
                     self._wake.wait(self._poll)
                     self._wake.clear()
         finally:

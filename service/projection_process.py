@@ -33,6 +33,7 @@ from typing import Any
 
 from projections.follower import Follower
 from projections.runner import ProjectionRunner, RunnerStats, Signal
+from service.idle_lane import give_way_seconds, step_lane
 from service.logging_setup import configure_logging
 from service.settings import Settings
 from service.storage.checkpointer import state_checkpoints
@@ -188,7 +189,10 @@ def child_main(values: dict[str, Any], line: Connection, shared: SharedStats) ->
     listener = threading.Thread(target=_listen, args=(line, wake, stop), daemon=True)
     listener.start()
     try:
-        with state_checkpoints(config.state_path) as checkpoints:
+        with (
+            state_checkpoints(config.state_path) as checkpoints,
+            step_lane(give_way_seconds(settings, config)) as lane,
+        ):
             ProjectionRunner(
                 engine,
                 store,
@@ -198,6 +202,7 @@ def child_main(values: dict[str, Any], line: Connection, shared: SharedStats) ->
                 wake=wake,
                 stop=stop,
                 on_stats=shared.publish,
+                lane=lane,
             ).run()
     finally:
         store.close()

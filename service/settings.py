@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     projections_child_process: bool = Field(
         default=True, description="run serve's projections in a child process (else a thread)"
     )
+    projection_give_way_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "serve's projection child computes at the idle CPU priority (Linux SCHED_IDLE)"
+            " until it has been behind this long; 0: always at normal priority"
+        ),
+    )
     projection_batch_size: int = 500
     projection_poll_seconds: float = 0.05
     min_position_timeout_seconds: float = Field(default=5.0, description="min_position wait")

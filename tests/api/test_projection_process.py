@@ -120,3 +120,21 @@ def test_the_child_projects_is_replaced_when_killed_and_goes_with_the_server(
     server.terminate()
     assert server.wait(timeout=30) in {0, -signal.SIGTERM}
     assert eventually(lambda: not Path(f"/proc/{replacement}").exists(), seconds=10)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling only")
+def test_the_childs_steps_run_at_the_idle_scheduling_class(
+    served: tuple[httpx.Client, subprocess.Popen[bytes]],
+) -> None:
+    # A burst of writes gets the CPU first (service/idle_lane.py); the child's main
+    # thread, which runs the steps once it has been behind for long, stays normal.
+    http, server = served
+    assert http.put("/v1/policies/child", json=POLICY).status_code == 201
+    assert "C-1" in _listed(http, _open(http, "C-1"))
+    [child] = children_of(server.pid)
+    policies = {
+        int(task.name): os.sched_getscheduler(int(task.name))
+        for task in Path(f"/proc/{child}/task").iterdir()
+    }
+    assert policies.pop(child) == os.SCHED_OTHER
+    assert list(policies.values()).count(os.SCHED_IDLE) == 1
