@@ -193,14 +193,7 @@ class ProjectionRunner:
                     applied = self._lane(step, pace.behind_for(started))
                 except Exception as exc:
                     failures += 1
-                    self._failed(exc)
-                    # A connection opened while the database was unwritable stays so
-                    # for its life (SQLite): the retry opens a new one.
-                    self._follower.reset()
-                    # Waking (stop sets it too) cuts the back-off short, e.g. when the
-                    # database is back after an outage (ProjectionService.retry_now).
-                    self._wake.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
-                    self._wake.clear()
+                    self._back_off(exc, failures)
                     continue
                 failures = 0
                 self._committed_batch(applied)
@@ -211,6 +204,16 @@ class ProjectionRunner:
             self._follower.close()
             self._lock.release()
             self._set(running=False, active=False)
+
+    def _back_off(self, exc: Exception, failures: int) -> None:
+        self._failed(exc)
+        # A connection opened while the database was unwritable stays so for its
+        # life (SQLite): the retry opens a new one.
+        self._follower.reset()
+        # Waking (stop sets it too) cuts the back-off short, e.g. when the database
+        # is back after an outage (ProjectionService.retry_now).
+        self._wake.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2**failures))
+        self._wake.clear()
 
     def _hold_lock(self) -> bool:
         held = self._lock.acquire()

@@ -97,13 +97,19 @@ def _listed(http: httpx.Client, position: int) -> list[str]:
     return [item["ticket_id"] for item in answer.json()["items"]]
 
 
+def _projected_child(http: httpx.Client, server: subprocess.Popen[bytes]) -> int:
+    """The server's one child, once it has projected a first ticket."""
+    assert http.put("/v1/policies/child", json=POLICY).status_code == 201
+    assert "C-1" in _listed(http, _open(http, "C-1"))
+    [child] = children_of(server.pid)
+    return child
+
+
 def test_the_child_projects_is_replaced_when_killed_and_goes_with_the_server(
     served: tuple[httpx.Client, subprocess.Popen[bytes]],
 ) -> None:
     http, server = served
-    assert http.put("/v1/policies/child", json=POLICY).status_code == 201
-    assert "C-1" in _listed(http, _open(http, "C-1"))
-    [child] = children_of(server.pid)
+    child = _projected_child(http, server)
     assert child != server.pid
 
     os.kill(child, signal.SIGKILL)
@@ -129,9 +135,7 @@ def test_the_childs_steps_run_at_the_idle_scheduling_class(
     # A burst of writes gets the CPU first (service/idle_lane.py); the child's main
     # thread, which runs the steps once it has been behind for long, stays normal.
     http, server = served
-    assert http.put("/v1/policies/child", json=POLICY).status_code == 201
-    assert "C-1" in _listed(http, _open(http, "C-1"))
-    [child] = children_of(server.pid)
+    child = _projected_child(http, server)
     policies = {
         int(task.name): os.sched_getscheduler(int(task.name))
         for task in Path(f"/proc/{child}/task").iterdir()
