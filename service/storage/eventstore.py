@@ -297,24 +297,21 @@ class EventStore:
 
     def _fetch(self, statement: str, params: list[Any]) -> list[Any]:
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        sqlite = self.config.kind == "sqlite"
 
         def fetch() -> list[Any]:
-            with datastore.transaction(commit=False) as cursor:
-                cursor.execute(statement, params)
-                return list(cursor.fetchall())
-
-        def fetch_sqlite() -> list[Any]:
             # One statement is its own snapshot: without the library's BEGIN and ROLLBACK
-            # around it, a follower's one-event read makes one call into SQLite, not three.
-            with (
-                datastore.get_connection(commit=False) as connection,
-                connection.cursor() as cursor,
-            ):
+            # around it (PostgreSQL's pooled connections are in autocommit), a follower's
+            # one-event read is one call into the database, not three.
+            opened = (
+                datastore.get_connection(commit=False) if sqlite else datastore.get_connection()
+            )
+            with opened as connection, connection.cursor() as cursor:
                 cursor.execute(statement, params)
                 return list(cursor.fetchall())
 
         with self._call():
-            return fetch_sqlite() if self.config.kind == "sqlite" else once_more(datastore, fetch)
+            return fetch() if sqlite else once_more(datastore, fetch)
 
 
 def _identity_of(path: Path | None) -> tuple[int, int] | None:
