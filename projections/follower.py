@@ -32,7 +32,7 @@ from projections.tracking import (
     set_live_generation,
     write_transaction,
 )
-from projections.webhooks.outbox import ClockWatcher
+from projections.webhooks.outbox import ClockWatcher, drop_orphan_marks
 
 SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, for the pool's other users
 
@@ -145,6 +145,7 @@ class Follower:
                     self.apply(conn, projector, batch)
                     self.position = batch[-1][0]
                     applied += len(batch)
+                drop_orphan_marks(conn, projector.tables.clocks)
                 set_live_generation(conn, projector.tables.generation)
         except BaseException:
             self.reset()

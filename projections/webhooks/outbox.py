@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from domain.webhooks.kinds import Kind
 from domain.webhooks.transitions import ClockView, Mark, transition
@@ -149,6 +149,21 @@ def load_marks(conn: Connection, keys: Sequence[Key]) -> dict[Key, Row]:
     return found
 
 
+def drop_orphan_marks(conn: Connection, clocks: Table) -> int:
+    """Delete the marks of clocks that ``clocks`` has no row for; how many.
+
+    Run as a rebuilt generation goes live: the live projection then reads a clock's
+    mark only when the clock had a row (``ClockWatcher.clocks_changed``), so a mark
+    left by the old generation must not outlive its clock.
+    """
+    has_clock = (
+        f"SELECT 1 FROM {clocks.name} AS c "
+        f"WHERE c.ticket_id = {marks.name}.ticket_id AND c.metric = {marks.name}.metric"
+    )
+    result = conn.exec_driver_sql(f"DELETE FROM {marks.name} WHERE NOT EXISTS ({has_clock})")
+    return int(result.rowcount or 0)
+
+
 _TICKET, _METRIC, _OUTCOME, _WARN, _DUE = (
     CLOCK_COLUMNS.index(name)
     for name in ("ticket_id", "metric", "outcome", "warn_at_us", "running_due_us")
@@ -179,7 +194,9 @@ class ClockWatcher:
             return
         now = self._now()
         keys = [_key(old, new) for old, new in changes]
-        known = load_marks(conn, keys)
+        # A clock that had no row has no mark (marks go with their clocks, and a switch
+        # to a rebuilt generation drops the others): a new ticket's clocks need no read.
+        known = load_marks(conn, [_key(old, new) for old, new in changes if old is not None])
         # Read only once something is announced: most steps announce nothing (a new
         # ticket's clocks), and reading every subscription was a sixth of a one-event step.
         active: list[subs.Subscription] | None = None

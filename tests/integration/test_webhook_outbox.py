@@ -10,11 +10,12 @@ from eventsourcing.domain import DomainEvent
 from sqlalchemy import Connection, Engine, select
 
 from domain.business_time import to_us
+from domain.webhooks.transitions import Mark
 from projections.follower import Follower
 from projections.projector import Projector
 from projections.tracking import ensure_schema, write_transaction
 from projections.webhooks import subscriptions as subs
-from projections.webhooks.outbox import wall_us
+from projections.webhooks.outbox import mark_row, wall_us
 from projections.webhooks.schedule import fire_due
 from projections.webhooks.tables import deliveries, marks
 from tests.integration.test_projection_support import T0, LogWriter, database, follow_all
@@ -128,3 +129,53 @@ def test_a_rebuild_announces_nothing_again(database_url: str) -> None:
         rebuild(engine, store)
         follow_all(engine, store)
         assert announced(engine, "R-1") == ["met"]
+
+
+def _stale_mark(engine: Engine, ticket: str, metric: str = "response") -> None:
+    """A mark with no clock row behind it, as a generation replaced by a rebuild can leave."""
+    clock = {"ticket_id": ticket, "metric": metric, "plan": "gold"}
+    row = mark_row(clock, Mark(breached=True))
+    with engine.connect() as conn, write_transaction(conn):
+        conn.execute(marks.insert().values(row))
+
+
+def test_a_rebuild_going_live_drops_the_marks_of_clocks_it_has_not(database_url: str) -> None:
+    from projections.rebuild import rebuild
+
+    with database(database_url) as (store, engine):
+        subscribe(engine)
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        writer.opened("R-1", T0, priority="P1")
+        follow_all(engine, store)
+        _stale_mark(engine, "GONE-1")
+        rebuild(engine, store)
+        assert mark_of(engine, "GONE-1") is None
+        assert mark_of(engine, "R-1") is not None  # its clock is in the new generation
+        # The clock appears at last: scheduled as a new one, nothing announced yet.
+        writer.opened("GONE-1", T0 + timedelta(days=3650), priority="P1")
+        follow_all(engine, store)
+        mark = mark_of(engine, "GONE-1")
+        assert mark is not None
+        assert not mark["breached"]
+        assert mark["due_at_us"] == to_us(T0 + timedelta(days=3650, hours=1))
+        assert announced(engine, "GONE-1") == []
+
+
+def test_a_new_clock_replaces_a_stale_mark_without_failing(database_url: str) -> None:
+    """A database written before rebuilds dropped such marks may still hold one: the new
+    clock's mark takes its place (the batch must not fail on the key)."""
+    with database(database_url) as (store, engine):
+        subscribe(engine)
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        follow_all(engine, store)
+        _stale_mark(engine, "S-1")
+        writer.opened("S-1", T0 + timedelta(days=3650), priority="P1")
+        assert follow_all(engine, store) == store.max_position()
+        mark = mark_of(engine, "S-1")
+        assert mark is not None
+        assert not mark["breached"]
+        assert mark["next_us"] == to_us(T0 + timedelta(days=3650, minutes=45))
