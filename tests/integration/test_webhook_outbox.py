@@ -18,6 +18,7 @@ from projections.webhooks import subscriptions as subs
 from projections.webhooks.outbox import mark_row, wall_us
 from projections.webhooks.schedule import fire_due
 from projections.webhooks.tables import deliveries, marks
+from service.storage.eventstore import EventStore
 from tests.integration.test_projection_support import T0, LogWriter, database, follow_all
 
 ALL = frozenset({"at_risk", "breached", "met", "breach_retracted"})
@@ -30,6 +31,15 @@ def subscribe(engine: Engine) -> None:
     )
     with engine.connect() as conn, write_transaction(conn):
         subs.insert(conn, sub)
+
+
+def subscribed_log(store: EventStore, engine: Engine) -> LogWriter:
+    """A log with the office calendar and the gold plan, and a subscription to it."""
+    subscribe(engine)
+    writer = LogWriter(store)
+    writer.calendar("office")
+    writer.policy("gold")
+    return writer
 
 
 def mark_of(engine: Engine, ticket: str, metric: str = "response") -> dict[str, object] | None:
@@ -54,10 +64,7 @@ def announced(engine: Engine, ticket: str) -> list[str]:
 
 def test_a_pause_and_a_late_response_move_the_schedule_and_retract(database_url: str) -> None:
     with database(database_url) as (store, engine):
-        subscribe(engine)
-        writer = LogWriter(store)
-        writer.calendar("office")
-        writer.policy("gold")
+        writer = subscribed_log(store, engine)
         writer.opened("W-1", T0, priority="P1")  # 24x7: response 1 h, resolution 8 h
         follow_all(engine, store)
         mark = mark_of(engine, "W-1")
@@ -97,10 +104,7 @@ class CrashingFollower(Follower):
 
 def test_outbox_rows_roll_back_with_the_batch(database_url: str) -> None:
     with database(database_url) as (store, engine):
-        subscribe(engine)
-        writer = LogWriter(store)
-        writer.calendar("office")
-        writer.policy("gold")
+        writer = subscribed_log(store, engine)
         for n in range(5):
             writer.opened(f"C-{n}", T0, priority="P1")
             writer.event(f"C-{n}", "responded", T0 + timedelta(minutes=2))
@@ -118,10 +122,7 @@ def test_a_rebuild_announces_nothing_again(database_url: str) -> None:
     from projections.rebuild import rebuild
 
     with database(database_url) as (store, engine):
-        subscribe(engine)
-        writer = LogWriter(store)
-        writer.calendar("office")
-        writer.policy("gold")
+        writer = subscribed_log(store, engine)
         writer.opened("R-1", T0, priority="P1")
         writer.event("R-1", "responded", T0 + timedelta(minutes=2))
         follow_all(engine, store)
@@ -143,10 +144,7 @@ def test_a_rebuild_going_live_drops_the_marks_of_clocks_it_has_not(database_url:
     from projections.rebuild import rebuild
 
     with database(database_url) as (store, engine):
-        subscribe(engine)
-        writer = LogWriter(store)
-        writer.calendar("office")
-        writer.policy("gold")
+        writer = subscribed_log(store, engine)
         writer.opened("R-1", T0, priority="P1")
         follow_all(engine, store)
         _stale_mark(engine, "GONE-1")
@@ -167,10 +165,7 @@ def test_a_new_clock_replaces_a_stale_mark_without_failing(database_url: str) ->
     """A database written before rebuilds dropped such marks may still hold one: the new
     clock's mark takes its place (the batch must not fail on the key)."""
     with database(database_url) as (store, engine):
-        subscribe(engine)
-        writer = LogWriter(store)
-        writer.calendar("office")
-        writer.policy("gold")
+        writer = subscribed_log(store, engine)
         follow_all(engine, store)
         _stale_mark(engine, "S-1")
         writer.opened("S-1", T0 + timedelta(days=3650), priority="P1")
