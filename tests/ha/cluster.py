@@ -51,8 +51,10 @@ class Node:
 @dataclass
 class Formation:
     root: Path
-    monitor_port: int = 55432
-    node_ports: tuple[int, int] = (55433, 55434)
+    # Below Linux's ephemeral range (32768-60999 by default): a port in it can be held
+    # at any moment by some outgoing connection (CI's suite makes thousands just before).
+    monitor_port: int = 25432
+    node_ports: tuple[int, int] = (25433, 25434)
     dbname: str = "slaclock"
     monitor: Node = field(init=False)
     nodes: list[Node] = field(init=False)
@@ -245,7 +247,10 @@ class Formation:
 
 
 def _port_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on ``port``: bound as it binds, with SO_REUSEADDR,
+    so that connections of an earlier run still in TIME_WAIT do not count."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
