@@ -222,10 +222,12 @@ def apply_summary(conn: Connection, table: Table, deltas: dict[SummaryKey, list[
     added = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in _COUNTS)
     conflict = f"ON CONFLICT ({', '.join(_SUMMARY_KEY)}) DO UPDATE SET {added}"
     insert_many(conn, table, _SUMMARY_KEY + _COUNTS, rows, conflict)
+    # Counters never go below zero, so only a row that some count fell in can be empty:
+    # a step of new tickets only adds, and needs no delete (two statements a step).
+    fallen = [key for key, counts in sorted(deltas.items()) if min(counts) < 0]
+    if not fallen:
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     keyed = " AND ".join(f"{name} = {mark}" for name in _SUMMARY_KEY)
     empty = " AND ".join(f"{name} = 0" for name in _COUNTS)
-    conn.exec_driver_sql(
-        f"DELETE FROM {table.name} WHERE {keyed} AND {empty}",
-        [row[: len(_SUMMARY_KEY)] for row in rows],
-    )
+    conn.exec_driver_sql(f"DELETE FROM {table.name} WHERE {keyed} AND {empty}", fallen)
