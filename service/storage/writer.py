@@ -9,43 +9,41 @@ whole group, and nothing is acknowledged before it is durable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import queue
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
-from domain.contract_events import ContractEvent
 from domain.errors import DomainError
-from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
-from domain.service_events import NewServiceEvent, ServiceEvent
+from domain.service_events import NewServiceEvent
 from domain.ticket import NewTicketEvent
 from service.catalog import Catalog
-from service.contract_ingest import ContractReceipt
 from service.ingest import (
     Command,
     Decision,
     IngestRules,
     Prepared,
-    Receipt,
-    RetryOf,
-    VersionReceipt,
 )
-from service.outage_ingest import ServiceReceipt, ServiceRetryOf, fresh_receipt
 from service.storage.eventstore import EventStore
 from service.storage.store_circuit import StoreCircuit, StoreUnavailable, is_store_outage
+from service.storage.writer_answers import Receipts
+from service.storage.writer_requests import (
+    Answer,
+    Flight,
+    Request,
+    Unit,
+    lost,
+    settle_from_thread,
+)
 
 log = logging.getLogger(__name__)
 
-Answer = Receipt | VersionReceipt | ServiceReceipt | ContractReceipt
 MAX_CONFLICT_RETRIES = 3
 # Groups this big are inserted in the background while the next is decided; smaller
 # ones (single events under load) are committed in line, without a thread hand-off.
@@ -53,80 +51,8 @@ OVERLAP_FROM_EVENTS = 256
 SWITCH_INTERVAL_SECONDS = 0.0005
 
 
-__all__ = ["StoreUnavailable", "Writer"]
+__all__ = ["Answer", "StoreUnavailable", "Writer"]
 UNCOMMITTED = "the event store could not commit; retry later"
-
-
-@dataclass
-class _Request:
-    """Commands submitted together (one HTTP request); answered together after commit."""
-
-    commands: list[Command]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[list[Answer | Exception]]
-    results: list[Answer | Exception | None] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.results = [None] * len(self.commands)
-
-    def answers(self) -> list[Answer | Exception]:
-        return [r if r is not None else _lost() for r in self.results]
-
-
-def _settle(requests: list[_Request], error: Exception | None = None) -> None:
-    """Answer requests on their event loop (a request whose caller gave up is skipped)."""
-    for request in requests:
-        if request.future.done():
-            continue
-        if error is None:
-            request.future.set_result(request.answers())
-        else:
-            request.future.set_exception(error)
-
-
-def _settle_from_thread(requests: list[_Request], error: Exception | None = None) -> None:
-    # One wake-up per loop and group, rather than one per request.
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Request]] = {}
-    for request in requests:
-        by_loop.setdefault(request.loop, []).append(request)
-    for loop, waiting in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
-            loop.call_soon_threadsafe(_settle, waiting, error)
-
-
-@dataclass
-class _Unit:
-    """One command of a request."""
-
-    request: _Request
-    index: int
-    # When the writer took it: a failure of a call begun before the outage circuit
-    # last closed is that outage's echo, not news of a new one.
-    began: float = field(default_factory=time.monotonic)
-
-    @property
-    def command(self) -> Command:
-        return self.request.commands[self.index]
-
-    @property
-    def pending(self) -> bool:
-        return self.request.results[self.index] is None
-
-    def answer(self, result: Answer | Exception) -> None:
-        self.request.results[self.index] = result
-
-    def reset(self) -> None:
-        self.request.results[self.index] = None
-
-
-@dataclass
-class _Flight:
-    """A decided group whose insert runs while the writer decides the next one."""
-
-    requests: list[_Request]
-    units: list[_Unit]
-    decided: list[tuple[_Unit, Decision]]
-    insert: Future[list[int]]
 
 
 def _inserted_now(store: EventStore, stored: list[StoredEvent]) -> Future[list[int]]:
@@ -138,14 +64,10 @@ def _inserted_now(store: EventStore, stored: list[StoredEvent]) -> Future[list[i
     return done
 
 
-def _tickets_only(units: list[_Unit]) -> bool:
+def _tickets_only(units: list[Unit]) -> bool:
     # A catalog version changes what later commands are decided against: such a group
     # is stored before the next is decided.
     return all(isinstance(u.command, NewTicketEvent) for u in units)
-
-
-def _lost() -> Exception:
-    return StoreUnavailable("the writer stopped before committing this event")
 
 
 _STOP = object()
@@ -167,6 +89,7 @@ class Writer:
         self._store = store
         self._catalog = catalog
         self._rules = IngestRules(store, catalog)
+        self._receipts = Receipts(self._rules, catalog)
         self._max_events = max_events
         self._clock = clock
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -181,7 +104,7 @@ class Writer:
         self.groups_overlapped = 0
         self._circuit: StoreCircuit | None = None
         # The requests the writer holds: the outage circuit answers them if it opens.
-        self._in_hand: list[_Request] = []
+        self._in_hand: list[Request] = []
 
     def attach(self, circuit: StoreCircuit) -> None:
         """Refuse work while ``circuit`` is open, and answer what waits when it opens."""
@@ -224,7 +147,7 @@ class Writer:
         if not commands:
             return []
         loop = asyncio.get_running_loop()
-        request = _Request(list(commands), loop, loop.create_future())
+        request = Request(list(commands), loop, loop.create_future())
         self._queue.put(request)
         return await request.future
 
@@ -233,16 +156,16 @@ class Writer:
     def _run(self) -> None:
         # While one group's rows are being inserted (the GIL released), the writer
         # decides and encodes the next; a group is answered only once its insert is done.
-        flight: _Flight | None = None
+        flight: Flight | None = None
         stopping = False
         with ThreadPoolExecutor(1, thread_name_prefix="slaclock-insert") as inserter:
             while not (stopping and flight is None):
-                group: list[_Request] = []
+                group: list[Request] = []
                 if not stopping:
                     group, stopping = self._take_group(wait=flight is None)
                 self._in_hand = group + (flight.requests if flight is not None else [])
                 group = self._unless_open(group)
-                units = [_Unit(r, i) for r in group for i in range(len(r.commands))]
+                units = [Unit(r, i) for r in group for i in range(len(r.commands))]
                 if flight is not None and not (units and _tickets_only(units)):
                     self._land(flight, following=[])
                     flight = None
@@ -250,7 +173,7 @@ class Writer:
                     flight = self._launch(group, units, after=flight, inserter=inserter)
         self._drain()
 
-    def _take_group(self, *, wait: bool) -> tuple[list[_Request], bool]:
+    def _take_group(self, *, wait: bool) -> tuple[list[Request], bool]:
         """What is waiting, up to the bound, and whether the writer was told to stop."""
         try:
             first = self._queue.get() if wait else self._queue.get_nowait()
@@ -258,7 +181,7 @@ class Writer:
             return [], False
         if first is _STOP:
             return [], True
-        group: list[_Request] = [first]
+        group: list[Request] = [first]
         size = len(first.commands)
         while size < self._max_events:
             try:
@@ -273,12 +196,12 @@ class Writer:
 
     def _launch(
         self,
-        group: list[_Request],
-        units: list[_Unit],
+        group: list[Request],
+        units: list[Unit],
         *,
-        after: _Flight | None,
+        after: Flight | None,
         inserter: ThreadPoolExecutor,
-    ) -> _Flight | None:
+    ) -> Flight | None:
         """Decide a group and commit it, once the group ``after`` is stored.
 
         A big group of ticket events is left inserting (returned) while the writer
@@ -292,15 +215,13 @@ class Writer:
                 decided = self._decide_or_fail(units)
         commands, stored = decided
         if len(stored) >= OVERLAP_FROM_EVENTS and _tickets_only(units):
-            return _Flight(group, units, commands, inserter.submit(self._store.insert, stored))
-        self._land(
-            _Flight(group, units, commands, _inserted_now(self._store, stored)), following=[]
-        )
+            return Flight(group, units, commands, inserter.submit(self._store.insert, stored))
+        self._land(Flight(group, units, commands, _inserted_now(self._store, stored)), following=[])
         return None
 
     def _decide_or_fail(
-        self, units: list[_Unit]
-    ) -> tuple[list[tuple[_Unit, Decision]], list[StoredEvent]]:
+        self, units: list[Unit]
+    ) -> tuple[list[tuple[Unit, Decision]], list[StoredEvent]]:
         try:
             return self._decide(units, assume_new=True)
         except Exception as error:  # every request must get an answer, whatever failed
@@ -308,7 +229,7 @@ class Writer:
             self._fail(units, error)
             return [], []
 
-    def _land(self, flight: _Flight, *, following: list[_Unit]) -> bool:
+    def _land(self, flight: Flight, *, following: list[Unit]) -> bool:
         """Answer a group once its insert is done; False if it had to be committed again."""
         landed = False
         try:
@@ -322,19 +243,19 @@ class Writer:
             self._undo(following)
             self._forget(flight.units)
             self._fail(flight.units, error)
-        _settle_from_thread(flight.requests)
+        settle_from_thread(flight.requests)
         return landed
 
-    def _undo(self, units: list[_Unit]) -> None:
+    def _undo(self, units: list[Unit]) -> None:
         """Drop what deciding ``units`` cached or answered, to decide them afresh."""
         self._forget(units)
         for unit in units:
             unit.reset()
 
-    def _unless_open(self, group: list[_Request]) -> list[_Request]:
+    def _unless_open(self, group: list[Request]) -> list[Request]:
         """The group, or none of it (each answered 503) while the outage circuit is open."""
         if group and self._circuit is not None and self._circuit.is_open:
-            _settle_from_thread(group, StoreUnavailable(UNCOMMITTED))
+            settle_from_thread(group, StoreUnavailable(UNCOMMITTED))
             return []
         return group
 
@@ -345,7 +266,7 @@ class Writer:
         the outcome is unknown, and a retry with the same event_id is answered with
         the original receipt if it was (docs/operations.md, "Database outages").
         """
-        waiting: list[_Request] = []
+        waiting: list[Request] = []
         stop = False
         while True:
             try:
@@ -358,10 +279,10 @@ class Writer:
                 waiting.append(item)
         if stop:
             self._queue.put(_STOP)
-        _settle_from_thread(waiting + self._in_hand, StoreUnavailable(UNCOMMITTED))
+        settle_from_thread(waiting + self._in_hand, StoreUnavailable(UNCOMMITTED))
 
     def _drain(self) -> None:
-        waiting: list[_Request] = []
+        waiting: list[Request] = []
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -369,9 +290,9 @@ class Writer:
                 break
             if item is not _STOP:
                 waiting.append(item)
-        _settle_from_thread(waiting, _lost())
+        settle_from_thread(waiting, lost())
 
-    def _commit_again(self, units: list[_Unit]) -> None:
+    def _commit_again(self, units: list[Unit]) -> None:
         """After a first try that assumed tickets new: with heads read from the store."""
         self._rules.opened_ticket_existed()
         try:
@@ -386,7 +307,7 @@ class Writer:
             self._forget(units)
             self._fail(units, error)
 
-    def _commit_alone(self, unit: _Unit) -> None:
+    def _commit_alone(self, unit: Unit) -> None:
         for _ in range(MAX_CONFLICT_RETRIES):
             try:
                 self._commit([unit], assume_new=False)
@@ -399,18 +320,18 @@ class Writer:
                 return
         self._fail([unit], StoreUnavailable("the ticket kept changing; try again"))
 
-    def _commit(self, units: list[_Unit], *, assume_new: bool) -> None:
+    def _commit(self, units: list[Unit], *, assume_new: bool) -> None:
         decided, stored = self._decide(units, assume_new=assume_new)
         self._answer(decided, self._store.insert(stored))
 
     def _decide(
-        self, units: list[_Unit], *, assume_new: bool
-    ) -> tuple[list[tuple[_Unit, Decision]], list[StoredEvent]]:
+        self, units: list[Unit], *, assume_new: bool
+    ) -> tuple[list[tuple[Unit, Decision]], list[StoredEvent]]:
         recorded_at = self._next_instant()
         self._last_recorded = recorded_at
         pending = [u.command for u in units if u.pending]
         self._rules.prefetch(pending, assume_new_on_opened=assume_new)
-        decided: list[tuple[_Unit, Decision]] = []
+        decided: list[tuple[Unit, Decision]] = []
         for unit in units:
             if not unit.pending:
                 continue
@@ -421,80 +342,12 @@ class Writer:
         prepared = [e for _, d in decided if isinstance(d, Prepared) for e in d.events]
         return decided, self._store.encode(prepared)
 
-    def _answer(self, decided: list[tuple[_Unit, Decision]], positions: list[int]) -> None:
+    def _answer(self, decided: list[tuple[Unit, Decision]], positions: list[int]) -> None:
         prepared = [e for _, d in decided if isinstance(d, Prepared) for e in d.events]
         by_event = dict(zip((id(e) for e in prepared), positions, strict=True))
-        for unit, answer in self._answers(decided, by_event):
+        for unit, answer in self._receipts.of_group(decided, by_event):
             unit.answer(answer)
         self._after_commit(prepared, positions)
-
-    def _answers(
-        self, decided: list[tuple[_Unit, Decision]], by_event: dict[int, int]
-    ) -> list[tuple[_Unit, Answer]]:
-        fresh: dict[tuple[str, int], Receipt | ContractReceipt] = {}
-        answers: list[tuple[_Unit, Answer]] = []
-        for unit, decision in decided:
-            if isinstance(decision, Prepared):
-                answer = self._fresh_answer(decision, by_event[id(decision.event)])
-                if isinstance(answer, Receipt | ContractReceipt):
-                    fresh[(type(answer).__name__ + ":" + answer[0], answer.version)] = answer
-                answers.append((unit, answer))
-        for unit, decision in decided:
-            if isinstance(decision, RetryOf):
-                kind = "ContractReceipt:" if decision.aggregate == "contract" else "Receipt:"
-                first = fresh.get((kind + decision.ticket_id, decision.version))
-                answers.append((unit, self._retry_answer(decision, first)))
-            elif isinstance(decision, VersionReceipt):
-                answers.append((unit, decision))
-            elif isinstance(decision, ServiceRetryOf):
-                answers.append((unit, self._rules.services.receipt_of(decision)))
-        return answers
-
-    def _fresh_answer(self, decision: Prepared, position: int) -> Answer:
-        event = decision.event
-        if isinstance(event, TicketEvent):
-            self._rules.note_stored(event, position)
-            return Receipt(
-                event.ticket_id,
-                event.event_id,
-                event.originator_version,
-                position,
-                event.timestamp,
-                created=True,
-            )
-        if isinstance(event, ServiceEvent):
-            return fresh_receipt(event, position)
-        if isinstance(event, ContractEvent):
-            return ContractReceipt(
-                event.contract_id,
-                event.event_id,
-                event.originator_version,
-                position,
-                event.timestamp,
-                created=True,
-            )
-        if isinstance(event, CalendarVersionDefined):
-            self._catalog.calendar_versions(event.calendar_id, refresh=True)
-            return self._version_receipt("calendar", event.calendar_id, event.originator_version)
-        assert isinstance(event, PolicyVersionDefined)
-        self._catalog.policy_versions(event.plan_id, refresh=True)
-        return self._version_receipt("policy", event.plan_id, event.originator_version)
-
-    def _version_receipt(self, kind: Any, key: str, number: int) -> VersionReceipt:
-        versions = (
-            self._catalog.calendar_versions(key, refresh=False)
-            if kind == "calendar"
-            else self._catalog.policy_versions(key, refresh=False)
-        )
-        version = next(v for v in versions if v.number == number)
-        return VersionReceipt(kind, key, number, version.effective_from, created=True)
-
-    def _retry_answer(
-        self, decision: RetryOf, first: Receipt | ContractReceipt | None
-    ) -> Receipt | ContractReceipt:
-        if first is not None:
-            return first._replace(created=False)
-        return self._rules.retry_receipt(decision)
 
     def _after_commit(self, prepared: list[Any], positions: list[int]) -> None:
         if not positions:
@@ -512,13 +365,13 @@ class Writer:
         # recorded_at never goes backwards, so as_known_at agrees with the log's order.
         return max(self._clock(), self._last_recorded)
 
-    def _forget(self, units: list[_Unit]) -> None:
+    def _forget(self, units: list[Unit]) -> None:
         self._rules.forget_commands([u.command for u in units])
         self._rules.services.forget(
             {u.command.service_id for u in units if isinstance(u.command, NewServiceEvent)}
         )
 
-    def _fail(self, units: list[_Unit], error: BaseException) -> None:
+    def _fail(self, units: list[Unit], error: BaseException) -> None:
         if not isinstance(error, PersistenceError | StoreUnavailable):
             log.error("writer failed", exc_info=error)
         elif not isinstance(error, StoreUnavailable):
