@@ -3,6 +3,7 @@ retry the receipt its first commit got."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from domain.contract_events import ContractEvent
@@ -47,25 +48,11 @@ class Receipts:
         event = decision.event
         if isinstance(event, TicketEvent):
             self._rules.note_stored(event, position)
-            return Receipt(
-                event.ticket_id,
-                event.event_id,
-                event.originator_version,
-                position,
-                event.timestamp,
-                created=True,
-            )
+            return Receipt(event.ticket_id, *_first_stored(event, position), created=True)
         if isinstance(event, ServiceEvent):
             return fresh_receipt(event, position)
         if isinstance(event, ContractEvent):
-            return ContractReceipt(
-                event.contract_id,
-                event.event_id,
-                event.originator_version,
-                position,
-                event.timestamp,
-                created=True,
-            )
+            return ContractReceipt(event.contract_id, *_first_stored(event, position), created=True)
         if isinstance(event, CalendarVersionDefined):
             self._catalog.calendar_versions(event.calendar_id, refresh=True)
             return self._version_receipt("calendar", event.calendar_id, event.originator_version)
@@ -88,3 +75,10 @@ class Receipts:
         if first is not None:
             return first._replace(created=False)
         return self._rules.retry_receipt(decision)
+
+
+def _first_stored(
+    event: TicketEvent | ContractEvent, position: int
+) -> tuple[str, int, int, datetime]:
+    """A receipt's event id, version, position and time, as its first commit stored them."""
+    return (event.event_id, event.originator_version, position, event.timestamp)
