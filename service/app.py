@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -63,6 +63,31 @@ class SlaclockApp(FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    app = SlaclockApp(
+        title="slaclock",
+        version=VERSION,
+        summary="Event-sourced SLA clocks in business hours, with audit replay.",
+        lifespan=_lifespan(settings),
+        # FastAPI's OpenTelemetry hooks looked up the global providers (environment
+        # reads included) on every request, fast lanes too: about 2% of a busy event
+        # loop. slaclock's own telemetry is /metrics and its logs.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
+    app.state.settings = settings
+    app.fast_lane_max_bytes = settings.max_body_bytes if settings.ingest_fast_lane else None
+    app.read_lane = settings.read_fast_lane
+    app.body_timeout_seconds = settings.body_timeout_seconds
+    app.http_metrics = app.state.http_metrics = HttpMetrics(VERSION)
+    app.state.service = None
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _include_routes(app)
+    problems.add_problem_schema(app)
+    return app
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The runtime is built as the server starts, in a thread, and closed as it stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,24 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.webhooks = None
             await run_in_threadpool(runtime.close)
 
-    app = SlaclockApp(
-        title="slaclock",
-        version=VERSION,
-        summary="Event-sourced SLA clocks in business hours, with audit replay.",
-        lifespan=lifespan,
-        # FastAPI's OpenTelemetry hooks looked up the global providers (environment
-        # reads included) on every request, fast lanes too: about 2% of a busy event
-        # loop. slaclock's own telemetry is /metrics and its logs.
-        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
-    )
-    app.state.settings = settings
-    app.fast_lane_max_bytes = settings.max_body_bytes if settings.ingest_fast_lane else None
-    app.read_lane = settings.read_fast_lane
-    app.body_timeout_seconds = settings.body_timeout_seconds
-    app.http_metrics = app.state.http_metrics = HttpMetrics(VERSION)
-    app.state.service = None
-    problems.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return lifespan
+
+
+def _include_routes(app: FastAPI) -> None:
     for module in (
         routes_events,
         routes_catalog,
@@ -116,8 +127,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     _include_projection_routes(app)
     _include_dashboard(app)
-    problems.add_problem_schema(app)
-    return app
 
 
 def _include_projection_routes(app: FastAPI) -> None:
