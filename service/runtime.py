@@ -78,16 +78,7 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
         runtime.checkpointer = WalCheckpointer(config.sqlite_path)
         writer.on_commit(runtime.checkpointer.nudge)
         runtime.checkpointer.start()
-    runtime.circuit = StoreCircuit(
-        runtime.probe,
-        stuck_for=store.stuck_for,
-        timeout=settings.store_timeout_seconds,
-        stuck_timeout=(
-            settings.sqlite_lock_wait_seconds
-            if config.kind == "sqlite"
-            else settings.store_timeout_seconds
-        ),
-    )
+    runtime.circuit = _store_circuit(runtime)
     writer.attach(runtime.circuit)
     runtime.circuit.on_close(store.reset_connections)
     writer.start()
@@ -101,6 +92,22 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
         runtime.circuit.on_close(projections.retry_now)
     runtime.circuit.start()
     return runtime
+
+
+def _store_circuit(runtime: Runtime) -> StoreCircuit:
+    """The outage circuit: the probe's own deadline, and how long a stuck call may take."""
+    settings = runtime.settings
+    stuck = (
+        settings.sqlite_lock_wait_seconds
+        if runtime.config.kind == "sqlite"
+        else settings.store_timeout_seconds
+    )
+    return StoreCircuit(
+        runtime.probe,
+        stuck_for=runtime.store.stuck_for,
+        timeout=settings.store_timeout_seconds,
+        stuck_timeout=stuck,
+    )
 
 
 def build_projections(runtime: Runtime, *, follows_here: bool) -> ProjectionService:
