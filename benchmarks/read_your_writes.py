@@ -11,8 +11,8 @@ second in all); as soon as a write is answered, its client reads
 write rate, the p50, p99 and maximum of the read's latency (from the write's
 answer to the read's), the write's own p99, any non-2xx (goal: read p99
 ≤ 25 ms at 500 events/s), and the CPU the server and its projection child
-spent per write and its read (read from /proc, as benchmarks/cpu_budget.py
-does). The latencies swing from run to run on a shared 2-core machine; the CPU
+spent per write and its read, and on PostgreSQL the database server's
+processes too (read from /proc, as benchmarks/cpu_budget.py does). The latencies swing from run to run on a shared 2-core machine; the CPU
 per write is the steadier figure to compare two versions by: the server's
 event loop is one thread, and its tail grows as that loop nears a full core.
 
@@ -129,13 +129,13 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     header = ("backend", "writes/s", "p50 ms", "p99 ms", "max ms", "write p99", "non2xx")
-    print("".join(f"{h:>11}" for h in (*header, "server µs", "child µs", "goal")))
+    print("".join(f"{h:>11}" for h in (*header, "server µs", "child µs", "db µs", "goal")))
     for n, kind in enumerate(args.backends.split(",")):
         port = 8810 + n
         with database(kind) as url, server(url, port) as base:
             define_bench_plan(base)
             found = processes(port)
-            before = {name: cpu_seconds(found[name]) for name in ("server", "child")}
+            before = {name: cpu_seconds(found[name]) for name in ("server", "child", "postgres")}
             r = asyncio.run(paced(port, args.rate, args.seconds, args.workers))
             cpu = {k: (cpu_seconds(found[k]) - v) / r["writes"] * 1e6 for k, v in before.items()}
         row = (
@@ -148,6 +148,7 @@ def main() -> None:
             f"{r['non_2xx']:.0f}",
             f"{cpu['server']:.0f}",
             f"{cpu['child']:.0f}",
+            f"{cpu['postgres']:.0f}" if kind == "postgres" else "",
             "p99 ≤ 25",
         )
         print("".join(f"{c:>11}" for c in row), flush=True)
