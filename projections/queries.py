@@ -8,17 +8,38 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import BigInteger, Connection, Engine, Select, bindparam, or_, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Select,
+    Subquery,
+    bindparam,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from domain.business_time import from_us, to_us
 from projections import cursor
 from projections.live import instant, live_clock
 from projections.ports import Now
-from projections.rawreads import RawSnapshot, StatementCache, raw_snapshot, repeatable_read
+from projections.rawreads import (
+    RawSnapshot,
+    StatementCache,
+    raw_statement,
+    repeatable_read,
+)
 from projections.rows import OPEN_STATUSES
-from projections.schema import Tables, tables_for
-from projections.tracking import ensure_schema, is_sqlite, live_generation
+from projections.schema import PROJECTION, Tables, registry, tables_for
+from projections.tracking import (
+    ensure_schema,
+    generation_found,
+    is_sqlite,
+    live_generation,
+)
 
 R = TypeVar("R")
 
@@ -67,6 +88,8 @@ class ProjectionReader:
         self._now = now
         self._schema_ready = False
         self._statements = StatementCache()
+        # The live generation the last one-statement read found (None: not known yet).
+        self._generation: int | None = None
 
     def read(self, query: Callable[[Connection, Tables], R]) -> R:
         """Run ``query`` on the live generation, in one snapshot."""
@@ -77,12 +100,24 @@ class ProjectionReader:
 
         return self._retried(attempt)
 
-    def read_raw(self, query: Callable[[RawSnapshot, Tables], R]) -> R:
-        """``read`` on the driver's cursor with statements compiled once (projections.rawreads)."""
+    def read_statement(self, query: Callable[[RawSnapshot, Tables], R]) -> R:
+        """Run ``query``, one statement that also reads the live generation
+        (``_checked_rows``), on the driver's cursor with statements compiled once
+        (projections.rawreads): on the generation the last such read found, with no
+        transaction around it, and once more on the live one if that has changed."""
 
         def attempt() -> R:
-            with raw_snapshot(self._engine, self._statements) as read:
-                return query(read, tables_for(read.live_generation()))
+            with raw_statement(self._engine, self._statements) as read:
+                if self._generation is None:
+                    self._generation = read.live_generation()
+                try:
+                    return query(read, tables_for(self._generation))
+                except GenerationMoved as moved:
+                    self._generation = moved.generation
+                    return query(read, tables_for(moved.generation))
+                except (OperationalError, ProgrammingError):
+                    self._generation = None  # its tables may be gone: ask again
+                    raise
 
         return self._retried(attempt)
 
@@ -116,25 +151,22 @@ class ProjectionReader:
         page = cursor.decode("tickets", key, token)
         now_us = page.now_us if page else self.now_us()
         given = tuple(name for name, value in key.items() if value is not None)
-        values = {**{name: key[name] for name in given}, "limit": limit + 1, "page": limit}
+        values = {**{name: key[name] for name in given}, "limit": limit + 1}
         if page:
             values["after"] = page.after[0]
 
         def query(read: RawSnapshot, tables: Tables) -> Page:
             shape = (tables.generation, given, page is not None)
-            rows = read.rows(("tickets", *shape), lambda: _tickets_query(tables, shape), values)
-            more = len(rows) > limit
-            rows = rows[:limit]
-            clocks: dict[str, list[dict[str, Any]]] = {}
-            if rows:
-                build = lambda: _page_clocks_query(tables, shape)  # noqa: E731
-                for clock in read.rows(("ticket_clocks", *shape), build, values):
-                    clocks.setdefault(clock["ticket_id"], []).append(clock)
-            items = [_ticket_item(r, clocks.get(r["ticket_id"], []), now_us) for r in rows]
-            after = (rows[-1]["ticket_id"],) if more else None
+            build = lambda: _ticket_page_query(tables, shape)  # noqa: E731
+            rows = _checked_rows(read.rows(("tickets", *shape), build, values), tables)
+            found = _tickets_with_clocks(rows)
+            more = len(found) > limit
+            found = found[:limit]
+            items = [_ticket_item(row, clocks, now_us) for row, clocks in found]
+            after = (found[-1][0]["ticket_id"],) if more else None
             return Page(items, _next("tickets", key, after, now_us), from_us(now_us))
 
-        return self.read_raw(query)
+        return self.read_statement(query)
 
     # --- GET /v1/breaches --------------------------------------------------------
 
@@ -151,8 +183,9 @@ class ProjectionReader:
 
         def query(read: RawSnapshot, tables: Tables) -> Page:
             shape = (tables.generation, filters.state, given, filters.open_only, page is not None)
-            build = lambda: _breaches_query(tables, shape)  # noqa: E731
-            rows = read.rows(("breaches", *shape), build, values)
+            build = lambda: _breaches_page_query(tables, shape)  # noqa: E731
+            checked = _checked_rows(read.rows(("breaches", *shape), build, values), tables)
+            rows = [row for row in checked if row["ticket_id"] is not None]
             more = len(rows) > limit
             rows = rows[:limit]
             sort = _BREACH_SORT[filters.state]
@@ -160,7 +193,7 @@ class ProjectionReader:
             items = [_breach_item(r, now_us) for r in rows]
             return Page(items, _next("breaches", key, after, now_us), from_us(now_us))
 
-        return self.read_raw(query)
+        return self.read_statement(query)
 
 
 _BREACH_NAMES = ("metric", "plan", "priority", "customer")
@@ -170,6 +203,17 @@ _BREACH_SORT = {
 }
 _AFTER = ("after0", "after1", "after2")
 BreachShape = tuple[int, str, tuple[str, ...], bool, bool]
+
+
+def _breaches_page_query(tables: Tables, shape: BreachShape) -> Select[Any]:
+    """``_breaches_query`` with the live generation, in one statement (an empty page: one
+    row, the generation alone)."""
+    live_row = _live_row()
+    page = _breaches_query(tables, shape).subquery("page")
+    sort = [page.c[name] for name in _BREACH_SORT[shape[1]]]
+    order = [col.desc() for col in sort] if shape[1] == "breached" else sort
+    joined = live_row.outerjoin(page, true())
+    return select(live_row.c[_LIVE], *page.c).select_from(joined).order_by(*order)
 
 
 def _breaches_query(tables: Tables, shape: BreachShape) -> Select[Any]:
@@ -220,15 +264,67 @@ def _page_of_tickets(tables: Tables, shape: TicketShape, *columns: str) -> Selec
     return q.order_by(t.c.ticket_id)
 
 
-def _tickets_query(tables: Tables, shape: TicketShape) -> Select[Any]:
-    return _page_of_tickets(tables, shape, *_TICKET_READ).limit(bindparam("limit"))
-
-
-def _page_clocks_query(tables: Tables, shape: TicketShape) -> Select[Any]:
-    """The clocks of the page's tickets (the first ``page`` of them), by ticket and metric."""
+def _ticket_page_query(tables: Tables, shape: TicketShape) -> Select[Any]:
+    """The page of tickets (``limit`` of them) with their clocks, and the live generation,
+    in one statement: a row per clock by ticket and metric (a ticket without clocks: one
+    row, its clock columns null; an empty page: one row, the generation alone)."""
+    live_row = _live_row()
+    page = _page_of_tickets(tables, shape, *_TICKET_READ).limit(bindparam("limit"))
+    tickets = page.subquery("page")
     c = tables.clocks
-    page = _page_of_tickets(tables, shape, "ticket_id").limit(bindparam("page"))
-    return select(c).where(c.c.ticket_id.in_(page)).order_by(c.c.ticket_id, c.c.metric)
+    joined = live_row.outerjoin(tickets, true()).outerjoin(c, c.c.ticket_id == tickets.c.ticket_id)
+    clocks = (c.c[name].label(_CLOCK + name) for name in _CLOCK_READ)
+    return (
+        select(live_row.c[_LIVE], *tickets.c, *clocks)
+        .select_from(joined)
+        .order_by(tickets.c.ticket_id, c.c.metric)
+    )
+
+
+def _live_row() -> Subquery:
+    """The registry's row of the live generation, for a page to be joined to."""
+    live = select(registry.c.generation.label(_LIVE)).where(registry.c.name == PROJECTION)
+    return live.subquery("live")
+
+
+_LIVE = "live_generation"
+_CLOCK = "clock_"
+_CLOCK_READ = (
+    "metric", "calendar", "state", "outcome", "target_seconds", "elapsed_seconds",
+    "evaluated_at_us", "suspended_seconds", "started_at_us", "due_at_us", "warn_at_us",
+    "breached_at_us", "stopped_at_us", "running_due_us",
+)  # fmt: skip
+
+
+class GenerationMoved(Exception):
+    """A one-statement read ran on a generation that is no longer the live one."""
+
+    def __init__(self, generation: int) -> None:
+        super().__init__(f"the live generation is now {generation}")
+        self.generation = generation
+
+
+def _checked_rows(rows: list[dict[str, Any]], tables: Tables) -> list[dict[str, Any]]:
+    """``rows``, read from ``tables``' generation if it was the live one as they were read."""
+    live = generation_found(rows[0][_LIVE] if rows else None)
+    if live != tables.generation:
+        raise GenerationMoved(live)
+    return rows
+
+
+def _tickets_with_clocks(
+    rows: list[dict[str, Any]],
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The joined rows of ``_ticket_page_query`` as each ticket's row and its clocks."""
+    found: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for row in rows:
+        if row["ticket_id"] is None:
+            continue
+        if not found or found[-1][0]["ticket_id"] != row["ticket_id"]:
+            found.append(({name: row[name] for name in _TICKET_READ}, []))
+        if row[_CLOCK + "metric"] is not None:
+            found[-1][1].append({name: row[_CLOCK + name] for name in _CLOCK_READ})
+    return found
 
 
 def clock_item(row: Mapping[str, Any], now_us: int) -> dict[str, Any]:

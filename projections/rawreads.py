@@ -71,7 +71,7 @@ class StatementCache:
 
 
 class RawSnapshot:
-    """One consistent read (one transaction) on the driver's cursor."""
+    """Reads on a pooled connection's driver cursor, each one statement and one snapshot."""
 
     def __init__(self, conn: Connection, cache: StatementCache, cursor: DriverCursor) -> None:
         self._conn = conn
@@ -96,7 +96,7 @@ def repeatable_read(conn: Connection) -> None:
     """PostgreSQL: ``conn``'s next transaction reads one snapshot.
 
     Set on the driver's connection, its BEGIN carries it: one round trip where
-    ``BEGIN`` and ``SET TRANSACTION`` were two, of a one-ticket listing's seven.
+    ``BEGIN`` and ``SET TRANSACTION`` were two.
     The pool puts the default back when the connection returns to it (and drops
     a connection it cannot reset), so the writes that share the pool never run
     at this level.
@@ -105,22 +105,23 @@ def repeatable_read(conn: Connection) -> None:
 
 
 @contextmanager
-def raw_snapshot(engine: Engine, cache: StatementCache) -> Iterator[RawSnapshot]:
-    """A pooled connection's driver cursor inside one read-only transaction, rolled back."""
+def raw_statement(engine: Engine, cache: StatementCache) -> Iterator[RawSnapshot]:
+    """A pooled connection's driver cursor for a read of one statement, which is a
+    snapshot of itself: no transaction around it (on PostgreSQL, autocommit: no
+    ``BEGIN`` and ``ROLLBACK`` round trips)."""
     with engine.connect() as conn:
         driver = conn.connection.driver_connection
         if driver is None:
             raise RuntimeError("the pooled connection has no driver connection")
+        if conn.dialect.name != "sqlite":
+            # Client-side on psycopg; the pool puts the default back on return.
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         cursor: DriverCursor = driver.cursor()
         try:
-            if conn.dialect.name == "sqlite":
-                _execute(conn, cursor, "BEGIN", ())
-            else:
-                repeatable_read(conn)  # before the cursor's first statement begins
             yield RawSnapshot(conn, cache, cursor)
         finally:
             cursor.close()
-            driver.rollback()
+            driver.rollback()  # SQLite's cursor may hold a read transaction open
 
 
 def _execute(conn: Connection, cursor: DriverCursor, sql: str, params: Any) -> None:

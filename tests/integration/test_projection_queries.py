@@ -291,3 +291,25 @@ def test_instants_are_truncated_to_the_second(sqlite_url: str) -> None:
         service = _service(engine, store, MovableClock(datetime(2027, 1, 1, tzinfo=UTC)))
         [item] = service.reader.breaches(BreachFilters(metric="response"), 5, None).items
         assert item["due_at"] == T0 + HOUR
+
+
+def test_each_listed_ticket_has_its_own_clocks_and_none_has_none(database_url: str) -> None:
+    """One statement reads a page with its clocks: a ticket without clocks is still listed."""
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold", plan_document(response={"targets": {"P1": {"hours": 1}}}))
+        for i, priority in enumerate(("P1", "P2", "P1")):
+            writer.opened(f"Q-{i}", T0 + i * HOUR, priority=priority, customer="acme")
+        follow_all(engine, store)
+        reader = _service(engine, store, MovableClock(T0)).reader
+        page = reader.tickets(TicketFilters(), 10, None)
+        listed = {item["ticket_id"]: [c["metric"] for c in item["clocks"]] for item in page.items}
+        assert listed == {"Q-0": ["response"], "Q-1": [], "Q-2": ["response"]}
+        assert page.next_cursor is None
+        first = reader.tickets(TicketFilters(), 1, None)
+        second = reader.tickets(TicketFilters(), 1, first.next_cursor)
+        assert [(i["ticket_id"], len(i["clocks"])) for i in first.items] == [("Q-0", 1)]
+        assert [(i["ticket_id"], len(i["clocks"])) for i in second.items] == [("Q-1", 0)]
+        nobody = reader.tickets(TicketFilters(customer="nobody"), 10, None)
+        assert (nobody.items, nobody.next_cursor) == ([], None)

@@ -1,4 +1,4 @@
-"""PostgreSQL reads see one snapshot, and the level does not outlive them in the pool."""
+"""PostgreSQL reads see one snapshot, and their settings do not outlive them in the pool."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from projections.queries import snapshot
-from projections.rawreads import StatementCache, _execute, raw_snapshot
+from projections.rawreads import StatementCache, _execute, raw_statement
 from service.storage.database import DatabaseConfig, create_sql_engine
 
 pytestmark = pytest.mark.postgres
@@ -23,16 +23,24 @@ def engine(pg_database: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_both_snapshots_read_at_repeatable_read_and_hand_back_the_default(
+def test_one_statement_reads_run_outside_a_transaction_and_hand_back_the_default(
     engine: Engine,
 ) -> None:
-    with raw_snapshot(engine, StatementCache()) as read:
-        _execute(read._conn, read._cursor, SHOW, ())
-        assert read._cursor.fetchall() == [("repeatable read",)]
+    with raw_statement(engine, StatementCache()) as read:
         raw = read._conn.connection.dbapi_connection
-    # Back in the pool, that connection begins at the server's default again.
-    assert raw is not None
-    assert raw.isolation_level != psycopg.IsolationLevel.REPEATABLE_READ
+        assert raw is not None
+        _execute(read._conn, read._cursor, "SELECT 1", ())
+        assert read._cursor.fetchall() == [(1,)]
+        # Autocommit: no BEGIN went before the statement, and nothing is left to end.
+        assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert not raw.autocommit  # back in the pool, its next statement begins a transaction
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        assert conn.connection.dbapi_connection is raw
+        assert raw.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+
+
+def test_snapshots_read_at_repeatable_read_and_hand_back_the_default(engine: Engine) -> None:
     with engine.connect() as conn, snapshot(conn):
         assert conn.exec_driver_sql(SHOW).scalar() == "repeatable read"
         raw = conn.connection.dbapi_connection
