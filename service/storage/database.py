@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.pool import QueuePool
 
 from service.storage.statefile import move_state_tables, state_path
@@ -157,6 +158,20 @@ class DatabaseConfig:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
 
 
+def _drop_read_only_connection(context: ExceptionContext) -> None:
+    """A write refused as read-only ends its connection's life in the pool.
+
+    SQLite opens a file it may not write read-only, silently, and such a connection
+    refuses every write for good: kept, it answered 503 after the file was writable
+    again. Counted as a disconnect, it is closed and the pool opens a fresh one.
+    """
+    error = context.original_exception
+    if isinstance(error, sqlite3.OperationalError) and (
+        error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_READONLY
+    ):
+        context.is_disconnect = True
+
+
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer; FULL keeps commits durable.
@@ -186,6 +201,7 @@ def create_sql_engine(config: DatabaseConfig) -> Engine:
             connect_args={"check_same_thread": False},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "handle_error", _drop_read_only_connection)
         return engine
     # The creator passes the URL to libpq untouched (SQLAlchemy would not parse a
     # multi-host list); the engine's URL says the same for whoever reads it.
