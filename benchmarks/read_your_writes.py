@@ -12,9 +12,10 @@ write rate, the p50, p99 and maximum of the read's latency (from the write's
 answer to the read's), the write's own p99, any non-2xx (goal: read p99
 ≤ 25 ms at 500 events/s), and the CPU the server and its projection child
 spent per write and its read, and on PostgreSQL the database server's
-processes too (read from /proc, as benchmarks/cpu_budget.py does). The latencies swing from run to run on a shared 2-core machine; the CPU
-per write is the steadier figure to compare two versions by: the server's
-event loop is one thread, and its tail grows as that loop nears a full core.
+processes too (read from /proc, as benchmarks/cpu_budget.py does). The
+latencies swing from run to run on a shared 2-core machine; the CPU per write
+is the steadier figure to compare two versions by: the server's event loop is
+one thread, and its tail grows as that loop nears a full core.
 
 The clients speak HTTP/1.1 on asyncio streams: an httpx client in one process
 costs about a millisecond of CPU per request, so at 1,000 requests a second it
