@@ -24,6 +24,7 @@ from projections.schema import Tables, tables_for
 from projections.tracking import (
     GenerationChanged,
     PositionMoved,
+    advance_live_position,
     advance_position,
     is_sqlite,
     live_generation,
@@ -117,10 +118,10 @@ class Follower:
 
     def apply(self, conn: Connection, projector: Projector, batch: Batch) -> None:
         """The body of a step's transaction (a seam for tests that crash mid-batch)."""
-        live = self._fixed is None
-        if live and live_generation(conn, share_lock=True) != projector.tables.generation:
-            raise GenerationChanged
-        advance_position(conn, projector.tables, self.position, batch[-1][0])
+        if self._fixed is None:
+            advance_live_position(conn, projector.tables, self.position, batch[-1][0])
+        else:
+            advance_position(conn, projector.tables, self.position, batch[-1][0])
         projector.apply(conn, batch)
 
     def switch_over(self, limit: int) -> int:

@@ -97,11 +97,11 @@ def ensure_schema(engine: Engine) -> int:
         return int(generation)
 
 
-def live_generation(conn: Connection, *, share_lock: bool = False, for_update: bool = False) -> int:
-    """The generation readers use. ``share_lock`` holds a switch off until commit."""
+def live_generation(conn: Connection, *, for_update: bool = False) -> int:
+    """The generation readers use. ``for_update``: a switch-over's, held until commit."""
     sql = live_generation_sql(conn)
-    if (share_lock or for_update) and not is_sqlite(conn):
-        sql += " FOR UPDATE" if for_update else " FOR SHARE"
+    if for_update and not is_sqlite(conn):
+        sql += " FOR UPDATE"
     return generation_found(conn.exec_driver_sql(sql, (PROJECTION,)).scalar())
 
 
@@ -136,6 +136,28 @@ def read_position(conn: Connection, tables: Tables) -> int:
         select(tables.tracking.c.position).where(tables.tracking.c.name == PROJECTION)
     ).scalar()
     return int(position or 0)
+
+
+def advance_live_position(conn: Connection, tables: Tables, old: int, new: int) -> None:
+    """``advance_position`` only while ``tables`` are the live generation, in one statement.
+
+    The registry's row is read in the same statement (on PostgreSQL under a share
+    lock held until commit, so no switch-over can interleave), where a query of its
+    own cost every live step a round trip. Raises GenerationChanged or PositionMoved.
+    """
+    mark = _mark(conn)
+    lock = "" if is_sqlite(conn) else " FOR SHARE"
+    result = conn.exec_driver_sql(
+        f"UPDATE {tables.tracking.name} SET position = {mark} "
+        f"WHERE name = {mark} AND position = {mark} AND {mark} = "
+        f"(SELECT generation FROM {REGISTRY} WHERE name = {mark}{lock})",
+        (new, PROJECTION, old, tables.generation, PROJECTION),
+    )
+    if result.rowcount == 1:
+        return
+    if live_generation(conn) != tables.generation:
+        raise GenerationChanged
+    raise PositionMoved(f"position is no longer {old}")
 
 
 def advance_position(conn: Connection, tables: Tables, old: int, new: int) -> None:
