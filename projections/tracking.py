@@ -147,13 +147,9 @@ def advance_live_position(conn: Connection, tables: Tables, old: int, new: int) 
     """
     mark = _mark(conn)
     lock = "" if is_sqlite(conn) else " FOR SHARE"
-    result = conn.exec_driver_sql(
-        f"UPDATE {tables.tracking.name} SET position = {mark} "
-        f"WHERE name = {mark} AND position = {mark} AND {mark} = "
-        f"(SELECT generation FROM {REGISTRY} WHERE name = {mark}{lock})",
-        (new, PROJECTION, old, tables.generation, PROJECTION),
-    )
-    if result.rowcount == 1:
+    live = f" AND {mark} = (SELECT generation FROM {REGISTRY} WHERE name = {mark}{lock})"
+    guard_params = (tables.generation, PROJECTION)
+    if _compare_and_set(conn, tables, old, new, guard=live, guard_params=guard_params):
         return
     if live_generation(conn) != tables.generation:
         raise GenerationChanged
@@ -162,11 +158,24 @@ def advance_live_position(conn: Connection, tables: Tables, old: int, new: int) 
 
 def advance_position(conn: Connection, tables: Tables, old: int, new: int) -> None:
     """Move the position from ``old`` to ``new`` or raise PositionMoved."""
+    if not _compare_and_set(conn, tables, old, new):
+        raise PositionMoved(f"position is no longer {old}")
+
+
+def _compare_and_set(
+    conn: Connection,
+    tables: Tables,
+    old: int,
+    new: int,
+    *,
+    guard: str = "",
+    guard_params: tuple[object, ...] = (),
+) -> bool:
+    """Whether the position moved from ``old`` to ``new`` (and ``guard`` held)."""
     mark = _mark(conn)
     result = conn.exec_driver_sql(
         f"UPDATE {tables.tracking.name} SET position = {mark} "
-        f"WHERE name = {mark} AND position = {mark}",
-        (new, PROJECTION, old),
+        f"WHERE name = {mark} AND position = {mark}{guard}",
+        (new, PROJECTION, old, *guard_params),
     )
-    if result.rowcount != 1:
-        raise PositionMoved(f"position is no longer {old}")
+    return bool(result.rowcount == 1)
