@@ -196,7 +196,8 @@ class ClockWatcher:
         keys = [_key(old, new) for old, new in changes]
         # A clock that had no row has no mark (marks go with their clocks, and a switch
         # to a rebuilt generation drops the others): a new ticket's clocks need no read.
-        known = load_marks(conn, [_key(old, new) for old, new in changes if old is not None])
+        had_rows = [key for key, (old, _) in zip(keys, changes, strict=True) if old is not None]
+        known = load_marks(conn, had_rows)
         # Read only once something is announced: most steps announce nothing (a new
         # ticket's clocks), and reading every subscription was a sixth of a one-event step.
         active: list[subs.Subscription] | None = None
