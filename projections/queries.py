@@ -104,20 +104,24 @@ class ProjectionReader:
         """Run ``query``, one statement that also reads the live generation
         (``_checked_rows``), on the driver's cursor with statements compiled once
         (projections.rawreads): on the generation the last such read found, with no
-        transaction around it, and once more on the live one if that has changed."""
+        transaction around it, and again on the live one while that has changed.
+
+        Each pass follows a switch committed since the statement before it, and a
+        switch ends a rebuild, so a second pass is rare and a third rarer still.
+        """
 
         def attempt() -> R:
             with raw_statement(self._engine, self._statements) as read:
-                if self._generation is None:
-                    self._generation = read.live_generation()
-                try:
-                    return query(read, tables_for(self._generation))
-                except GenerationMoved as moved:
-                    self._generation = moved.generation
-                    return query(read, tables_for(moved.generation))
-                except (OperationalError, ProgrammingError):
-                    self._generation = None  # its tables may be gone: ask again
-                    raise
+                while True:
+                    if self._generation is None:
+                        self._generation = read.live_generation()
+                    try:
+                        return query(read, tables_for(self._generation))
+                    except GenerationMoved as moved:
+                        self._generation = moved.generation
+                    except (OperationalError, ProgrammingError):
+                        self._generation = None  # its tables may be gone: ask again
+                        raise
 
         return self._retried(attempt)
 
