@@ -13,7 +13,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
-    Subquery,
     bindparam,
     or_,
     select,
@@ -26,17 +25,21 @@ from domain.business_time import from_us, to_us
 from projections import cursor
 from projections.live import instant, live_clock
 from projections.ports import Now
-from projections.rawreads import (
-    RawSnapshot,
-    StatementCache,
-    raw_statement,
-    repeatable_read,
-)
+from projections.rawreads import repeatable_read
 from projections.rows import OPEN_STATUSES
-from projections.schema import PROJECTION, Tables, registry, tables_for
+from projections.schema import Tables, tables_for
+from projections.statement_reads import (
+    LIVE,
+    AsyncDriver,
+    OneStatement,
+    Rows,
+    Statement,
+    StatementReader,
+    checked_rows,
+    live_row,
+)
 from projections.tracking import (
     ensure_schema,
-    generation_found,
     is_sqlite,
     live_generation,
 )
@@ -83,13 +86,12 @@ def snapshot(conn: Connection) -> Iterator[Connection]:
 
 
 class ProjectionReader:
-    def __init__(self, engine: Engine, now: Now) -> None:
+    def __init__(self, engine: Engine, now: Now, driver: AsyncDriver | None = None) -> None:
+        """``driver``: PostgreSQL listings are awaited on the event loop through it."""
         self._engine = engine
         self._now = now
         self._schema_ready = False
-        self._statements = StatementCache()
-        # The live generation the last one-statement read found (None: not known yet).
-        self._generation: int | None = None
+        self._one = StatementReader(engine, driver)
 
     def read(self, query: Callable[[Connection, Tables], R]) -> R:
         """Run ``query`` on the live generation, in one snapshot."""
@@ -100,30 +102,21 @@ class ProjectionReader:
 
         return self._retried(attempt)
 
-    def read_statement(self, query: Callable[[RawSnapshot, Tables], R]) -> R:
-        """Run ``query``, one statement that also reads the live generation
-        (``_checked_rows``), on the driver's cursor with statements compiled once
-        (projections.rawreads): on the generation the last such read found, with no
-        transaction around it, and again on the live one while that has changed.
+    def read_statement(self, query: OneStatement[R]) -> R:
+        """Run a one-statement read (projections.statement_reads) on this thread."""
+        return self._retried(lambda: self._one.read(query))
 
-        Each pass follows a switch committed since the statement before it, and a
-        switch ends a rebuild, so a second pass is rare and a third rarer still.
-        """
+    @property
+    def awaits_reads(self) -> bool:
+        """Whether listings may be awaited on the event loop (``tickets_async``...)."""
+        return self._schema_ready and self._one.awaits
 
-        def attempt() -> R:
-            with raw_statement(self._engine, self._statements) as read:
-                while True:
-                    if self._generation is None:
-                        self._generation = read.live_generation()
-                    try:
-                        return query(read, tables_for(self._generation))
-                    except GenerationMoved as moved:
-                        self._generation = moved.generation
-                    except (OperationalError, ProgrammingError):
-                        self._generation = None  # its tables may be gone: ask again
-                        raise
-
-        return self._retried(attempt)
+    async def read_statement_async(self, query: OneStatement[R]) -> R:
+        """``read_statement`` awaited on the event loop (``awaits_reads`` must be true)."""
+        try:
+            return await self._one.read_async(query)
+        except (OperationalError, ProgrammingError):
+            return await self._one.read_async(query)
 
     def _retried(self, attempt: Callable[[], R]) -> R:
         """``attempt()``, once more if it failed: a switch may have dropped its tables."""
@@ -151,6 +144,12 @@ class ProjectionReader:
     # --- GET /v1/tickets ---------------------------------------------------------
 
     def tickets(self, filters: TicketFilters, limit: int, token: str | None) -> Page:
+        return self.read_statement(self._tickets(filters, limit, token))
+
+    async def tickets_async(self, filters: TicketFilters, limit: int, token: str | None) -> Page:
+        return await self.read_statement_async(self._tickets(filters, limit, token))
+
+    def _tickets(self, filters: TicketFilters, limit: int, token: str | None) -> OneStatement[Page]:
         key = asdict(filters)
         page = cursor.decode("tickets", key, token)
         now_us = page.now_us if page else self.now_us()
@@ -159,22 +158,31 @@ class ProjectionReader:
         if page:
             values["after"] = page.after[0]
 
-        def query(read: RawSnapshot, tables: Tables) -> Page:
+        def statement(tables: Tables) -> Statement:
             shape = (tables.generation, given, page is not None)
-            build = lambda: _ticket_page_query(tables, shape)  # noqa: E731
-            rows = _checked_rows(read.rows(("tickets", *shape), build, values), tables)
-            found = _tickets_with_clocks(rows)
+            return ("tickets", *shape), lambda: _ticket_page_query(tables, shape), values
+
+        def answer(rows: Rows, tables: Tables) -> Page:
+            found = _tickets_with_clocks(checked_rows(rows, tables))
             more = len(found) > limit
             found = found[:limit]
             items = [_ticket_item(row, clocks, now_us) for row, clocks in found]
             after = (found[-1][0]["ticket_id"],) if more else None
             return Page(items, _next("tickets", key, after, now_us), from_us(now_us))
 
-        return self.read_statement(query)
+        return OneStatement(statement, answer)
 
     # --- GET /v1/breaches --------------------------------------------------------
 
     def breaches(self, filters: BreachFilters, limit: int, token: str | None) -> Page:
+        return self.read_statement(self._breaches(filters, limit, token))
+
+    async def breaches_async(self, filters: BreachFilters, limit: int, token: str | None) -> Page:
+        return await self.read_statement_async(self._breaches(filters, limit, token))
+
+    def _breaches(
+        self, filters: BreachFilters, limit: int, token: str | None
+    ) -> OneStatement[Page]:
         key = asdict(filters)
         page = cursor.decode("breaches", key, token)
         now_us = page.now_us if page else self.now_us()
@@ -185,11 +193,12 @@ class ProjectionReader:
         if page:
             values.update(zip(_AFTER, page.after, strict=True))
 
-        def query(read: RawSnapshot, tables: Tables) -> Page:
+        def statement(tables: Tables) -> Statement:
             shape = (tables.generation, filters.state, given, filters.open_only, page is not None)
-            build = lambda: _breaches_page_query(tables, shape)  # noqa: E731
-            checked = _checked_rows(read.rows(("breaches", *shape), build, values), tables)
-            rows = [row for row in checked if row["ticket_id"] is not None]
+            return ("breaches", *shape), lambda: _breaches_page_query(tables, shape), values
+
+        def answer(found: Rows, tables: Tables) -> Page:
+            rows = [row for row in checked_rows(found, tables) if row["ticket_id"] is not None]
             more = len(rows) > limit
             rows = rows[:limit]
             sort = _BREACH_SORT[filters.state]
@@ -197,7 +206,7 @@ class ProjectionReader:
             items = [_breach_item(r, now_us) for r in rows]
             return Page(items, _next("breaches", key, after, now_us), from_us(now_us))
 
-        return self.read_statement(query)
+        return OneStatement(statement, answer)
 
 
 _BREACH_NAMES = ("metric", "plan", "priority", "customer")
@@ -212,12 +221,12 @@ BreachShape = tuple[int, str, tuple[str, ...], bool, bool]
 def _breaches_page_query(tables: Tables, shape: BreachShape) -> Select[Any]:
     """``_breaches_query`` with the live generation, in one statement (an empty page: one
     row, the generation alone)."""
-    live_row = _live_row()
+    live = live_row()
     page = _breaches_query(tables, shape).subquery("page")
     sort = [page.c[name] for name in _BREACH_SORT[shape[1]]]
     order = [col.desc() for col in sort] if shape[1] == "breached" else sort
-    joined = live_row.outerjoin(page, true())
-    return select(live_row.c[_LIVE], *page.c).select_from(joined).order_by(*order)
+    joined = live.outerjoin(page, true())
+    return select(live.c[LIVE], *page.c).select_from(joined).order_by(*order)
 
 
 def _breaches_query(tables: Tables, shape: BreachShape) -> Select[Any]:
@@ -272,48 +281,25 @@ def _ticket_page_query(tables: Tables, shape: TicketShape) -> Select[Any]:
     """The page of tickets (``limit`` of them) with their clocks, and the live generation,
     in one statement: a row per clock by ticket and metric (a ticket without clocks: one
     row, its clock columns null; an empty page: one row, the generation alone)."""
-    live_row = _live_row()
+    live = live_row()
     page = _page_of_tickets(tables, shape, *_TICKET_READ).limit(bindparam("limit"))
     tickets = page.subquery("page")
     c = tables.clocks
-    joined = live_row.outerjoin(tickets, true()).outerjoin(c, c.c.ticket_id == tickets.c.ticket_id)
+    joined = live.outerjoin(tickets, true()).outerjoin(c, c.c.ticket_id == tickets.c.ticket_id)
     clocks = (c.c[name].label(_CLOCK + name) for name in _CLOCK_READ)
     return (
-        select(live_row.c[_LIVE], *tickets.c, *clocks)
+        select(live.c[LIVE], *tickets.c, *clocks)
         .select_from(joined)
         .order_by(tickets.c.ticket_id, c.c.metric)
     )
 
 
-def _live_row() -> Subquery:
-    """The registry's row of the live generation, for a page to be joined to."""
-    live = select(registry.c.generation.label(_LIVE)).where(registry.c.name == PROJECTION)
-    return live.subquery("live")
-
-
-_LIVE = "live_generation"
 _CLOCK = "clock_"
 _CLOCK_READ = (
     "metric", "calendar", "state", "outcome", "target_seconds", "elapsed_seconds",
     "evaluated_at_us", "suspended_seconds", "started_at_us", "due_at_us", "warn_at_us",
     "breached_at_us", "stopped_at_us", "running_due_us",
 )  # fmt: skip
-
-
-class GenerationMoved(Exception):
-    """A one-statement read ran on a generation that is no longer the live one."""
-
-    def __init__(self, generation: int) -> None:
-        super().__init__(f"the live generation is now {generation}")
-        self.generation = generation
-
-
-def _checked_rows(rows: list[dict[str, Any]], tables: Tables) -> list[dict[str, Any]]:
-    """``rows``, read from ``tables``' generation if it was the live one as they were read."""
-    live = generation_found(rows[0][_LIVE] if rows else None)
-    if live != tables.generation:
-        raise GenerationMoved(live)
-    return rows
 
 
 def _tickets_with_clocks(

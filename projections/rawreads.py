@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement as Executable
@@ -58,15 +58,15 @@ class StatementCache:
         self._compiled: dict[tuple[str, Hashable], CompiledQuery] = {}
 
     def get(
-        self, conn: Connection, key: Hashable, build: Callable[[], Executable]
+        self, dialect: Dialect, key: Hashable, build: Callable[[], Executable]
     ) -> CompiledQuery:
-        found = self._compiled.get((conn.dialect.name, key))
+        found = self._compiled.get((dialect.name, key))
         if found is None:
-            compiled = build().compile(dialect=conn.dialect)
+            compiled = build().compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler)
             names = tuple(compiled.positiontup or ()) if compiled.positional else None
             found = CompiledQuery(compiled.string, names, compiled.construct_params(_check=False))
-            self._compiled[(conn.dialect.name, key)] = found
+            self._compiled[(dialect.name, key)] = found
         return found
 
 
@@ -81,7 +81,7 @@ class RawSnapshot:
     def rows(
         self, key: Hashable, build: Callable[[], Executable], values: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        query = self._cache.get(self._conn, key, build)
+        query = self._cache.get(self._conn.dialect, key, build)
         _execute(self._conn, self._cursor, query.sql, query.params(values))
         names = [column[0] for column in self._cursor.description]
         return [dict(zip(names, row, strict=True)) for row in self._cursor.fetchall()]

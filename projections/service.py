@@ -28,6 +28,7 @@ from projections.queries import ProjectionReader
 from projections.runner import ProjectionRunner, RunnerStats
 from projections.schema import Tables
 from projections.sla_gauges import SlaFigures, sla_figures
+from projections.statement_reads import AsyncDriver
 from projections.tracking import ensure_schema, read_position
 from projections.waiters import PositionWaiters
 
@@ -78,14 +79,16 @@ class ProjectionService:
         now: Now = utc_now,
         runner_factory: Callable[[], RunnerHandle] | None = None,
         checkpoints: WalCheckpoints | None = None,
+        read_driver: AsyncDriver | None = None,
     ) -> None:
+        """``read_driver``: listings awaited on the event loop (PostgreSQL)."""
         self.settings = ProjectionSettings(
             batch_size, poll_seconds, wait_timeout_seconds, standby_seconds
         )
         self.engine = engine
         self.log = log
         self.now = now
-        self.reader = ProjectionReader(engine, self.current_time)
+        self.reader = ProjectionReader(engine, self.current_time, read_driver)
         self._runner: RunnerHandle | None = None
         self._runner_factory = runner_factory or self._thread_runner
         self._checkpoints = checkpoints  # the state file's (SQLite), for the thread runner

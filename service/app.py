@@ -109,6 +109,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             app.state.service = None
             app.state.uptime = None
             app.state.webhooks = None
+            if runtime.async_reads is not None:
+                await runtime.async_reads.aclose()
             await run_in_threadpool(runtime.close)
 
     return lifespan

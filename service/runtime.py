@@ -12,6 +12,7 @@ from service.application import SlaService
 from service.catalog import Catalog
 from service.migrations.schema import prepared_engine
 from service.settings import Settings
+from service.storage.async_reads import AsyncReads
 from service.storage.checkpointer import WalCheckpointer, state_checkpointer
 from service.storage.database import DatabaseConfig
 from service.storage.eventstore import EventStore
@@ -19,6 +20,10 @@ from service.storage.store_circuit import StoreCircuit
 from service.storage.tokens import TokenStore
 from service.storage.writer import Writer
 from service.uptime_api import UptimeApi
+
+# A listing read awaited on the event loop fails after this long, as a thread's read
+# does when the connection's TCP timeout (10 s) gives up on a silent server.
+ASYNC_READ_TIMEOUT_SECONDS = 10.0
 
 if TYPE_CHECKING:
     from projections.service import ProjectionService, RunnerHandle
@@ -40,6 +45,8 @@ class Runtime:
     # The state file's, while the projections follow in a thread of this process.
     state_checkpointer: WalCheckpointer | None = None
     circuit: StoreCircuit | None = None
+    # PostgreSQL: the event loop's connections for listing reads.
+    async_reads: AsyncReads | None = None
 
     def probe(self) -> None:
         """Raise unless both paths to the database work: the event store's and SQLAlchemy's."""
@@ -118,6 +125,8 @@ def build_projections(runtime: Runtime, *, follows_here: bool) -> ProjectionServ
 
     ensure_schema(runtime.engine)
     settings = runtime.settings
+    if runtime.config.kind == "postgres":
+        runtime.async_reads = AsyncReads(runtime.config, timeout=ASYNC_READ_TIMEOUT_SECONDS)
     in_child = settings.projections_child_process
     if follows_here and not in_child and runtime.state_checkpointer is None:
         runtime.state_checkpointer = state_checkpointer(runtime.config.state_path)
@@ -129,6 +138,7 @@ def build_projections(runtime: Runtime, *, follows_here: bool) -> ProjectionServ
         wait_timeout_seconds=settings.min_position_timeout_seconds,
         runner_factory=_child_process(settings) if in_child else None,
         checkpoints=runtime.state_checkpointer,
+        read_driver=runtime.async_reads,
     )
 
 

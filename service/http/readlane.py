@@ -18,7 +18,7 @@ compares them request by request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -59,6 +59,7 @@ class Listing:
     """One listing request as the lane will serve it."""
 
     read: Callable[[ProjectionReader, Any, int, str | None], Page]
+    read_async: Callable[[ProjectionReader, Any, int, str | None], Awaitable[Page]]
     render: TypeAdapter[Any]
     filters: Filters
     limit: int
@@ -93,6 +94,8 @@ async def _page(state: Any, listing: Listing) -> bytes:
     reader, args = service.reader, (listing.filters, listing.limit, listing.cursor)
     if listing.limit <= INLINE_LIMIT and reader.reads_inline:
         page = listing.read(reader, *args)  # a fraction of a millisecond: less than a thread hop
+    elif reader.awaits_reads:
+        page = await listing.read_async(reader, *args)
     else:
         page = await run_in_threadpool(listing.read, reader, *args)
     content = {
@@ -127,7 +130,7 @@ def _listing(scope: Scope) -> Listing | None:
     filters = found.filters(given) if paging is not None else None
     if paging is None or filters is None:
         return None
-    return Listing(found.read, found.render, filters, *paging)
+    return Listing(found.read, found.read_async, found.render, filters, *paging)
 
 
 def _query(scope: Scope) -> dict[str, str] | None:
@@ -188,6 +191,7 @@ class _Route:
     parameters: set[str]
     filters: Callable[[Mapping[str, str]], Filters | None]
     read: Callable[[ProjectionReader, Any, int, str | None], Page]
+    read_async: Callable[[ProjectionReader, Any, int, str | None], Awaitable[Page]]
     render: TypeAdapter[Any]
 
 
@@ -196,12 +200,14 @@ _LISTINGS = {
         {*_NAMES, "status", *_PAGING},
         _ticket_filters,
         ProjectionReader.tickets,
+        ProjectionReader.tickets_async,
         TypeAdapter(TicketPageOut),
     ),
     "/v1/breaches": _Route(
         {*_NAMES, "state", "metric", "open_only", *_PAGING},
         _breach_filters,
         ProjectionReader.breaches,
+        ProjectionReader.breaches_async,
         TypeAdapter(BreachPageOut),
     ),
 }

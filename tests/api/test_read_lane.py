@@ -18,6 +18,7 @@ import pytest
 from service.http.readlane import ReadLane
 from service.settings import Settings
 from tests.api.fixtures import define_plan
+from tests.conftest import temporary_database
 from tests.support.server import ADMIN_TOKEN
 from tests.support.sides import Side, comparable, layer_of, start_side
 
@@ -48,12 +49,22 @@ def _set_up(http: httpx.Client) -> None:
     assert caught_up.status_code == 200
 
 
-@pytest.fixture(scope="module")
-def sides(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Side, Side]]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def sides(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Side, Side]]:
+    """On PostgreSQL the lane awaits its reads on the event loop, the route reads on a
+    thread: the answers must still be the same."""
     with ExitStack() as stack:
         built = []
         for lane in (True, False):
-            url = f"sqlite:///{tmp_path_factory.mktemp('readlane') / 'slaclock.db'}"
+            if request.param == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp('readlane') / 'slaclock.db'}"
+            else:
+                server = request.getfixturevalue("postgres_url")
+                url = stack.enter_context(temporary_database(server))
             settings = Settings(database_url=url, admin_token=ADMIN_TOKEN, read_fast_lane=lane)
             side = start_side(stack, settings, _set_up)
             # The lane takes only tokens the server already knows: a first read makes it so.
@@ -143,6 +154,8 @@ def test_well_formed_reads_are_served_by_the_lane(
     assert lane_of(sides[0]).served == served + 1
     with pytest.raises(AttributeError):
         lane_of(sides[1])
+    reader = sides[0].app.state.projection_service.reader
+    assert reader.awaits_reads == (sides[0].app.state.settings.database_url[:8] == "postgres")
 
 
 @pytest.mark.parametrize(("query", "status"), LEFT_TO_THE_ROUTE)

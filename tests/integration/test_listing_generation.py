@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 
 from projections.queries import BreachFilters, ProjectionReader, TicketFilters
 from projections.schema import create_generation, drop_generation
 from projections.tracking import ensure_schema, set_live_generation, write_transaction
+from service.storage.async_reads import AsyncReads
+from service.storage.database import DatabaseConfig
 from service.storage.eventstore import EventStore
+from tests.conftest import temporary_database
 from tests.integration.test_projection_core import follow
 from tests.integration.test_projection_support import T0, LogWriter, database
 
@@ -73,3 +78,36 @@ def test_a_switch_that_dropped_the_last_read_generation_is_read_afresh(
             drop_generation(conn, 9)
         assert _listed(reader) == ["A-1", "A-2"]
         assert _listed(reader) == ["A-1", "A-2"]
+
+
+@pytest.mark.postgres
+def test_awaited_reads_follow_switches_as_the_threads_do(postgres_url: str) -> None:
+    with temporary_database(postgres_url) as url, database(url) as (store, engine):
+        _two_generations(store, engine)
+        reads = AsyncReads(DatabaseConfig.parse(url), timeout=5.0)
+        reader = ProjectionReader(engine, lambda: NOW, reads)
+        assert _listed(reader) == ["A-1", "A-2"]  # the first read finds the schema
+        assert reader.awaits_reads
+
+        async def listed() -> list[str]:
+            page = await reader.tickets_async(TicketFilters(), 10, None)
+            return [item["ticket_id"] for item in page.items]
+
+        async def breached() -> list[str]:
+            page = await reader.breaches_async(BreachFilters(state="breached"), 10, None)
+            return sorted({item["ticket_id"] for item in page.items})
+
+        async def scenario() -> None:
+            assert await listed() == ["A-1", "A-2"]
+            assert await breached() == ["A-1", "A-2"]
+            _live(engine, 9)
+            assert await listed() == ["A-1"]
+            assert await breached() == ["A-1"]
+            with engine.connect() as conn, write_transaction(conn):
+                set_live_generation(conn, 1)
+                drop_generation(conn, 9)
+            assert await breached() == ["A-1", "A-2"]
+            assert await listed() == ["A-1", "A-2"]
+            await reads.aclose()
+
+        asyncio.run(scenario())
