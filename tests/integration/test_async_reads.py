@@ -46,6 +46,8 @@ def test_a_read_gives_names_and_rows_and_its_connection_serves_the_next(url: str
         assert (names, list(rows)) == (["a", "b"], [(7, "x")])
         first = await _pid(reads)
         assert await _pid(reads) == first
+        again = await reads.fetch("SELECT %s::int AS a, %s::text AS b", (8, "y"))
+        assert (again[0], list(again[1])) == (["a", "b"], [(8, "y")])  # names kept per statement
         # Autocommit: nothing is left open between reads.
         _, status = await reads.fetch(
             "SELECT count(*) FROM pg_stat_activity WHERE state = %s", ("idle in transaction",)
