@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 
 from benchmarks.serverproc import admin, database, server
 from domain.business_time import to_us
-from projections.queries import BreachFilters, ProjectionReader
+from projections.reads.queries import BreachFilters, ProjectionReader
 from projections.schema import create_generation, create_indexes, drop_generation, tables_for
 from projections.store import insert_tuples
 from projections.tracking import ensure_schema, live_generation, write_transaction

@@ -36,11 +36,11 @@ from sqlalchemy import Connection, Engine, func, select
 from benchmarks.breaches import PLANS, fill, free_port, percentiles, timed
 from benchmarks.serverproc import admin, database, server
 from domain.business_time import DAY_US, to_us
-from projections.compliance import ComplianceQuery, report
-from projections.queries import ProjectionReader
+from projections.reads.compliance import ComplianceQuery, report
+from projections.reads.queries import ProjectionReader
+from projections.reads.sla_gauges import sla_figures
 from projections.rows import OPEN_STATUSES
 from projections.schema import Tables
-from projections.sla_gauges import sla_figures
 from projections.tracking import ensure_schema, write_transaction
 
 POLICY = {

@@ -36,7 +36,7 @@ SummaryKey = tuple[str, str, str, int]  # plan, priority, metric, opened_day
 # counted in one of the first three); then, for the SLA gauges, the clocks of open
 # tickets that breach at some instant (``breach_from_us`` set) and the running clocks
 # that do (``running_due_us`` set): which of them have breached by "now" is decided at
-# query time by subtracting the few still ahead of it (projections/sla_gauges.py).
+# query time by subtracting the few still ahead of it (projections/reads/sla_gauges.py).
 _SUSPENDED, _OPEN_BREACH, _RUNNING = 3, 4, 5
 COUNTERS = 6
 OPEN_STATUSES = ("open", "awaiting_customer")

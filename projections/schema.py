@@ -166,7 +166,7 @@ def _compliance_table(prefix: str, metadata: MetaData) -> Table:
         Column("pending", BigInteger, nullable=False),
         Column("suspended", BigInteger, nullable=False),
         # For the SLA gauges: clocks of open tickets with a breach instant, and running
-        # clocks with a due instant (projections/sla_gauges.py).
+        # clocks with a due instant (projections/reads/sla_gauges.py).
         Column("open_breach", BigInteger, nullable=False),
         Column("running", BigInteger, nullable=False),
     )

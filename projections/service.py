@@ -19,18 +19,18 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine
 
 from domain.business_time import from_us, to_us
-from projections.compliance import ComplianceQuery, report
 from projections.follower import Follower
-from projections.metrics import render
 from projections.ports import EventLog, Now, WalCheckpoints
 from projections.quarantine import quarantine_summary
-from projections.queries import ProjectionReader
+from projections.reads.compliance import ComplianceQuery, report
+from projections.reads.metrics import render
+from projections.reads.queries import ProjectionReader
+from projections.reads.sla_gauges import SlaFigures, sla_figures
+from projections.reads.statement_reads import AsyncDriver
+from projections.reads.waiters import PositionWaiters
 from projections.runner import ProjectionRunner, RunnerStats
 from projections.schema import Tables
-from projections.sla_gauges import SlaFigures, sla_figures
-from projections.statement_reads import AsyncDriver
 from projections.tracking import ensure_schema, read_position
-from projections.waiters import PositionWaiters
 
 WAIT_STEP_SECONDS = 0.02
 # How often an asynchronous wait looks at the in-process runner's position (memory only).
@@ -169,7 +169,7 @@ class ProjectionService:
         A blocking wait held one of the server's worker threads per waiting reader,
         so at a few hundred writes a second, each read after its write, the pool was
         soon all waiters and every other request queued behind them. The waiters
-        share one poller (projections/waiters.py): while the runner is in this
+        share one poller (projections/reads/waiters.py): while the runner is in this
         process its position is in memory and is looked at every few milliseconds;
         otherwise the tracked position is read on a thread.
         """

@@ -34,7 +34,7 @@ from domain.contract_view import ContractView, contract_view
 from domain.errors import NotFound, ValidationFailed
 from domain.events import fingerprint
 from domain.instants import to_utc
-from projections import cursor
+from projections.reads import cursor
 from service.contract_ingest import ContractReceipt
 from service.storage.eventstore import EventStore, RecordedEvent
 from service.storage.writer import Writer

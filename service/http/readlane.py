@@ -27,7 +27,7 @@ from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from projections.queries import BreachFilters, Page, ProjectionReader, TicketFilters
+from projections.reads.queries import BreachFilters, Page, ProjectionReader, TicketFilters
 from service.http.auth import cached_scopes
 from service.http.edge import ROUTE_KEY
 from service.http.problems import problem_answer

@@ -19,8 +19,8 @@ from starlette.datastructures import State
 from domain.business_time import to_us
 from domain.errors import ValidationFailed
 from domain.instants import to_utc
-from projections.compliance import ComplianceQuery
-from projections.queries import BreachFilters, Page, TicketFilters
+from projections.reads.compliance import ComplianceQuery
+from projections.reads.queries import BreachFilters, Page, TicketFilters
 from projections.service import ProjectionService
 from service.apidoc.instants import Instant
 from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_scope

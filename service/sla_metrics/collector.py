@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.exc import SQLAlchemyError
 
-from projections.sla_gauges import SlaFigures
+from projections.reads.sla_gauges import SlaFigures
 
 log = logging.getLogger(__name__)
 GROUP = ("plan", "priority", "metric")

@@ -1,6 +1,6 @@
 """PostgreSQL connections the server's event loop awaits its listing reads on.
 
-An ``AsyncDriver`` (projections/statement_reads.py): each read is one statement
+An ``AsyncDriver`` (projections/reads/statement_reads.py): each read is one statement
 in autocommit, on a connection kept for the next read. Connections are per
 event loop (a psycopg async connection waits on the loop that runs it), at most
 ``size`` per loop at once; a read beyond that waits for one to come back.

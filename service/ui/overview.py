@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.business_time import DAY_US, to_us
-from projections.compliance import ComplianceQuery
-from projections.queries import BreachFilters, Page
+from projections.reads.compliance import ComplianceQuery
+from projections.reads.queries import BreachFilters, Page
 from projections.service import ProjectionService
 
 LISTED = 25

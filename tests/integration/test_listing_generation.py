@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from projections.queries import BreachFilters, ProjectionReader, TicketFilters
+from projections.reads.queries import BreachFilters, ProjectionReader, TicketFilters
 from projections.schema import create_generation, drop_generation
 from projections.tracking import ensure_schema, set_live_generation, write_transaction
 from service.storage.async_reads import AsyncReads

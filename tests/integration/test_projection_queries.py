@@ -12,8 +12,8 @@ import pytest
 
 from domain.business_time import DAY_US, from_us, to_us
 from domain.errors import ValidationFailed
-from projections.compliance import ComplianceQuery
-from projections.queries import BreachFilters, Page, TicketFilters
+from projections.reads.compliance import ComplianceQuery
+from projections.reads.queries import BreachFilters, Page, TicketFilters
 from projections.service import ProjectionService
 from tests.integration.test_projection_support import (
     T0,

@@ -17,7 +17,7 @@ from eventsourcing.domain import DomainEvent
 from sqlalchemy import Engine
 
 from domain.business_time import to_us
-from projections.compliance import ComplianceQuery, report
+from projections.reads.compliance import ComplianceQuery, report
 from projections.rebuild import rebuild
 from projections.schema import tables_for
 from projections.tracking import ensure_schema, live_generation

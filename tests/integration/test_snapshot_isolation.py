@@ -8,8 +8,8 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from projections.queries import snapshot
-from projections.rawreads import StatementCache, _execute, raw_statement
+from projections.reads.queries import snapshot
+from projections.reads.rawreads import StatementCache, _execute, raw_statement
 from service.storage.database import DatabaseConfig, create_sql_engine
 
 pytestmark = pytest.mark.postgres

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from projections.waiters import PositionWaiters
+from projections.reads.waiters import PositionWaiters
 
 
 class Position:

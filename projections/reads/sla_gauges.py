@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, case, func, select
 
-from projections.compliance import Group, objectives
+from projections.reads.compliance import Group, objectives
 from projections.rows import OPEN_STATUSES
 from projections.schema import Tables
 

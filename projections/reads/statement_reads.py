@@ -24,7 +24,7 @@ from sqlalchemy import Engine, Subquery, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.sql.expression import ClauseElement as Executable
 
-from projections.rawreads import StatementCache, raw_statement
+from projections.reads.rawreads import StatementCache, raw_statement
 from projections.schema import PROJECTION, REGISTRY, Tables, registry, tables_for
 from projections.tracking import generation_found
 

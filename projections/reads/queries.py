@@ -22,13 +22,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from domain.business_time import from_us, to_us
-from projections import cursor
-from projections.live import instant, live_clock
 from projections.ports import Now
-from projections.rawreads import repeatable_read
-from projections.rows import OPEN_STATUSES
-from projections.schema import Tables, tables_for
-from projections.statement_reads import (
+from projections.reads import cursor
+from projections.reads.live import instant, live_clock
+from projections.reads.rawreads import repeatable_read
+from projections.reads.statement_reads import (
     LIVE,
     AsyncDriver,
     OneStatement,
@@ -38,6 +36,8 @@ from projections.statement_reads import (
     checked_rows,
     live_row,
 )
+from projections.rows import OPEN_STATUSES
+from projections.schema import Tables, tables_for
 from projections.tracking import (
     ensure_schema,
     is_sqlite,
@@ -103,7 +103,7 @@ class ProjectionReader:
         return self._retried(attempt)
 
     def read_statement(self, query: OneStatement[R]) -> R:
-        """Run a one-statement read (projections.statement_reads) on this thread."""
+        """Run a one-statement read (projections.reads.statement_reads) on this thread."""
         return self._retried(lambda: self._one.read(query))
 
     @property
