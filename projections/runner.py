@@ -171,6 +171,10 @@ class ProjectionRunner:
     def wake(self) -> None:
         self._wake.set()
 
+    def news(self) -> int | None:
+        """None: in this process, waiters look at ``stats`` every few milliseconds."""
+        return None
+
     @property
     def stats(self) -> RunnerStats:
         return self._stats

@@ -35,6 +35,8 @@ from projections.tracking import ensure_schema, read_position
 WAIT_STEP_SECONDS = 0.02
 # How often an asynchronous wait looks at the in-process runner's position (memory only).
 LOCAL_STEP_SECONDS = 0.002
+# With news of each commit (projections/reads/waiters.py), looking is only a safety net.
+NEWS_STEP_SECONDS = 0.05
 
 
 def _tracked(conn: Connection, tables: Tables) -> tuple[int, int, int, list[str]]:
@@ -56,6 +58,10 @@ class RunnerHandle(Protocol):
     def stop(self) -> None: ...
 
     def wake(self) -> None: ...
+
+    def news(self) -> int | None:
+        """A non-blocking descriptor readable after each commit, if it has one."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ class ProjectionService:
         self._lock = threading.Lock()
         # How many readers are waiting for a position (min_position reads).
         self._waiting = 0
-        self._waiters = PositionWaiters(self._reached)
+        self._waiters = PositionWaiters(self._reached, self._news)
 
     def current_time(self) -> datetime:
         """The query instant (``now`` may be replaced, e.g. by a test moving time)."""
@@ -186,10 +192,14 @@ class ProjectionService:
             with self._lock:
                 self._waiting -= 1
 
+    def _news(self) -> int | None:
+        runner = self._runner
+        return None if runner is None else runner.news()
+
     async def _reached(self) -> tuple[int, float]:
         local = self.local_position()
         if local is not None:
-            return local, LOCAL_STEP_SECONDS
+            return local, (LOCAL_STEP_SECONDS if self._news() is None else NEWS_STEP_SECONDS)
         return await asyncio.to_thread(self.position), WAIT_STEP_SECONDS
 
     # --- reads ---------------------------------------------------------------------

@@ -91,6 +91,10 @@ class ProjectionProcess:
         # and a child killed in its wait would hang the server's writer.
         self._line, self._sender = self._context.Pipe(duplex=False)
         os.set_blocking(self._sender.fileno(), False)
+        # And news of each commit comes up another, which min_position waits read
+        # on the event loop (projections/reads/waiters.py) instead of polling.
+        self._news, self._teller = self._context.Pipe(duplex=False)
+        os.set_blocking(self._news.fileno(), False)
         self._shared = SharedStats(self._context)
         self._process: SpawnProcess | None = None
         # The child the supervisor last saw alive: read on every min_position wait,
@@ -128,9 +132,14 @@ class ProjectionProcess:
             self._supervisor.join(5)
         self._line.close()
         self._sender.close()
+        self._news.close()
+        self._teller.close()
 
     def wake(self) -> None:
         self._send(_WAKE)
+
+    def news(self) -> int | None:
+        return None if self._news.closed else self._news.fileno()
 
     def pid(self) -> int | None:
         process = self._process
@@ -142,7 +151,7 @@ class ProjectionProcess:
             os.write(self._sender.fileno(), signal_byte)
 
     def _spawn(self) -> None:
-        args = (self._settings.model_dump(), self._line, self._shared)
+        args = (self._settings.model_dump(), self._line, self._shared, self._teller)
         process = self._context.Process(
             target=child_main, args=args, name="slaclock-projections", daemon=True
         )
@@ -175,7 +184,9 @@ _WAKE = b"w"
 _STOP = b"s"
 
 
-def child_main(values: dict[str, Any], line: Connection, shared: SharedStats) -> None:
+def child_main(
+    values: dict[str, Any], line: Connection, shared: SharedStats, teller: Connection
+) -> None:
     """The child's body: follow the log until the server stops it or goes away."""
     wake, stop = threading.Event(), threading.Event()
     # Ctrl-C reaches the whole process group: the server stops the child itself.
@@ -201,12 +212,30 @@ def child_main(values: dict[str, Any], line: Connection, shared: SharedStats) ->
                 follower=Follower(engine, store, checkpoints=checkpoints),
                 wake=wake,
                 stop=stop,
-                on_stats=shared.publish,
+                on_stats=_Publisher(shared, teller).publish,
                 lane=lane,
             ).run()
     finally:
         store.close()
         engine.dispose()
+
+
+class _Publisher:
+    """Puts the runner's stats in shared memory, then tells the server of a new position."""
+
+    def __init__(self, shared: SharedStats, teller: Connection) -> None:
+        self._shared = shared
+        self._teller = teller.fileno()
+        os.set_blocking(self._teller, False)
+        self._told = -1
+
+    def publish(self, stats: RunnerStats) -> None:
+        self._shared.publish(stats)
+        if stats.position != self._told:
+            self._told = stats.position
+            # A full pipe already holds news for the server; a server gone hears none.
+            with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
+                os.write(self._teller, b"n")
 
 
 def _listen(line: Connection, wake: Signal, stop: Signal) -> None:

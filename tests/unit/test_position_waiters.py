@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import select
 
 from projections.reads.waiters import PositionWaiters
 
@@ -10,13 +12,14 @@ from projections.reads.waiters import PositionWaiters
 class Position:
     """A position that moves when the test says, counting how often it is asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, step: float = 0.005) -> None:
         self.value = 0
         self.asked = 0
+        self.step = step
 
     async def read(self) -> tuple[int, float]:
         self.asked += 1
-        return self.value, 0.005
+        return self.value, self.step
 
 
 async def test_each_waiter_is_resolved_when_its_position_is_reached() -> None:
@@ -64,3 +67,35 @@ async def test_a_failing_read_is_retried_until_the_waiter_times_out() -> None:
 
     assert await PositionWaiters(broken).wait(1, 0.3) is False
     assert calls >= 2
+
+
+async def test_news_ends_the_pollers_pause_at_once() -> None:
+    position = Position(step=30.0)  # without news, the next look would be 30 s away
+    reader, writer = os.pipe()
+    os.set_blocking(reader, False)
+    try:
+        waiters = PositionWaiters(position.read, lambda: reader)
+        waiting = asyncio.create_task(waiters.wait(3, 60.0))
+        await asyncio.sleep(0.05)
+        assert position.asked == 1
+        position.value = 3
+        os.write(writer, b"nnn")
+        assert await asyncio.wait_for(waiting, 5.0) is True
+        assert position.asked == 2
+        assert not select.select([reader], [], [], 0)[0]  # the news was read
+    finally:
+        os.close(reader)
+        os.close(writer)
+
+
+async def test_news_that_ends_leaves_the_steps_and_no_busy_loop() -> None:
+    position = Position(step=0.05)
+    reader, writer = os.pipe()
+    os.set_blocking(reader, False)
+    os.close(writer)  # end of file: readable for ever
+    try:
+        waiters = PositionWaiters(position.read, lambda: reader)
+        assert await waiters.wait(1, 0.5) is False
+        assert position.asked <= 15  # about one look per 50 ms step, not a spin
+    finally:
+        os.close(reader)
