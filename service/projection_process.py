@@ -11,7 +11,8 @@ runner (``projections.service.RunnerHandle``):
 * wakes and stops cross the process boundary as multiprocessing events;
 * the runner's stats come back through a little shared memory (numbers and the
   last error's text), so ``min_position`` waits watch the child's committed
-  position without a database query;
+  position without a database query, and a byte up another pipe tells of each
+  new position, which the waits hear on the server's event loop;
 * the child dies with the server (its end of the wake pipe reads end of
   file once no process holds the other), and the
   server starts a new child if the old one dies (after a second, counted in
