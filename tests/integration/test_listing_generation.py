@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import Engine
 
@@ -108,6 +109,38 @@ def test_awaited_reads_follow_switches_as_the_threads_do(postgres_url: str) -> N
                 drop_generation(conn, 9)
             assert await breached() == ["A-1", "A-2"]
             assert await listed() == ["A-1", "A-2"]
+            await reads.aclose()
+
+        asyncio.run(scenario())
+
+
+@pytest.mark.postgres
+def test_an_awaited_read_on_a_lost_connection_is_tried_again_on_a_new_one(
+    postgres_url: str,
+) -> None:
+    with temporary_database(postgres_url) as url, database(url) as (store, engine):
+        _two_generations(store, engine)
+        reads = AsyncReads(DatabaseConfig.parse(url), timeout=5.0)
+        reader = ProjectionReader(engine, lambda: NOW, reads)
+        assert _listed(reader) == ["A-1", "A-2"]
+
+        async def listed() -> list[str]:
+            page = await reader.tickets_async(TicketFilters(), 10, None)
+            return [item["ticket_id"] for item in page.items]
+
+        async def backend() -> object:
+            return (await reads.fetch("SELECT pg_backend_pid()", ()))[1][0][0]
+
+        async def scenario() -> None:
+            assert await listed() == ["A-1", "A-2"]
+            before = await backend()
+            with psycopg.connect(DatabaseConfig.parse(url).conninfo, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            assert await listed() == ["A-1", "A-2"]  # the first try failed, the second did not
+            assert await backend() != before
             await reads.aclose()
 
         asyncio.run(scenario())
