@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy import Connection, Dialect, Engine, select, text, update
 
 from projections.schema import (
     PROJECTION,
@@ -99,19 +99,19 @@ def ensure_schema(engine: Engine) -> int:
 
 def live_generation(conn: Connection, *, for_update: bool = False) -> int:
     """The generation readers use. ``for_update``: a switch-over's, held until commit."""
-    sql = live_generation_sql(conn)
+    sql = live_generation_sql(conn.dialect)
     if for_update and not is_sqlite(conn):
         sql += " FOR UPDATE"
     return generation_found(conn.exec_driver_sql(sql, (PROJECTION,)).scalar())
 
 
-def live_generation_sql(conn: Connection) -> str:
+def live_generation_sql(dialect: Dialect) -> str:
     """The live generation's query, as SQL text for the driver (one parameter: the name).
 
     Plain SQL: the live follower and the listings ask this on every batch and read,
     and building the statement with SQLAlchemy cost more than the database's answer.
     """
-    return f"SELECT generation FROM {REGISTRY} WHERE name = {_mark(conn)}"
+    return f"SELECT generation FROM {REGISTRY} WHERE name = {_placeholder(dialect)}"
 
 
 def generation_found(generation: object) -> int:
@@ -122,7 +122,11 @@ def generation_found(generation: object) -> int:
 
 
 def _mark(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return _placeholder(conn.dialect)
+
+
+def _placeholder(dialect: Dialect) -> str:
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 def set_live_generation(conn: Connection, generation: int) -> None:

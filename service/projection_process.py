@@ -147,9 +147,7 @@ class ProjectionProcess:
         return None if process is None else process.pid
 
     def _send(self, signal_byte: bytes) -> None:
-        # A full pipe already holds a wake for the child; a missing child gets none.
-        with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
-            os.write(self._sender.fileno(), signal_byte)
+        _signal(self._sender.fileno(), signal_byte)
 
     def _spawn(self) -> None:
         args = (self._settings.model_dump(), self._line, self._shared, self._teller)
@@ -183,6 +181,14 @@ class ProjectionProcess:
 
 _WAKE = b"w"
 _STOP = b"s"
+_NEWS = b"n"
+
+
+def _signal(fd: int, signal_byte: bytes) -> None:
+    """One byte down a non-blocking pipe, never waiting: a full pipe already holds a
+    signal for its reader, and a reader gone gets none."""
+    with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
+        os.write(fd, signal_byte)
 
 
 def child_main(
@@ -234,9 +240,7 @@ class _Publisher:
         self._shared.publish(stats)
         if stats.position != self._told:
             self._told = stats.position
-            # A full pipe already holds news for the server; a server gone hears none.
-            with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
-                os.write(self._teller, b"n")
+            _signal(self._teller, _NEWS)
 
 
 def _listen(line: Connection, wake: Signal, stop: Signal) -> None:

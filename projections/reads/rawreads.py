@@ -87,7 +87,7 @@ class RawSnapshot:
         return [dict(zip(names, row, strict=True)) for row in self._cursor.fetchall()]
 
     def live_generation(self) -> int:
-        _execute(self._conn, self._cursor, live_generation_sql(self._conn), (PROJECTION,))
+        _execute(self._conn, self._cursor, live_generation_sql(self._conn.dialect), (PROJECTION,))
         found = self._cursor.fetchall()
         return generation_found(found[0][0] if found else None)
 

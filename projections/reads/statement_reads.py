@@ -25,8 +25,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.sql.expression import ClauseElement as Executable
 
 from projections.reads.rawreads import StatementCache, raw_statement
-from projections.schema import PROJECTION, REGISTRY, Tables, registry, tables_for
-from projections.tracking import generation_found
+from projections.schema import PROJECTION, Tables, registry, tables_for
+from projections.tracking import generation_found, live_generation_sql
 
 R = TypeVar("R")
 Rows = list[dict[str, Any]]
@@ -117,7 +117,7 @@ class StatementReader:
             raise RuntimeError("no driver to await reads on")
         while True:
             if self._generation is None:
-                sql = f"SELECT generation FROM {REGISTRY} WHERE name = %s"
+                sql = live_generation_sql(self._engine.dialect)
                 _, found = await driver.fetch(sql, (PROJECTION,))
                 self._generation = generation_found(found[0][0] if found else None)
             tables = tables_for(self._generation)
