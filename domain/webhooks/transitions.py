@@ -98,3 +98,16 @@ def fire(mark: Mark, now_us: int) -> tuple[Kind | None, Mark]:
     if not mark.breached and not mark.at_risk and warned:
         return Kind.AT_RISK, Mark(False, True, mark.warn_us, mark.due_us)
     return None, mark
+
+
+def mark_as_of(view: ClockView, now_us: int) -> Mark | None:
+    """The mark a clock would have at ``now_us`` had every instant before it been fired:
+    what a subscription made now starts from, so that it hears of what happens after it
+    subscribed and not of warnings and breaches already past."""
+    _, mark = transition(None, view, None, now_us)
+    while mark is not None:
+        kind, mark_after = fire(mark, now_us)
+        if kind is None:
+            break
+        mark = mark_after
+    return mark

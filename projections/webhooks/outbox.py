@@ -190,8 +190,8 @@ class ClockWatcher:
         order (None: no row). Every clock of a new ticket passes here: rows (dicts) are
         made only for what is announced, which is rare."""
         changes = [(old, new) for old, new in pairs if old is not None or new is not None]
-        if not changes:
-            return
+        if not changes or not subs.any_exist(conn):
+            return  # with no subscription there is no one to announce to (keeping.py)
         now = self._now()
         keys = [_key(old, new) for old, new in changes]
         # A clock that had no row has no mark (marks go with their clocks, and a switch

@@ -71,6 +71,12 @@ def insert(conn: Connection, sub: Subscription) -> None:
     )
 
 
+def any_exist(conn: Connection) -> bool:
+    """Whether a subscription exists: while none does, clocks have no marks (``keeping``)."""
+    found = conn.exec_driver_sql(f"SELECT 1 FROM {subscriptions.name} LIMIT 1").first()
+    return found is not None
+
+
 def load_all(conn: Connection) -> list[Subscription]:
     query = select(subscriptions).order_by(subscriptions.c.created_at_us, subscriptions.c.id)
     return [_of(dict(row)) for row in conn.execute(query).mappings()]

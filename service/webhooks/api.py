@@ -14,6 +14,7 @@ from domain.webhooks.signing import BadSecret, generate_secret, secret_key
 from domain.webhooks.targets import target_problem
 from projections.tracking import write_transaction
 from projections.webhooks import deliveries as outbox
+from projections.webhooks import keeping
 from projections.webhooks import subscriptions as subs
 from projections.webhooks.outbox import wall_us
 from service.webhooks.schemas import DeliveryOut, WebhookCreatedOut, WebhookIn, WebhookOut
@@ -37,7 +38,7 @@ class WebhookApi:
             secret=body.secret or generate_secret(),
         )
         with self._engine.connect() as conn, write_transaction(conn):
-            subs.insert(conn, sub)
+            keeping.subscribe(conn, sub, wall_us())
         return WebhookCreatedOut(**_out(sub).model_dump(), secret=sub.secret)
 
     def _check(self, body: WebhookIn) -> None:
@@ -62,7 +63,7 @@ class WebhookApi:
 
     def delete(self, webhook_id: str) -> None:
         with self._engine.connect() as conn, write_transaction(conn):
-            if not subs.remove(conn, webhook_id):
+            if not keeping.unsubscribe(conn, webhook_id):
                 raise NotFound(f"no webhook {webhook_id!r}")
 
     def deliveries(self, webhook_id: str, limit: int, status: str | None) -> list[DeliveryOut]:

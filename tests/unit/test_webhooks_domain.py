@@ -12,7 +12,7 @@ from domain.webhooks import backoff
 from domain.webhooks.kinds import Kind
 from domain.webhooks.signing import BadSecret, generate_secret, headers, secret_key
 from domain.webhooks.targets import target_problem
-from domain.webhooks.transitions import ClockView, Mark, fire, transition
+from domain.webhooks.transitions import ClockView, Mark, fire, mark_as_of, transition
 
 NOW = 1_800_000_000_000_000
 S = 1_000_000
@@ -137,3 +137,31 @@ def test_a_moved_warn_instant_is_announced_again() -> None:
     assert mark is not None
     assert not mark.at_risk
     assert mark.next_us == NOW + 10 * S
+
+
+@pytest.mark.parametrize(
+    ("view", "mark"),
+    [
+        # still ahead: both instants scheduled, nothing announced
+        (
+            ClockView("pending", NOW + 10 * S, NOW + 5 * S),
+            Mark(False, False, NOW + 5 * S, NOW + 10 * S),
+        ),
+        # its warning has passed: only the breach is left to announce
+        (
+            ClockView("pending", NOW + 10 * S, NOW - 5 * S),
+            Mark(False, True, NOW - 5 * S, NOW + 10 * S),
+        ),
+        # past due as of now: the breach counts as announced
+        (ClockView("pending", NOW - 1 * S, NOW - 5 * S), Mark(breached=True)),
+        (ClockView("breached", None, None), Mark(breached=True)),
+        (ClockView("met", None, None), None),
+        (ClockView("pending", None, NOW + 5 * S), None),  # paused: nothing to fire
+    ],
+)
+def test_a_new_subscription_starts_from_each_clock_as_of_now(
+    view: ClockView, mark: Mark | None
+) -> None:
+    assert mark_as_of(view, NOW) == mark
+    if mark is not None:
+        assert fire(mark, NOW) == (None, mark)  # nothing before now is announced to it
