@@ -21,7 +21,7 @@ version retries every ticket set aside.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -94,6 +94,18 @@ class _Prepared:
 
 def _span(batch: Batch) -> tuple[int, int, int]:
     return (batch[0][0], batch[-1][0], len(batch))
+
+
+def _changes(
+    before: Sequence[Values], changed: Sequence[Values], removed: Sequence[Values]
+) -> Iterator[tuple[Values | None, Values | None]]:
+    """Each changed clock (before, after), made only if the observer reads them: with no
+    webhook subscription it does not, and making them was 7% of the live follower's time."""
+    previous_of = {(v[_TICKET], v[_METRIC]): v for v in before}
+    for values in changed:
+        yield previous_of.get((values[_TICKET], values[_METRIC])), values
+    for values in removed:
+        yield values, None
 
 
 class Projector:
@@ -294,9 +306,7 @@ class Projector:
         upsert_values(conn, self.tables.clocks, CLOCK_COLUMNS, changed, _CLOCK_KEY)
         apply_summary(conn, self.tables.compliance, value_deltas(before + removed, changed))
         if self.observer is not None:
-            previous_of = {(v[_TICKET], v[_METRIC]): v for v in before}
-            pairs = [(previous_of.get((v[_TICKET], v[_METRIC])), v) for v in changed]
-            self.observer.clocks_changed(conn, [*pairs, *((v, None) for v in removed)])
+            self.observer.clocks_changed(conn, _changes(before, changed, removed))
 
     # --- contracts ----------------------------------------------------------------
 

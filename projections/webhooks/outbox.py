@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -189,9 +190,13 @@ class ClockWatcher:
         """``pairs``: each changed clock before and after, as values in ``CLOCK_COLUMNS``
         order (None: no row). Every clock of a new ticket passes here: rows (dicts) are
         made only for what is announced, which is rare."""
-        changes = [(old, new) for old, new in pairs if old is not None or new is not None]
-        if not changes or not subs.any_exist(conn):
+        given = iter(pairs)
+        first = next(given, None)
+        if first is None or not subs.any_exist(conn):
             return  # with no subscription there is no one to announce to (keeping.py)
+        changes = [(old, new) for old, new in chain([first], given) if old or new]
+        if not changes:
+            return
         now = self._now()
         keys = [_key(old, new) for old, new in changes]
         # A clock that had no row has no mark (marks go with their clocks, and a switch
