@@ -114,6 +114,26 @@ def upsert_values(
     insert_many(conn, table, columns, values, conflict)
 
 
+def insert_values(
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert rows known to be new: by COPY on PostgreSQL when there are many, else as
+    ``insert_many`` (a COPY costs a round trip more than one statement)."""
+    if not values:
+        return
+    if conn.dialect.name == "postgresql" and len(values) >= COPY_FROM_ROWS:
+        _copy(conn, f"COPY {table.name} ({', '.join(columns)}) FROM STDIN", values)
+        return
+    insert_many(conn, table, columns, values)
+
+
+def insert_new_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """``insert_values`` of rows given as dicts."""
+    if rows:
+        columns = list(rows[0])
+        insert_values(conn, table, columns, _values(columns, rows))
+
+
 def insert_many(
     conn: Connection,
     table: Table,

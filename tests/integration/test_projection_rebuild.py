@@ -192,3 +192,25 @@ def test_a_rebuilt_generation_has_the_keys_of_a_live_one(database_url: str) -> N
         before = snapshot(engine)
         follow_all(engine, store)
         assert snapshot(engine) != before
+
+
+def test_a_step_of_many_new_tickets_then_their_updates_equals_the_rebuild(
+    database_url: str,
+) -> None:
+    """New rows are inserted, not upserted (by COPY on PostgreSQL past 1,000 rows): a
+    step of 1,200 new tickets, then steps that rewrite some and add more."""
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        for n in range(1200):
+            writer.opened(f"N-{n}", T0 + timedelta(seconds=n), priority="P1")
+        follow_all(engine, store, batch=5000)
+        for n in range(0, 1200, 7):
+            writer.event(f"N-{n}", "responded", T0 + timedelta(seconds=n, minutes=5))
+            writer.opened(f"M-{n}", T0 + timedelta(seconds=n))
+        follow_all(engine, store, batch=5000)
+        live = snapshot(engine)
+        assert len(live["tickets"]) == 1200 + 172
+        rebuild(engine, store, grace_seconds=0)
+        assert snapshot(engine) == live
