@@ -16,7 +16,8 @@ over half a second, which this leaves out so that runs compare), then rebuilds.
 Each is reported as events/s and as CPU-seconds of this process per 10,000
 events (``time.process_time``): on a shared machine the CPU figure, and ratios
 within one run, are what compare.
-PostgreSQL's own CPU is the server's, not counted here.
+PostgreSQL's own CPU is the server's, not counted here. The collector's
+thresholds are the projection processes' (``service.gc_tuning``).
 
 ``--shape new-tickets``: the live follower's commonest work instead, one
 ``opened`` event per new ticket, written by a real server (projections off) in
@@ -46,6 +47,7 @@ from projections.follower import Follower
 from projections.rebuild import rebuild
 from projections.schema import create_generation, drop_generation
 from projections.tracking import ensure_schema, write_transaction
+from service.gc_tuning import collect_less_often
 from service.storage.database import DatabaseConfig, create_sql_engine
 from service.storage.eventstore import EventStore
 
@@ -106,6 +108,7 @@ def _timed(
 
 
 def measure(url: str, small: int) -> dict[str, Any]:
+    collect_less_often()  # as the projection processes do
     config = DatabaseConfig.parse(url)
     store, engine = EventStore(config, create_table=False), create_sql_engine(config)
     ensure_schema(engine)
@@ -142,6 +145,7 @@ def write_new_tickets(url: str, events: int) -> float:
 
 def measure_new_tickets(url: str, ingest: float | None) -> dict[str, Any]:
     """Follow the new tickets' log at 1,000 and 5,000 events per step, then rebuild it."""
+    collect_less_often()  # as the projection processes do
     config = DatabaseConfig.parse(url)
     store, engine = EventStore(config, create_table=False), create_sql_engine(config)
     ensure_schema(engine)

@@ -34,6 +34,7 @@ from typing import Any
 
 from projections.follower import Follower
 from projections.runner import ProjectionRunner, RunnerStats, Signal
+from service.gc_tuning import collect_less_often
 from service.idle_lane import give_way_seconds, step_lane
 from service.logging_setup import configure_logging
 from service.settings import Settings
@@ -201,6 +202,7 @@ def child_main(
     signal.signal(signal.SIGTERM, lambda *_: _stop_now(wake, stop))
     settings = Settings(**values)
     configure_logging(settings)  # a spawned child starts with logging unconfigured
+    collect_less_often()
     config = DatabaseConfig.parse(settings.database_url)
     store = EventStore(config, create_table=False)
     engine = create_sql_engine(config)

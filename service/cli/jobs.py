@@ -17,6 +17,7 @@ from domain.calendar import parse_calendar
 from domain.errors import FieldError, ValidationFailed
 from domain.policy import parse_policy
 from service.application import SlaService
+from service.gc_tuning import collect_less_often
 from service.ingest import CatalogKind
 from service.migrations.schema import prepared_engine
 from service.runtime import build_runtime
@@ -109,6 +110,7 @@ def run_projections(settings: Settings) -> None:
     """Follow the log as a separate worker until SIGINT/SIGTERM (on PostgreSQL, one is active)."""
     from projections.worker import run_worker
 
+    collect_less_often()
     with (
         _log_and_engine(settings) as (store, engine),
         state_checkpoints(store.config.state_path) as checkpoints,
@@ -127,6 +129,7 @@ def rebuild(settings: Settings) -> None:
     """Replay the whole log into fresh tables and switch over atomically."""
     from projections.worker import run_rebuild
 
+    collect_less_often()
     with _log_and_engine(settings) as (store, engine):
         run_rebuild(engine, store, out=sys.stderr)
 
