@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         default=True, description="run serve's projections in a child process (else a thread)"
     )
     projection_give_way_seconds: float = Field(
-        default=10.0,
+        default=2.0,
         ge=0,
         description=(
             "serve's projection child computes at the idle CPU priority (Linux SCHED_IDLE)"
