@@ -23,8 +23,9 @@ thresholds are the projection processes' (``service.gc_tuning``).
 ``opened`` event per new ticket, written by a real server (projections off) in
 batches of 1,000 as ``benchmarks.ingest`` posts them; followed at 1,000 and at
 5,000 events per transaction, then into the live generation at 5,000 as the
-worker follows it (``live_5000``: with the webhook marks it keeps, which the
-scratch generations leave out), beside the rebuild of the same log.
+worker follows it (``live_5000``: with its position's live check and its webhook
+observer, which the scratch generations leave out; with no subscription, as
+here, the observer keeps no marks), beside the rebuild of the same log.
 A log kept by ``--keep`` was rebuilt, so a later ``--log`` run reports
 ``live_5000`` as 0 events: measure the live follower on a fresh log.
 """
@@ -80,7 +81,8 @@ def follow(
 
 def follow_live(engine: Engine, store: EventStore, events: int, size: int) -> dict[str, float]:
     """Follow into the live generation (empty, at position 0) as the worker does, with
-    its webhook marks: the observer's work is part of the live follower's cost."""
+    its webhook observer: its work is part of the live follower's cost (with no
+    subscription, one query a step and no marks)."""
     return _timed(Follower(engine, store), events, size, fixed(size))
 
 
