@@ -57,8 +57,8 @@ from projections.store import (
     chunks,
     delete_clock_values,
     delete_keys,
-    insert_new_rows,
-    insert_values,
+    insert_rows,
+    insert_tuples,
     load_clock_values,
     load_tickets,
     upsert,
@@ -294,10 +294,10 @@ class Projector:
             ids = [ticket_id for ticket_id, _, _ in results]
             old_clocks = load_clock_values(conn, self.tables, ids)
         diff = row_diff(results, current, old_clocks, stored)
-        insert_new_rows(conn, self.tables.tickets, diff.new_tickets)
+        insert_rows(conn, self.tables.tickets, diff.new_tickets)
         upsert(conn, self.tables.tickets, diff.tickets, ["ticket_id"])
         delete_clock_values(conn, self.tables.clocks, diff.removed)
-        insert_values(conn, self.tables.clocks, CLOCK_COLUMNS, diff.new_clocks)
+        insert_tuples(conn, self.tables.clocks, CLOCK_COLUMNS, diff.new_clocks)
         upsert_values(conn, self.tables.clocks, CLOCK_COLUMNS, diff.changed, _CLOCK_KEY)
         changed = [*diff.new_clocks, *diff.changed]
         before, removed = diff.before, diff.removed

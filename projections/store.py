@@ -114,26 +114,6 @@ def upsert_values(
     insert_many(conn, table, columns, values, conflict)
 
 
-def insert_values(
-    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert rows known to be new: by COPY on PostgreSQL when there are many, else as
-    ``insert_many`` (a COPY costs a round trip more than one statement)."""
-    if not values:
-        return
-    if conn.dialect.name == "postgresql" and len(values) >= COPY_FROM_ROWS:
-        _copy(conn, f"COPY {table.name} ({', '.join(columns)}) FROM STDIN", values)
-        return
-    insert_many(conn, table, columns, values)
-
-
-def insert_new_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
-    """``insert_values`` of rows given as dicts."""
-    if rows:
-        columns = list(rows[0])
-        insert_values(conn, table, columns, _values(columns, rows))
-
-
 def insert_many(
     conn: Connection,
     table: Table,
@@ -186,13 +166,15 @@ def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
 def insert_tuples(
     conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """A plain multi-row INSERT through the driver (bulk loads: no per-row SQLAlchemy work)."""
+    """Insert rows known to be new, through the driver (no per-row SQLAlchemy work): by
+    COPY on PostgreSQL when there are many, else as ``insert_many`` (a COPY costs a round
+    trip more than one statement)."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
         _copy(conn, f"COPY {table.name} ({', '.join(columns)}) FROM STDIN", rows)
         return
-    conn.exec_driver_sql(_insert_sql(conn, table, columns), list(rows))
+    insert_many(conn, table, columns, rows)
 
 
 def _copy(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:

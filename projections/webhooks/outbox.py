@@ -194,7 +194,8 @@ class ClockWatcher:
         first = next(given, None)
         if first is None or not subs.any_exist(conn):
             return  # with no subscription there is no one to announce to (keeping.py)
-        changes = [(old, new) for old, new in chain([first], given) if old or new]
+        every = chain([first], given)
+        changes = [(old, new) for old, new in every if old is not None or new is not None]
         if not changes:
             return
         now = self._now()
