@@ -11,7 +11,9 @@ on it also samples `/readyz` during the batches (the projections' lag) and
 times how long after the last batch the lag reaches 0. Prints each run and the
 ratios of the default to projections off (goal: both ≥ 0.8). ``--configs``
 names the configurations with projections to compare: ``default`` (as users
-run it), ``child`` (SLA_PROJECTIONS_CHILD_PROCESS=true) and ``thread`` (=false).
+run it), ``child`` (SLA_PROJECTIONS_CHILD_PROCESS=true), ``thread`` (=false) and
+``ungated`` (SLA_INGEST_MAX_LAG_SECONDS=0: writes never wait for the projections);
+``lag=S`` sets that bound to S seconds.
 """
 
 from __future__ import annotations
@@ -70,12 +72,15 @@ CONFIGS: dict[str, dict[str, str]] = {
     "default": {},
     "child": {"SLA_PROJECTIONS_CHILD_PROCESS": "true"},
     "thread": {"SLA_PROJECTIONS_CHILD_PROCESS": "false"},
+    "ungated": {"SLA_INGEST_MAX_LAG_SECONDS": "0"},
 }
 
 
 def measure(kind: str, seconds: int, port: int, config: str, batches: int = 60) -> dict[str, float]:
     projections = config != "off"
     extra = CONFIGS.get(config, {})
+    if config.startswith("lag="):  # e.g. lag=0.5: the gate at another bound
+        extra = {"SLA_INGEST_MAX_LAG_SECONDS": config.removeprefix("lag=")}
     with database(kind) as url, server(url, port, projections=projections, **extra) as base:
         define_bench_plan(base)
         health, single, bad = single_event_rates(base, seconds)
@@ -134,7 +139,7 @@ def main() -> None:
     parser.add_argument(
         "--configs",
         default="default",
-        help="with projections, compared with them off: default, child, thread (comma list)",
+        help="with projections, against them off: default, child, thread, ungated, lag=S (list)",
     )
     args = parser.parse_args()
     configs = [*args.configs.split(","), "off"]

@@ -49,8 +49,14 @@ def give_way_seconds(settings: Settings, config: DatabaseConfig) -> float:
     There, in alternating runs, giving way left batch ingest as it was (0.99 and 0.94
     against 1.00 and 0.95 of projections off) and cut single events to 0.78 and 0.87
     (against 1.05 and 1.08).
+    Never longer than the ingest gate's bound: once writes wait for the child, a child
+    still at the idle priority would get the CPU only while the server sits waiting.
     """
-    return settings.projection_give_way_seconds if config.kind == "sqlite" else 0.0
+    if config.kind != "sqlite":
+        return 0.0
+    bound = settings.ingest_max_lag_seconds
+    give_way = settings.projection_give_way_seconds
+    return min(give_way, bound) if bound > 0 else give_way
 
 
 def _lower_this_thread() -> None:

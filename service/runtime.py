@@ -16,6 +16,7 @@ from service.storage.async_reads import AsyncReads
 from service.storage.checkpointer import WalCheckpointer, state_checkpointer
 from service.storage.database import DatabaseConfig
 from service.storage.eventstore import EventStore
+from service.storage.lag_gate import LagGate
 from service.storage.store_circuit import StoreCircuit
 from service.storage.tokens import TokenStore
 from service.storage.writer import Writer
@@ -47,6 +48,7 @@ class Runtime:
     circuit: StoreCircuit | None = None
     # PostgreSQL: the event loop's connections for listing reads.
     async_reads: AsyncReads | None = None
+    lag_gate: LagGate | None = None
 
     def probe(self) -> None:
         """Raise unless both paths to the database work: the event store's and SQLAlchemy's."""
@@ -95,10 +97,27 @@ def build_runtime(settings: Settings, *, with_projections: bool | None = None) -
     projections = runtime.projections = build_projections(runtime, follows_here=enabled)
     if enabled:
         writer.on_commit(projections.wake)
+        _hold_writes_for(projections, runtime)
         projections.start()
         runtime.circuit.on_close(projections.retry_now)
     runtime.circuit.start()
     return runtime
+
+
+def _hold_writes_for(projections: ProjectionService, runtime: Runtime) -> None:
+    """Writes wait while the in-process projections lag (service/storage/lag_gate.py)."""
+    max_lag = runtime.settings.ingest_max_lag_seconds
+    if max_lag <= 0:
+        return
+    gate = LagGate(
+        max_lag,
+        projections.local_position,
+        projections.wait_for_async,
+        head=runtime.store.max_position(),
+    )
+    runtime.writer.on_commit(gate.committed)
+    runtime.writer.admit_with(gate)
+    runtime.lag_gate = gate
 
 
 def _store_circuit(runtime: Runtime) -> StoreCircuit:

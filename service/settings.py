@@ -61,6 +61,14 @@ class Settings(BaseSettings):
             " until it has been behind this long; 0: always at normal priority"
         ),
     )
+    ingest_max_lag_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "serve holds new writes while its in-process projections are more than this"
+            " many seconds behind its writes; 0: never"
+        ),
+    )
     projection_batch_size: int = 500
     projection_poll_seconds: float = 0.05
     min_position_timeout_seconds: float = Field(default=5.0, description="min_position wait")

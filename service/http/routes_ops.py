@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request, Response
@@ -14,6 +14,9 @@ from service.http.auth import AUTH_RESPONSES, AuthFirstRoute, Scope, require_sco
 from service.http.schemas import Health
 from service.sla_metrics.collector import render as sla_render
 from service.storage.store_circuit import RETRY_AFTER_SECONDS
+
+if TYPE_CHECKING:
+    from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"], route_class=AuthFirstRoute)
@@ -110,6 +113,10 @@ def _circuit_lines(circuit: Any) -> list[str]:
     ]
 
 
+def _held_writes(runtime: Runtime) -> int:
+    return runtime.lag_gate.waits if runtime.lag_gate is not None else 0
+
+
 @router.get(
     "/metrics",
     operation_id="metrics",
@@ -133,6 +140,10 @@ def metrics(request: Request) -> PlainTextResponse:
             " before them was being inserted.",
             "# TYPE slaclock_writer_overlapped_groups_total counter",
             f"slaclock_writer_overlapped_groups_total {writer.groups_overlapped}",
+            "# HELP slaclock_writer_held_writes_total Writes that waited for the projections"
+            " to come within SLA_INGEST_MAX_LAG_SECONDS.",
+            "# TYPE slaclock_writer_held_writes_total counter",
+            f"slaclock_writer_held_writes_total {_held_writes(runtime)}",
         ]
         lines += _circuit_lines(runtime.circuit)
     circuit = getattr(runtime, "circuit", None)

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
@@ -77,6 +77,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Admission(Protocol):
+    async def admit(self) -> None: ...
+
+
 class Writer:
     def __init__(
         self,
@@ -105,11 +109,16 @@ class Writer:
         self._circuit: StoreCircuit | None = None
         # The requests the writer holds: the outage circuit answers them if it opens.
         self._in_hand: list[Request] = []
+        self._admission: Admission | None = None
 
     def attach(self, circuit: StoreCircuit) -> None:
         """Refuse work while ``circuit`` is open, and answer what waits when it opens."""
         self._circuit = circuit
         circuit.on_open(self._refuse_waiting)
+
+    def admit_with(self, admission: Admission) -> None:
+        """Let ``admission`` hold each write before it is queued (service/storage/lag_gate.py)."""
+        self._admission = admission
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(max_position)`` after each committed group."""
@@ -146,6 +155,8 @@ class Writer:
             self._circuit.check()
         if not commands:
             return []
+        if self._admission is not None:
+            await self._admission.admit()
         loop = asyncio.get_running_loop()
         request = Request(list(commands), loop, loop.create_future())
         self._queue.put(request)

@@ -192,6 +192,7 @@ def test_readyz_and_metrics_report_projection_lag(client: httpx.Client) -> None:
         "slaclock_writer_groups_total",
         "slaclock_writer_events_total",
         "slaclock_writer_overlapped_groups_total",
+        "slaclock_writer_held_writes_total",
     }
     assert int(counters["slaclock_writer_events_total"]) >= int(
         counters["slaclock_writer_groups_total"]

@@ -76,7 +76,20 @@ def test_the_runner_tells_the_lane_how_long_it_has_been_behind(database_url: str
 
 
 def test_only_the_sqlite_child_gives_way() -> None:
-    settings = Settings(database_url="sqlite:///unused.db", projection_give_way_seconds=7.0)
+    settings = Settings(
+        database_url="sqlite:///unused.db",
+        projection_give_way_seconds=7.0,
+        ingest_max_lag_seconds=10.0,
+    )
     assert give_way_seconds(settings, DatabaseConfig.parse(settings.database_url)) == 7.0
     postgres = settings.model_copy(update={"database_url": "postgresql://localhost/db"})
     assert give_way_seconds(postgres, DatabaseConfig.parse(postgres.database_url)) == 0.0
+
+
+def test_the_child_gives_way_no_longer_than_writes_may_get_ahead_of_it() -> None:
+    config = DatabaseConfig.parse("sqlite:///unused.db")
+    settings = Settings(database_url="sqlite:///unused.db", projection_give_way_seconds=7.0)
+    gated = settings.model_copy(update={"ingest_max_lag_seconds": 0.5})
+    assert give_way_seconds(gated, config) == 0.5
+    ungated = settings.model_copy(update={"ingest_max_lag_seconds": 0.0})
+    assert give_way_seconds(ungated, config) == 7.0
