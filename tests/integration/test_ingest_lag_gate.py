@@ -7,6 +7,7 @@ reader, so without the gate it leaves a write unprojected for the whole test.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,9 +32,21 @@ def serving(database_url: str, max_lag: float) -> Iterator[Runtime]:
     )
     runtime = build_runtime(settings, with_projections=True)
     try:
+        _until_idle(runtime)
         yield runtime
     finally:
         runtime.close()
+
+
+def _until_idle(runtime: Runtime) -> None:
+    """Until the runner holds the worker lock and has made its first (empty) step: it
+    then sleeps for its 30 s poll, so the writes below are not projected by chance."""
+    assert runtime.projections is not None
+    deadline = time.monotonic() + 10
+    while runtime.projections.local_position() is None:
+        assert time.monotonic() < deadline, "the runner never became active"
+        time.sleep(0.01)
+    time.sleep(0.3)
 
 
 async def write_then_write_later(runtime: Runtime) -> tuple[Receipt, int, int]:
