@@ -28,6 +28,9 @@ observer, which the scratch generations leave out; with no subscription, as
 here, the observer keeps no marks), beside the rebuild of the same log.
 A log kept by ``--keep`` was rebuilt, so a later ``--log`` run reports
 ``live_5000`` as 0 events: measure the live follower on a fresh log.
+``--without-indexes`` drops the live generation's listing indexes (tickets' and
+clocks', not their primary keys) before following: what they cost the follower
+(``live_5000``; the scratch generations keep theirs).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from benchmarks.projections import generate, log_database, read_and_decode
 from benchmarks.serverproc import server
 from projections.follower import Follower
 from projections.rebuild import rebuild
-from projections.schema import create_generation, drop_generation
+from projections.schema import create_generation, drop_generation, tables_for
 from projections.tracking import ensure_schema, write_transaction
 from service.gc_tuning import collect_less_often
 from service.storage.database import DatabaseConfig, create_sql_engine
@@ -145,12 +148,25 @@ def write_new_tickets(url: str, events: int) -> float:
         return batch_rate(base, max(1, events // 1000))
 
 
-def measure_new_tickets(url: str, ingest: float | None) -> dict[str, Any]:
+def drop_secondary_indexes(engine: Engine, generation: int) -> list[str]:
+    """The experiment ``--without-indexes``: what the read models' listing indexes cost."""
+    tables = tables_for(generation)
+    indexes = [*tables.tickets.indexes, *tables.clocks.indexes]
+    with engine.connect() as conn, write_transaction(conn):
+        for index in indexes:
+            index.drop(conn)
+    return sorted(str(index.name) for index in indexes)
+
+
+def measure_new_tickets(
+    url: str, ingest: float | None, without_indexes: bool = False
+) -> dict[str, Any]:
     """Follow the new tickets' log at 1,000 and 5,000 events per step, then rebuild it."""
     collect_less_often()  # as the projection processes do
     config = DatabaseConfig.parse(url)
     store, engine = EventStore(config, create_table=False), create_sql_engine(config)
-    ensure_schema(engine)
+    live = ensure_schema(engine)
+    dropped = drop_secondary_indexes(engine, live) if without_indexes else []
     total = store.max_position()
     report: dict[str, Any] = {
         "log_events": total,
@@ -168,6 +184,8 @@ def measure_new_tickets(url: str, ingest: float | None) -> dict[str, Any]:
     if ingest is not None:
         report["ingest_events_per_s"] = round(ingest)
     report["load_average"] = os.getloadavg()
+    if dropped:
+        report["live_indexes_dropped"] = dropped
     store.close()
     engine.dispose()
     return report
@@ -181,14 +199,19 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=20_000, help="events followed at 500")
     parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite file")
     parser.add_argument("--shape", choices=("mixed", "new-tickets"), default="mixed")
+    parser.add_argument(
+        "--without-indexes",
+        action="store_true",
+        help="new-tickets: drop the live generation's listing indexes first (an experiment)",
+    )
     args = parser.parse_args()
     if args.shape == "new-tickets":
         if args.log:
-            print(json.dumps(measure_new_tickets(args.log, None), indent=2))
+            print(json.dumps(measure_new_tickets(args.log, None, args.without_indexes), indent=2))
             return
         with log_database(args.database_url, args.keep) as url:
             ingest = write_new_tickets(url, args.events)
-            print(json.dumps(measure_new_tickets(url, ingest), indent=2))
+            print(json.dumps(measure_new_tickets(url, ingest, args.without_indexes), indent=2))
         return
     if args.log:
         print(json.dumps(measure(args.log, args.small), indent=2))
