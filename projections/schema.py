@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     inspect,
+    text,
 )
 from sqlalchemy.schema import CreateTable
 
@@ -31,6 +32,11 @@ PROJECTION = "tickets"
 REGISTRY = "slaproj_registry"
 _GENERATION_TABLE = re.compile(r"^slaproj_g(\d+)_")
 NAME = String(128)
+# The rows the partial indexes hold (``_partial``).
+CONTRACT_SET = "contract IS NOT NULL"
+CUSTOMER_SET = "customer IS NOT NULL"
+BREACHED = "breached_at_us IS NOT NULL"
+RUNNING = "running_due_us IS NOT NULL"
 
 registry_metadata = MetaData()
 registry = Table(
@@ -88,6 +94,19 @@ def _catalog_table(name: str, key: str, metadata: MetaData) -> Table:
     )
 
 
+def _partial(name: str, *columns: str, where: str) -> Index:
+    """An index of only the rows ``where`` holds (SQLite and PostgreSQL alike).
+
+    A row the listings can never ask for by this index costs no entry to write,
+    move or delete: the live follower writes fewer entries per event, and the
+    indexes of a large history hold only what is still live (a met clock is in
+    none of the due or breach indexes). Every query these serve names a term that
+    implies ``where`` (``x = ?`` and ``x <= ?`` imply ``x IS NOT NULL``; the breach
+    listing names ``breached_at_us IS NOT NULL`` itself), which both planners need.
+    """
+    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
+
+
 def _tickets_table(prefix: str, metadata: MetaData) -> Table:
     return Table(
         f"{prefix}tickets",
@@ -110,8 +129,8 @@ def _tickets_table(prefix: str, metadata: MetaData) -> Table:
         # The contract the ticket is bound to: its suspensions re-evaluate these tickets.
         Column("contract", NAME),
         Index(f"{prefix}tickets_plan", "plan", "ticket_id"),
-        Index(f"{prefix}tickets_contract", "contract", "ticket_id"),
-        Index(f"{prefix}tickets_customer", "customer", "ticket_id"),
+        _partial(f"{prefix}tickets_contract", "contract", "ticket_id", where=CONTRACT_SET),
+        _partial(f"{prefix}tickets_customer", "customer", "ticket_id", where=CUSTOMER_SET),
         Index(f"{prefix}tickets_status", "status", "ticket_id"),
     )
 
@@ -145,11 +164,17 @@ def _clocks_table(prefix: str, metadata: MetaData) -> Table:
         # Business seconds a suspension held (as of evaluated_at), and whether one ever held it.
         Column("suspended_seconds", BigInteger, nullable=False),
         Column("suspended", Integer, nullable=False),
-        Index(f"{prefix}clocks_breach", "breach_from_us", "ticket_id", "metric"),
-        Index(f"{prefix}clocks_plan_breach", "plan", "breach_from_us", "ticket_id", "metric"),
-        Index(f"{prefix}clocks_due", "running_due_us", "ticket_id", "metric"),
+        # Breaches recorded at an evaluation; a running clock past its due instant is
+        # found by clocks_due instead (projections/reads/queries.py merges the two).
+        _partial(f"{prefix}clocks_breach", "breach_from_us", "ticket_id", "metric", where=BREACHED),
+        _partial(
+            f"{prefix}clocks_plan_breach",
+            *("plan", "breach_from_us", "ticket_id", "metric"),
+            where=BREACHED,
+        ),
+        _partial(f"{prefix}clocks_due", "running_due_us", "ticket_id", "metric", where=RUNNING),
         Index(f"{prefix}clocks_opened", "opened_at_us"),
-        Index(f"{prefix}clocks_customer", "customer", "opened_at_us"),
+        _partial(f"{prefix}clocks_customer", "customer", "opened_at_us", where=CUSTOMER_SET),
     )
 
 

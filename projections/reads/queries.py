@@ -18,6 +18,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -231,25 +232,63 @@ def _breaches_page_query(tables: Tables, shape: BreachShape) -> Select[Any]:
 
 def _breaches_query(tables: Tables, shape: BreachShape) -> Select[Any]:
     """Breached clocks newest breach first, or at-risk ones soonest due first, from ``now``."""
-    _generation, state, given, open_only, paged = shape
+    _generation, state, _given, _open_only, paged = shape
     c = tables.clocks
-    sort = [c.c[name] for name in _BREACH_SORT[state]]
-    after = tuple_(*(bindparam(name) for name in _AFTER))
     now = bindparam("now", type_=BigInteger)
     if state == "breached":
-        q = select(c).where(c.c.breach_from_us <= now)
-        q = q.order_by(*(col.desc() for col in sort))
-        if paged:
-            q = q.where(tuple_(*sort) < after)
-    else:
-        q = select(c).where(c.c.running_due_us > now, c.c.warn_at_us <= now).order_by(*sort)
-        if paged:
-            q = q.where(tuple_(*sort) > after)
+        return _breached_query(tables, shape)
+    sort = [c.c[name] for name in _BREACH_SORT[state]]
+    q = select(c).where(c.c.running_due_us > now, c.c.warn_at_us <= now).order_by(*sort)
+    if paged:
+        q = q.where(tuple_(*sort) > _after())
+    return _narrowed(q, tables, shape).limit(bindparam("limit"))
+
+
+def _breached_query(tables: Tables, shape: BreachShape) -> Select[Any]:
+    """Breached by ``now``, newest first: the breaches recorded at an evaluation merged
+    with the running clocks whose due instant has passed since.
+
+    Each part is read newest first from its own partial index (clocks_breach or
+    clocks_plan_breach, and clocks_due), so neither holds the clocks the other
+    finds, nor any met clock. For a running clock ``breach_from_us`` is its
+    ``running_due_us``, so the merged order is the one ``breach_from_us`` gives.
+    """
+    c = tables.clocks
+    now = bindparam("now", type_=BigInteger)
+    recorded = select(c).where(c.c.breached_at_us.is_not(None), c.c.breach_from_us <= now)
+    overdue = select(c).where(c.c.running_due_us <= now)
+    parts = [
+        _newest_first(recorded, c.c.breach_from_us, tables, shape),
+        _newest_first(overdue, c.c.running_due_us, tables, shape),
+    ]
+    merged = union_all(*parts).subquery("breached")
+    order = [merged.c[name].desc() for name in _BREACH_SORT["breached"]]
+    return select(merged).order_by(*order).limit(bindparam("limit"))
+
+
+def _newest_first(q: Select[Any], lead: Any, tables: Tables, shape: BreachShape) -> Select[Any]:
+    """One part of the breached listing, a page of it newest first from ``lead``'s index."""
+    c = tables.clocks
+    sort = (lead, c.c.ticket_id, c.c.metric)
+    if shape[-1]:  # a later page
+        q = q.where(tuple_(*sort) < _after())
+    q = _narrowed(q, tables, shape).order_by(*(key.desc() for key in sort))
+    return select(q.limit(bindparam("limit")).subquery())
+
+
+def _after() -> Any:
+    return tuple_(*(bindparam(name) for name in _AFTER))
+
+
+def _narrowed(q: Select[Any], tables: Tables, shape: BreachShape) -> Select[Any]:
+    """``q`` with the listing's filters: the names given, and open tickets only."""
+    _generation, _state, given, open_only, _paged = shape
+    c = tables.clocks
     for name in given:
         q = q.where(c.c[name] == bindparam(name))
     if open_only:
         q = q.where(or_(c.c.status == bindparam("open1"), c.c.status == bindparam("open2")))
-    return q.limit(bindparam("limit"))
+    return q
 
 
 def _next(

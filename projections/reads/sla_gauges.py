@@ -81,12 +81,23 @@ def _totals(conn: Connection, tables: Tables) -> dict[Group, list[int]]:
 
 
 def _breach_ahead(conn: Connection, tables: Tables, now_us: int) -> dict[Group, int]:
-    """Clocks of open tickets that breach only after ``now`` (``state=breached`` negated)."""
+    """Clocks of open tickets that breach only after ``now`` (``state=breached`` negated).
+
+    Counted in the two partial indexes that hold them: running clocks by their due
+    instant, and breaches recorded at an instant after ``now``.
+    """
     c = tables.clocks
-    q = select(c.c.plan, c.c.priority, c.c.metric, func.count())
-    q = q.where(c.c.breach_from_us > now_us, c.c.status.in_(OPEN_STATUSES))
-    q = q.group_by(c.c.plan, c.c.priority, c.c.metric)
-    return {_group(p, pr, m): int(n) for p, pr, m, n in conn.execute(q)}
+    ahead: dict[Group, int] = {}
+    for terms in (
+        (c.c.running_due_us > now_us,),
+        (c.c.breached_at_us.is_not(None), c.c.breach_from_us > now_us),
+    ):
+        q = select(c.c.plan, c.c.priority, c.c.metric, func.count())
+        q = q.where(*terms, c.c.status.in_(OPEN_STATUSES))
+        for p, pr, m, n in conn.execute(q.group_by(c.c.plan, c.c.priority, c.c.metric)):
+            key = _group(p, pr, m)
+            ahead[key] = ahead.get(key, 0) + int(n)
+    return ahead
 
 
 def _running_ahead(

@@ -8,7 +8,7 @@ event store's, a rebuild's other generations and its staging tables are left out
 from __future__ import annotations
 
 from alembic.runtime.environment import IncludeNameFn, NameFilterParentNames, NameFilterType
-from sqlalchemy import Connection, MetaData, inspect, select
+from sqlalchemy import Connection, Index, MetaData, inspect, select
 
 from projections.schema import PROJECTION, REGISTRY, registry, tables_for
 from projections.webhooks.tables import metadata as webhook_metadata
@@ -48,3 +48,39 @@ def only_ours(target: MetaData) -> IncludeNameFn:
         return True
 
     return include
+
+
+def index_where_differences(conn: Connection, target: MetaData) -> list[tuple[str, ...]]:
+    """``("index_where", name, in the database, in the models)`` per index whose rows differ.
+
+    Autogenerate compares an index's columns, not the ``WHERE`` of a partial one.
+    """
+    dialect = conn.dialect.name
+    inspector = inspect(conn)
+    found: list[tuple[str, ...]] = []
+    present = set(inspector.get_table_names())
+    for table in target.tables.values():
+        if table.name not in present:
+            continue  # a missing table is autogenerate's to report
+        reflected = {ix["name"]: ix for ix in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            have = reflected.get(str(index.name))
+            if have is None:
+                continue  # a missing index is autogenerate's to report
+            stored = _where(have.get("dialect_options", {}).get(f"{dialect}_where"))
+            wanted = _where(_model_where(index, dialect))
+            if stored != wanted:
+                found.append(("index_where", str(index.name), stored, wanted))
+    return found
+
+
+def _model_where(index: Index, dialect: str) -> object:
+    return index.dialect_options[dialect].get("where")
+
+
+def _where(clause: object) -> str:
+    """A ``WHERE`` as text both databases' reflection and the models compare by."""
+    if clause is None:
+        return ""
+    words = str(clause).replace("(", " ").replace(")", " ").split()
+    return " ".join(words).lower()

@@ -33,7 +33,12 @@ from sqlalchemy import Connection, Engine, inspect
 from projections.schema import REGISTRY, missing_columns, tables_for
 from projections.tracking import lock_schema, write_transaction
 from service.migrations import SchemaNotReady
-from service.migrations.models import live_generation_or_first, only_ours, target_metadata
+from service.migrations.models import (
+    index_where_differences,
+    live_generation_or_first,
+    only_ours,
+    target_metadata,
+)
 from service.storage.database import DatabaseConfig, create_sql_engine
 from service.storage.tokens import api_tokens
 
@@ -101,9 +106,11 @@ def _recognised(conn: Connection, names: set[str]) -> str:
     compliance = [n for n in names if n.startswith("slaproj_g") and n.endswith("_compliance")]
     counters = {"open_breach", "running"}
     inspector = inspect(conn)
-    if all(counters <= {c["name"] for c in inspector.get_columns(n)} for n in compliance):
+    if not all(counters <= {c["name"] for c in inspector.get_columns(n)} for n in compliance):
+        return "0002_webhooks"
+    if index_where_differences(conn, target_metadata(conn)):
         return "0003_gauge_counters"
-    return "0002_webhooks"
+    return "0004_partial_indexes"
 
 
 def needs_upgrade(
@@ -200,4 +207,4 @@ def schema_differences(conn: Connection) -> list[object]:
     context = MigrationContext.configure(
         conn, opts={"include_name": only_ours(target), "compare_type": True}
     )
-    return list(compare_metadata(context, target))
+    return [*compare_metadata(context, target), *index_where_differences(conn, target)]

@@ -60,6 +60,7 @@ def test_the_wheel_carries_the_seed_packs(tmp_path: Path) -> None:
         "service/migrations/versions/v0001_baseline.py",
         "service/migrations/versions/v0002_webhooks.py",
         "service/migrations/versions/v0003_gauge_counters.py",
+        "service/migrations/versions/v0004_partial_indexes.py",
     }
     assert migrations <= names
 
@@ -68,4 +69,4 @@ def test_migrate_needs_no_alembic_ini(tmp_path: Path) -> None:
     env = {**os.environ, "SLA_DATABASE_URL": f"sqlite:///{tmp_path / 'migrated.db'}"}
     assert not list(tmp_path.glob("alembic.ini"))
     output = slaclock("migrate", cwd=tmp_path, env=env)
-    assert "schema at 0003_gauge_counters, was none (a new database)" in output
+    assert "schema at 0004_partial_indexes, was none (a new database)" in output

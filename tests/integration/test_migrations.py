@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, inspect, select, text, update
 
-from projections.schema import PROJECTION, tables_for
+from projections.schema import PROJECTION, create_generation, tables_for
 from projections.tracking import ensure_schema
 from projections.webhooks.tables import metadata as webhook_metadata
 from service.cli.main import main
@@ -25,6 +25,7 @@ from service.migrations.schema import (
     schema_differences,
     upgrade,
 )
+from service.migrations.versions.v0004_partial_indexes import PARTIAL
 from service.storage.database import DatabaseConfig, create_sql_engine
 from service.storage.eventstore import EventStore
 from service.storage.tokens import TokenStore
@@ -32,6 +33,7 @@ from tests.integration.test_projection_support import (
     LogWriter,
     database,
     follow_all,
+    snapshot,
     summary_from_clocks,
     write_scenario,
 )
@@ -263,3 +265,47 @@ def test_an_unversioned_database_with_todays_tables_is_recognised_at_head(
     with engine.connect() as conn:
         assert read_state(conn) == SchemaState(head_revision(), versioned=True)
         assert schema_differences(conn) == []
+
+
+def test_the_listing_indexes_become_partial_in_every_generation(
+    database_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with database(database_url) as (store, _):
+        write_scenario(LogWriter(store), tickets=30)
+        follow_all(engine, store)
+    TokenStore(engine).create_schema()
+    with engine.begin() as conn:
+        create_generation(conn, 2)
+    # As revision 0003 left them (unversioned: a process made them itself).
+    with engine.begin() as conn:
+        for generation in (1, 2):
+            for table, index, columns, _where in PARTIAL:
+                name, on = f"slaproj_g{generation}_{index}", f"slaproj_g{generation}_{table}"
+                conn.execute(text(f"DROP INDEX {name}"))
+                conn.execute(text(f"CREATE INDEX {name} ON {on} ({', '.join(columns)})"))
+    before = snapshot(engine)
+    with engine.connect() as conn:
+        assert read_state(conn) == SchemaState("0003_gauge_counters", versioned=False)
+        found = schema_differences(conn)
+    assert sorted(d[1] for d in found if isinstance(d, tuple) and d[0] == "index_where") == sorted(
+        f"slaproj_g1_{index}" for _, index, _, _ in PARTIAL
+    )
+    assert main(["migrate", "--check", "--database-url", database_url]) == 1
+    assert "needs 0004_partial_indexes" in capsys.readouterr().out
+
+    assert main(["migrate", "--database-url", database_url]) == 0
+
+    with engine.connect() as conn:
+        assert read_state(conn) == SchemaState(head_revision(), versioned=True)
+        assert schema_differences(conn) == []
+        inspector = inspect(conn)
+        for generation in (1, 2):
+            for table, index, _, where in PARTIAL:
+                (found_index,) = (
+                    ix
+                    for ix in inspector.get_indexes(f"slaproj_g{generation}_{table}")
+                    if ix["name"] == f"slaproj_g{generation}_{index}"
+                )
+                stored = found_index["dialect_options"][f"{conn.dialect.name}_where"]
+                assert str(stored).strip("()") == where
+    assert snapshot(engine) == before

@@ -190,6 +190,55 @@ def test_breach_pages_keep_their_instant(database_url: str) -> None:
         assert len(pages) == len(found) >= 2
 
 
+def test_recorded_and_overdue_breaches_page_as_one_listing(database_url: str) -> None:
+    """Breaches recorded at an evaluation and running clocks past due come from two
+    partial indexes: merged, every page keeps the order of the breach instant."""
+    with database(database_url) as (store, engine):
+        writer = LogWriter(store)
+        writer.calendar("office")
+        writer.policy("gold")
+        writer.policy("silver")
+        for i in range(14):  # P1 response: 1 h on 24x7, due at T0 + 60 + 10i min
+            ticket, opened = f"R-{i:02}", T0 + i * timedelta(minutes=10)
+            writer.opened(ticket, opened, plan="gold" if i % 3 else "silver", priority="P1")
+            if i % 2:  # answered late: a breach recorded when the answer is projected
+                writer.event(ticket, "responded", opened + 65 * timedelta(minutes=1))
+            elif i % 4 == 0:  # answered in time: met, in neither index
+                writer.event(ticket, "responded", opened + timedelta(minutes=5))
+            if i == 5:
+                writer.event(ticket, "resolved", opened + 2 * HOUR)
+        follow_all(engine, store)
+        now = MovableClock(T0 + 4 * HOUR)
+        reader = _service(engine, store, now).reader
+        rows = clock_rows(engine)
+        at = to_us(now.at)
+        kinds = {row["breached_at_us"] is None for row in rows.values() if row["breach_from_us"]}
+        assert kinds == {True, False}  # both parts have rows
+        for filters in (
+            BreachFilters(),
+            BreachFilters(metric="response"),
+            BreachFilters(plan="gold"),
+            BreachFilters(plan="silver", open_only=True),
+        ):
+            expected = sorted(
+                (
+                    (row["breach_from_us"], ticket, metric)
+                    for (ticket, metric), row in rows.items()
+                    if row["breach_from_us"] is not None
+                    and row["breach_from_us"] <= at
+                    and filters.metric in (None, metric)
+                    and filters.plan in (None, row["plan"])
+                    and (not filters.open_only or row["status"] in ("open", "awaiting_customer"))
+                ),
+                reverse=True,
+            )
+            for limit in (1, 2, 5):
+                pages = list(_all_pages(lambda n, c, f=filters: reader.breaches(f, n, c), limit))
+                found = [(i["ticket_id"], i["metric"]) for p in pages for i in p.items]
+                assert found == [(ticket, metric) for _, ticket, metric in expected], filters
+            assert len(expected) >= 3
+
+
 def _opened_days(writer: LogWriter) -> None:
     writer.calendar("office")
     writer.policy("gold")
