@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         ),
     )
     ingest_max_lag_seconds: float = Field(
-        default=10.0,
+        default=1.0,
         ge=0,
         description=(
             "serve holds new writes while its in-process projections are more than this"
