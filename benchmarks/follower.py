@@ -28,6 +28,8 @@ observer, which the scratch generations leave out; with no subscription, as
 here, the observer keeps no marks), beside the rebuild of the same log.
 A log kept by ``--keep`` was rebuilt, so a later ``--log`` run reports
 ``live_5000`` as 0 events: measure the live follower on a fresh log.
+``--customer NAME`` makes every ticket name a customer (by default they name
+none, so the partial customer indexes hold none of them).
 ``--without-indexes`` drops the live generation's listing indexes (tickets' and
 clocks', not their primary keys) before following: what they cost the follower
 (``live_5000``; the scratch generations keep theirs).
@@ -141,11 +143,11 @@ def measure(url: str, small: int) -> dict[str, Any]:
     return report
 
 
-def write_new_tickets(url: str, events: int) -> float:
+def write_new_tickets(url: str, events: int, customer: str | None = None) -> float:
     """Write ``events`` new tickets through a server (projections off); its events/s."""
     with server(url, PORT, projections=False) as base:
         define_bench_plan(base)
-        return batch_rate(base, max(1, events // 1000))
+        return batch_rate(base, max(1, events // 1000), customer=customer)
 
 
 def drop_secondary_indexes(engine: Engine, generation: int) -> list[str]:
@@ -200,6 +202,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite file")
     parser.add_argument("--shape", choices=("mixed", "new-tickets"), default="mixed")
     parser.add_argument(
+        "--customer",
+        help="new-tickets: every ticket names this customer (the partial customer indexes hold it)",
+    )
+    parser.add_argument(
         "--without-indexes",
         action="store_true",
         help="new-tickets: drop the live generation's listing indexes first (an experiment)",
@@ -210,7 +216,7 @@ def main() -> None:
             print(json.dumps(measure_new_tickets(args.log, None, args.without_indexes), indent=2))
             return
         with log_database(args.database_url, args.keep) as url:
-            ingest = write_new_tickets(url, args.events)
+            ingest = write_new_tickets(url, args.events, args.customer)
             print(json.dumps(measure_new_tickets(url, ingest, args.without_indexes), indent=2))
         return
     if args.log:

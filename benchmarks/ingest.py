@@ -67,14 +67,18 @@ def wrk(url: str, seconds: int, script: Path | None = None) -> tuple[float, int]
     return rate, int(bad.group(1)) if bad else 0
 
 
-def batch_rate(base: str, batches: int, size: int = 1000, clients: int = 4) -> float:
-    """Events/s of ``batches`` batches of ``size`` new tickets, ``clients`` at a time.
+def batch_rate(
+    base: str, batches: int, size: int = 1000, clients: int = 4, customer: str | None = None
+) -> float:
+    """Events/s of ``batches`` batches of ``size`` new tickets, ``clients`` at a time
+    (each naming ``customer`` if given).
 
     Bodies are encoded before the clock starts, as a load generator sends
     prepared requests: the client shares the server's two cores, and its JSON
     encoding is not what is measured.
     """
     run = uuid.uuid4().hex[:6]
+    data = {"plan": "bench"} if customer is None else {"plan": "bench", "customer": customer}
     bodies = [
         orjson.dumps(
             {
@@ -84,7 +88,7 @@ def batch_rate(base: str, batches: int, size: int = 1000, clients: int = 4) -> f
                         "event_id": "e1",
                         "type": "opened",
                         "occurred_at": "2026-03-02T09:15:00Z",
-                        "data": {"plan": "bench"},
+                        "data": data,
                     }
                     for i in range(size)
                 ]
