@@ -67,6 +67,12 @@ class LagGate:
             if len(self._commits) > MAX_TRACKED_COMMITS:  # a projection long stalled
                 self._commits.popleft()
 
+    @property
+    def tracked_commits(self) -> int:
+        """How many commits wait to be known projected (at most ``MAX_TRACKED_COMMITS``)."""
+        with self._lock:
+            return len(self._commits)
+
     async def admit(self) -> None:
         """Return once a new write may be queued (at once unless the gate is closed)."""
         target = self.overdue()

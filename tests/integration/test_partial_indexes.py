@@ -26,15 +26,16 @@ from tests.integration.test_projection_support import T0, LogWriter, database, f
 Executed = list[tuple[str, Any]]
 
 
-class RecordingCursor(psycopg.Cursor[Any]):
-    """psycopg's cursor, noting each statement it runs (the listings' raw reads)."""
+def recording_cursor(seen: Executed) -> type[psycopg.Cursor[Any]]:
+    """psycopg's cursor, noting in ``seen`` each statement it runs (the listings' raw
+    reads)."""
 
-    seen: Executed | None = None
+    class RecordingCursor(psycopg.Cursor[Any]):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            seen.append((str(query), params))
+            return super().execute(query, params, **kwargs)
 
-    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        if RecordingCursor.seen is not None:
-            RecordingCursor.seen.append((str(query), params))
-        return super().execute(query, params, **kwargs)
+    return RecordingCursor
 
 
 @contextmanager
@@ -50,7 +51,7 @@ def statements(engine: Engine) -> Iterator[Executed]:
         if isinstance(driver, sqlite3.Connection):
             driver.set_trace_callback(lambda sql: seen.append((sql, ())))
         else:
-            driver.cursor_factory = RecordingCursor
+            driver.cursor_factory = recording
 
     def checkin(driver: Any, *_: Any) -> None:
         if isinstance(driver, sqlite3.Connection):
@@ -58,7 +59,7 @@ def statements(engine: Engine) -> Iterator[Executed]:
         else:
             driver.cursor_factory = psycopg.Cursor
 
-    RecordingCursor.seen = seen
+    recording = recording_cursor(seen)
     hooks = [(engine, "before_cursor_execute", executed)]
     hooks += [(engine.pool, "checkout", checkout), (engine.pool, "checkin", checkin)]
     for target, name, hook in hooks:
@@ -68,7 +69,6 @@ def statements(engine: Engine) -> Iterator[Executed]:
     finally:
         for target, name, hook in hooks:
             event.remove(target, name, hook)
-        RecordingCursor.seen = None
 
 
 def indexes_used(engine: Engine, read: Callable[[], object]) -> set[str]:

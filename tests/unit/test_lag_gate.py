@@ -124,4 +124,4 @@ def test_the_commits_it_tracks_are_bounded() -> None:
     scene = Scene(position=None)
     for position in range(MAX_TRACKED_COMMITS + 10):
         scene.gate.committed(position)
-    assert len(scene.gate._commits) == MAX_TRACKED_COMMITS
+    assert scene.gate.tracked_commits == MAX_TRACKED_COMMITS
