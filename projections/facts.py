@@ -18,7 +18,7 @@ from domain.business_time import to_us
 from domain.events import ATTRIBUTES, TicketEvent
 
 Fact = list[Any]
-_VERSION = 4
+FACT_VERSION = 4
 SEQUENCE = 6
 
 
@@ -50,13 +50,13 @@ class TicketFact:
 
 def merge(facts: list[Fact], new: Sequence[Fact]) -> list[Fact]:
     """``facts`` plus the new ones not already among them (by version), in version order."""
-    known = {fact[_VERSION] for fact in facts}
-    added = [fact for fact in new if fact[_VERSION] not in known]
+    known = {fact[FACT_VERSION] for fact in facts}
+    added = [fact for fact in new if fact[FACT_VERSION] not in known]
     if not added:
         return facts
     merged = facts + added
-    if facts and added[0][_VERSION] < facts[-1][_VERSION]:
-        merged.sort(key=lambda fact: int(fact[_VERSION]))
+    if facts and added[0][FACT_VERSION] < facts[-1][FACT_VERSION]:
+        merged.sort(key=lambda fact: int(fact[FACT_VERSION]))
     return merged
 
 
