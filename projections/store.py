@@ -6,7 +6,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+)
 
 from projections.rows import Row, SummaryKey
 from projections.schema import Tables
@@ -154,7 +165,8 @@ def _upsert_by_copy(
         f"CREATE TEMPORARY TABLE {_STAGED} ON COMMIT DROP AS "
         f"SELECT {', '.join(columns)} FROM {table.name} WITH NO DATA"
     )
-    _copy(conn, f"COPY {_STAGED} ({', '.join(columns)}) FROM STDIN", rows)
+    statement = f"COPY {_STAGED} ({', '.join(columns)}) FROM STDIN"
+    _copy(conn, statement, rows, _binary_types(table, columns))
 
 
 def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
@@ -172,17 +184,50 @@ def insert_tuples(
     if not rows:
         return
     if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-        _copy(conn, f"COPY {table.name} ({', '.join(columns)}) FROM STDIN", rows)
+        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        _copy(conn, statement, rows, _binary_types(table, columns))
         return
     insert_many(conn, table, columns, rows)
 
 
-def _copy(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """PostgreSQL COPY through psycopg, in the connection's current transaction."""
+def _copy(
+    conn: Connection,
+    statement: str,
+    rows: Sequence[tuple[Any, ...]],
+    types: Sequence[str] | None = None,
+) -> None:
+    """PostgreSQL COPY through psycopg, in the connection's current transaction; in the
+    binary format when the columns' ``types`` are given."""
     raw: Any = conn.connection.dbapi_connection
+    if types is not None:
+        statement += " (FORMAT BINARY)"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        if types is not None:
+            copy.set_types(types)
         for row in rows:
             copy.write_row(row)
+
+
+# Subclasses before their bases: Text is a String, BigInteger an Integer.
+_BINARY_TYPES = (
+    (BigInteger, "int8"),
+    (Integer, "int4"),
+    (Text, "text"),
+    (String, "varchar"),
+    (LargeBinary, "bytea"),
+)
+
+
+def _binary_types(table: Table, columns: Sequence[str]) -> list[str] | None:
+    """The PostgreSQL types of ``columns`` for a binary COPY; None when one has no plain type."""
+    names = []
+    for name in columns:
+        kind = table.c[name].type
+        found = next((pg for base, pg in _BINARY_TYPES if isinstance(kind, base)), None)
+        if found is None:
+            return None
+        names.append(found)
+    return names
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
