@@ -219,7 +219,12 @@ _BINARY_TYPES = (
 
 
 def _binary_types(table: Table, columns: Sequence[str]) -> list[str] | None:
-    """The PostgreSQL types of ``columns`` for a binary COPY; None when one has no plain type."""
+    """The PostgreSQL types of ``columns`` for a binary COPY; None when one has no plain type.
+
+    Binary COPY refuses a value of another type than its column's (an int for a
+    text column), which text COPY would have written as text: every value here
+    comes from validated event fields or the evaluator's own strings and numbers.
+    """
     names = []
     for name in columns:
         kind = table.c[name].type
