@@ -16,9 +16,10 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection, Engine
 
+from projections.batch import Batch, Entry
 from projections.facts import TicketFact
 from projections.ports import EventLog, RecordLog, WalCheckpoints
-from projections.projector import Batch, Entry, Projector
+from projections.projector import Projector
 from projections.rawfacts import TICKET_TOPICS, raw_fact
 from projections.schema import Tables, tables_for
 from projections.tracking import (

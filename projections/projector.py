@@ -25,14 +25,14 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from eventsourcing.domain import DomainEvent
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from domain.business_time import from_us
 from domain.contract_events import ContractEvent
-from domain.events import CalendarVersionDefined, PolicyVersionDefined, TicketEvent
+from domain.events import CalendarVersionDefined, PolicyVersionDefined
+from projections.batch import Batch, collected, opens_here, ticket_facts
 from projections.catalog import CatalogRow, ContractRow, ProjectionCatalog
-from projections.facts import FACT_VERSION, Fact, TicketFact, loads, merge, to_fact
+from projections.facts import Fact, loads, merge
 from projections.quarantine import (
     QUARANTINE_COLUMNS,
     any_quarantined,
@@ -65,8 +65,6 @@ from projections.store import (
     upsert_values,
 )
 
-Entry = DomainEvent | TicketFact  # a ticket event may come as its fact (read undecoded)
-Batch = Sequence[tuple[int, Entry]]
 _CLOCK_KEY = ("ticket_id", "metric")
 READ_AHEAD = 10_000  # tickets re-evaluated per round of reads, then writes
 
@@ -141,7 +139,7 @@ class Projector:
         them reads what the same transaction wrote.
         """
         self._prepared = None
-        touched = _ticket_facts(batch)
+        touched = ticket_facts(batch)
         if touched is None or not touched[0]:
             return
         done, held, stored = self._evaluated(conn, *touched)
@@ -159,7 +157,7 @@ class Projector:
         touched: dict[str, list[Fact]] = {}
         positions: dict[str, int] = {}
         for position, event in batch:
-            if _collected(touched, positions, position, event):
+            if collected(touched, positions, position, event):
                 continue
             if isinstance(event, CalendarVersionDefined | PolicyVersionDefined):
                 self._fold_tickets(conn, touched, positions)
@@ -192,7 +190,7 @@ class Projector:
         ids = sorted(touched)
         # A ticket whose first event (version 1) is in the batch has no row anywhere yet:
         # reading for it cost PostgreSQL a scan of the tickets table per batch of new ones.
-        seen = [i for i in ids if not _opens_here(touched[i])]
+        seen = [i for i in ids if not opens_here(touched[i])]
         current = load_tickets(conn, self.tables, seen)
         held = self._held(conn, [i for i in seen if i not in current])
         done = _Evaluations()
@@ -368,37 +366,3 @@ class Projector:
             if policy is not None and policy.number != number:
                 switching.append(ticket_id)
         return switching
-
-
-def _opens_here(facts: Sequence[Fact]) -> bool:
-    """Whether these new facts hold the ticket's first event: a ticket's events are one
-    aggregate's (its id is derived from the ticket id), numbered from 1, each once."""
-    return any(fact[FACT_VERSION] == 1 for fact in facts)
-
-
-def _ticket_facts(batch: Batch) -> tuple[dict[str, list[Fact]], dict[str, int]] | None:
-    """The batch's facts per ticket and each ticket's last position; None when the batch
-    holds anything ``apply`` folds besides ticket events (versions, contract events)."""
-    touched: dict[str, list[Fact]] = {}
-    positions: dict[str, int] = {}
-    for position, event in batch:
-        if _collected(touched, positions, position, event):
-            continue
-        if isinstance(event, CalendarVersionDefined | PolicyVersionDefined | ContractEvent):
-            return None
-    return touched, positions
-
-
-def _collected(
-    touched: dict[str, list[Fact]], positions: dict[str, int], position: int, event: object
-) -> bool:
-    """Add a ticket event's fact to its ticket's and note its position; False for any other."""
-    if isinstance(event, TicketFact):
-        fact = event.fact
-    elif isinstance(event, TicketEvent):
-        fact = to_fact(event)
-    else:
-        return False
-    touched.setdefault(event.ticket_id, []).append(fact)
-    positions[event.ticket_id] = position
-    return True
