@@ -4,6 +4,7 @@ Run:
     .venv/bin/python -m benchmarks.follower [--events 100000] [--database-url URL] [--keep]
     .venv/bin/python -m benchmarks.follower --log URL    # a log kept earlier (--keep)
     .venv/bin/python -m benchmarks.follower --shape new-tickets [--events 100000] [--keep]
+    .venv/bin/python -m benchmarks.follower --shape new-tickets --postgres   # a throwaway database
     .venv/bin/python -m benchmarks.follower --shape new-tickets --log URL
 
 
@@ -48,7 +49,7 @@ from sqlalchemy import Engine
 
 from benchmarks.ingest import batch_rate, define_bench_plan
 from benchmarks.projections import generate, log_database, read_and_decode
-from benchmarks.serverproc import server
+from benchmarks.serverproc import database, server
 from projections.follower import Follower
 from projections.rebuild import rebuild
 from projections.schema import create_generation, drop_generation, tables_for
@@ -197,6 +198,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--database-url", help="an empty database (default: a temp SQLite file)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a new PostgreSQL database on SLA_BENCH_POSTGRES_URL's server, dropped after",
+    )
     parser.add_argument("--log", help="measure an existing log instead of writing one")
     parser.add_argument("--small", type=int, default=20_000, help="events followed at 500")
     parser.add_argument("--keep", action="store_true", help="keep the temporary SQLite file")
@@ -211,18 +217,26 @@ def main() -> None:
         help="new-tickets: drop the live generation's listing indexes first (an experiment)",
     )
     args = parser.parse_args()
+    if args.postgres:
+        with database("postgres") as url:
+            run(args, url)
+        return
+    run(args, args.database_url)
+
+
+def run(args: argparse.Namespace, database_url: str | None) -> None:
     if args.shape == "new-tickets":
         if args.log:
             print(json.dumps(measure_new_tickets(args.log, None, args.without_indexes), indent=2))
             return
-        with log_database(args.database_url, args.keep) as url:
+        with log_database(database_url, args.keep) as url:
             ingest = write_new_tickets(url, args.events, args.customer)
             print(json.dumps(measure_new_tickets(url, ingest, args.without_indexes), indent=2))
         return
     if args.log:
         print(json.dumps(measure(args.log, args.small), indent=2))
         return
-    with log_database(args.database_url, args.keep) as url:
+    with log_database(database_url, args.keep) as url:
         store = EventStore(DatabaseConfig.parse(url))
         generate(store, args.events)
         store.close()
