@@ -165,8 +165,7 @@ def _upsert_by_copy(
         f"CREATE TEMPORARY TABLE {_STAGED} ON COMMIT DROP AS "
         f"SELECT {', '.join(columns)} FROM {table.name} WITH NO DATA"
     )
-    statement = f"COPY {_STAGED} ({', '.join(columns)}) FROM STDIN"
-    _copy(conn, statement, rows, _binary_types(table, columns))
+    _copy(conn, _STAGED, table, columns, rows)
 
 
 def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
@@ -184,21 +183,24 @@ def insert_tuples(
     if not rows:
         return
     if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-        statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        _copy(conn, statement, rows, _binary_types(table, columns))
+        _copy(conn, table.name, table, columns, rows)
         return
     insert_many(conn, table, columns, rows)
 
 
 def _copy(
     conn: Connection,
-    statement: str,
+    into: str,
+    table: Table,
+    columns: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
-    types: Sequence[str] | None = None,
 ) -> None:
-    """PostgreSQL COPY through psycopg, in the connection's current transaction; in the
-    binary format when the columns' ``types`` are given."""
+    """PostgreSQL COPY through psycopg of ``rows`` into ``into`` (``table``, or a staging
+    table shaped like it), in the connection's current transaction; in the binary format
+    when every column has a plain type (``_binary_types``)."""
     raw: Any = conn.connection.dbapi_connection
+    statement = f"COPY {into} ({', '.join(columns)}) FROM STDIN"
+    types = _binary_types(table, columns)
     if types is not None:
         statement += " (FORMAT BINARY)"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
