@@ -12,7 +12,8 @@ the two on random policies, openings and contracts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from domain.business_time import US, CalendarTimeline
 from domain.clock_model import (
@@ -41,9 +42,7 @@ def figures_at_opening(
     recorded applies); ``held``: a suspension of the contract is in force at the opening.
     """
     plan, data, at = policy.value, opened.data, opened.occurred_us
-    priority = plan.initial_priority(data)
-    recorded = data.get("calendar")
-    calendar = plan.calendar_for(priority, recorded if isinstance(recorded, str) else None)
+    priority, calendar = opening_terms(plan, data)
     if plan.metrics and contract_calendar is not None:
         # The replay opens its ledgers on the recorded calendar before the contract's
         # replaces it: that lookup fails alike here.
@@ -69,6 +68,23 @@ def figures_at_opening(
     )
 
 
+def opening_terms(plan: Policy, data: Mapping[str, Any]) -> tuple[str, str]:
+    """The priority an opening sets and the calendar it names (before any contract's)."""
+    priority = plan.initial_priority(data)
+    recorded = data.get("calendar")
+    return priority, plan.calendar_for(priority, recorded if isinstance(recorded, str) else None)
+
+
+def running_from(
+    timeline: CalendarTimeline, target: Target, fraction: float, at: int
+) -> tuple[int, int | None, int | None]:
+    """A clock started at ``at`` with nothing accrued: its goal in business µs, and its due
+    and warning instants (None: not before the horizon)."""
+    hours = timeline.hours_per_working_day_at_us(at) if target.unit == WORKING_DAYS else 0.0
+    goal, warn = thresholds(target, hours, fraction)
+    return goal, timeline.add_us(at, goal), at if warn <= 0 else timeline.add_us(at, warn)
+
+
 def _clock(
     metric: str,
     calendar: str,
@@ -81,13 +97,13 @@ def _clock(
 ) -> ClockFigures:
     """One clock at its opening: nothing accrued, so nothing breached or at risk yet
     (a target is at least a second; a warning threshold of zero is reached at once)."""
-    hours = timeline.hours_per_working_day_at_us(at) if target.unit == WORKING_DAYS else 0.0
-    goal, warn = thresholds(target, hours, fraction)
     if held:
+        hours = timeline.hours_per_working_day_at_us(at) if target.unit == WORKING_DAYS else 0.0
+        goal = thresholds(target, hours, fraction)[0]
         state, due, warn_at = ClockState.PAUSED, None, None
     else:
-        state, due = ClockState.RUNNING, timeline.add_us(at, goal)
-        warn_at = at if warn <= 0 else timeline.add_us(at, warn)
+        state = ClockState.RUNNING
+        goal, due, warn_at = running_from(timeline, target, fraction, at)
     return ClockFigures(
         metric,
         calendar,

@@ -27,6 +27,7 @@ from domain.policy import Policy
 from domain.versions import Version
 from projections.catalog import ProjectionCatalog
 from projections.facts import SEQUENCE, Fact, dumps
+from projections.openings import opening_rows
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,16 @@ def _evaluate(
     if not facts or facts[0][_TYPE] != _OPENED:
         log.warning("ticket %r has events but no opening; it is left out", ticket_id)
         return None
+    if len(facts) == 1 and (opening := opening_rows(ticket_id, facts, position, catalog)):
+        return opening
+    return general_rows(ticket_id, facts, position, catalog)
+
+
+def general_rows(
+    ticket_id: str, facts: list[Fact], position: int, catalog: ProjectionCatalog
+) -> tuple[Row, list[tuple[Any, ...]]]:
+    """The rows of a ticket with an opening, from its evaluated figures, whatever its facts
+    (what ``opening_rows`` must equal where it answers)."""
     at_us = max(int(fact[_OCCURRED]) for fact in facts)
     row = _ticket_row(ticket_id, facts, position, at_us)
     policy = catalog.policy_for(row["plan"], from_us(row["opened_at_us"]))
