@@ -181,6 +181,23 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.close()
 
 
+def bind_none_directly() -> None:
+    """Let Python's sqlite3 bind None as NULL at once, for every SQLite connection of the process.
+
+    It binds an int, a float or a str straight away, but looks for an adapter for
+    anything else, None included: a key tuple, a registry lookup, then the
+    ``__adapt__`` and ``__conform__`` attribute lookups, about 0.15 µs a None
+    more than when the registry holds one. A new ticket's rows carry some ten
+    Nones (a running clock has no breach or stop instant). The registered
+    adapter, a dict's ``get`` (C code, no Python frame), returns None, which is
+    then bound as NULL as before. Idempotent.
+    """
+    sqlite3.register_adapter(type(None), _NOTHING.get)
+
+
+_NOTHING: dict[object, None] = {}
+
+
 def create_sql_engine(config: DatabaseConfig) -> Engine:
     """The SQLAlchemy engine for read models, tokens and webhooks.
 
@@ -189,6 +206,7 @@ def create_sql_engine(config: DatabaseConfig) -> Engine:
     """
     config.ensure_directory()
     if config.sqlite_path is not None and config.state_path is not None:
+        bind_none_directly()
         move_state_tables(config.sqlite_path, config.state_path)
         # Connections are kept: opening one (with its pragmas) cost 0.6 ms, more than
         # the read it served (a one-ticket listing: 1.1 ms in all, 0.5 ms pooled).
