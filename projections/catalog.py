@@ -178,6 +178,14 @@ class ProjectionCatalog:
         """The plan's version in effect at the ticket's opening (None: none yet)."""
         return in_effect_at(self.policies.get(plan, []), opened_at)
 
+    def policy_at_us(self, plan: str, at_us: int) -> Version[Policy] | None:
+        """``policy_for`` at an instant in epoch µs: a plan's only version, in effect
+        from the start (most plans), is found with no datetime made for the instant."""
+        versions = self.policies.get(plan, [])
+        if len(versions) == 1 and versions[0].effective_from is None:
+            return versions[0]
+        return self.policy_for(plan, from_us(at_us))
+
     def policy(self, plan: str, number: int) -> Policy | None:
         for version in self.policies.get(plan, []):
             if version.number == number:

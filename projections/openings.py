@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.business_time import US, CalendarTimeline, from_us
+from domain.business_time import US, CalendarTimeline
 from domain.calendar import ALWAYS_OPEN_ID
 from domain.clock_model import ClockState, Outcome, TicketStatus
 from domain.events import EventType
@@ -43,7 +43,7 @@ def opening_rows(
     if data.get("contract") is not None or not EARLIEST_US <= at < END_US:
         return None
     named = data.get("plan")
-    policy = None if named is None else catalog.policy_for(str(named), from_us(at))
+    policy = None if named is None else catalog.policy_at_us(str(named), at)
     if policy is None:
         return None
     plan_id = str(named)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from domain.business_time import DAY_US, from_us
+from domain.business_time import DAY_US
 from domain.clock_model import ClockFigures, ClockState, Occurrence, Outcome, TicketFigures
 from domain.clocks import evaluate_figures
 from domain.contract_timeline import ContractClockFacts
@@ -201,7 +201,7 @@ def general_rows(
     (what ``opening_rows`` must equal where it answers)."""
     at_us = max(int(fact[_OCCURRED]) for fact in facts)
     row = _ticket_row(ticket_id, facts, position, at_us)
-    policy = catalog.policy_for(row["plan"], from_us(row["opened_at_us"]))
+    policy = catalog.policy_at_us(row["plan"], row["opened_at_us"])
     if policy is None:
         # The write side refuses such an opening; a later policy version with an
         # earlier effective_from re-evaluates this ticket.
