@@ -262,14 +262,13 @@ _SUMMARY_COLUMNS = (
 _PICK = itemgetter(*(CLOCK_COLUMNS.index(name) for name in _SUMMARY_COLUMNS))
 
 
-def _summary_key(plan: str, priority: str | None, metric: str, opened_us: int) -> SummaryKey:
-    return (plan, priority or "", metric, opened_us // DAY_US)
-
-
 def _count(total: dict[SummaryKey, list[int]], values: Sequence[Any], sign: int) -> list[int]:
     """Add one clock (its ``_SUMMARY_COLUMNS``) to the counters, times ``sign``."""
     plan, priority, metric, opened, outcome, held, status, breach_from, running_due = values
-    counts = total.setdefault(_summary_key(plan, priority, metric, opened), [0] * COUNTERS)
+    key: SummaryKey = (plan, priority or "", metric, opened // DAY_US)
+    counts = total.get(key)
+    if counts is None:
+        counts = total[key] = [0] * COUNTERS
     counts[_OUTCOME_INDEX[outcome]] += sign
     counts[_SUSPENDED] += sign * held
     counts[_OPEN_BREACH] += sign * (breach_from is not None and status in OPEN_STATUSES)
