@@ -27,6 +27,9 @@ batches of 1,000 as ``benchmarks.ingest`` posts them; followed at 1,000 and at
 worker follows it (``live_5000``: with its position's live check and its webhook
 observer, which the scratch generations leave out; with no subscription, as
 here, the observer keeps no marks), beside the rebuild of the same log.
+``ahead_5000`` follows at 5,000 as ``slaclock project`` does: on PostgreSQL it
+reads and evaluates the next batch while one is written (the same as
+``follow_5000`` on SQLite, which does not).
 A log kept by ``--keep`` was rebuilt, so a later ``--log`` run reports
 ``live_5000`` as 0 events: measure the live follower on a fresh log.
 ``--customer NAME`` makes every ticket name a customer (by default they name
@@ -73,13 +76,21 @@ def doubling(size: int, behind: bool) -> int:
 
 
 def follow(
-    engine: Engine, store: EventStore, events: int, first: int, grow: Callable[[int, bool], int]
+    engine: Engine,
+    store: EventStore,
+    events: int,
+    first: int,
+    grow: Callable[[int, bool], int],
+    *,
+    read_ahead: bool = False,
 ) -> dict[str, float]:
-    """Follow into a scratch generation, as a rebuild's catch-up does: nothing announced."""
+    """Follow into a scratch generation, as a rebuild's catch-up does: nothing announced.
+    ``read_ahead``: as ``slaclock project`` follows (on PostgreSQL it reads ahead)."""
     with engine.connect() as conn, write_transaction(conn):
         drop_generation(conn, SCRATCH)
         create_generation(conn, SCRATCH)
-    report = _timed(Follower(engine, store, generation=SCRATCH), events, first, grow)
+    follower = Follower(engine, store, generation=SCRATCH, read_ahead=read_ahead)
+    report = _timed(follower, events, first, grow)
     with engine.connect() as conn, write_transaction(conn):
         drop_generation(conn, SCRATCH)
     return report
@@ -175,11 +186,12 @@ def measure_new_tickets(
         "log_events": total,
         "follow_1000": follow(engine, store, total, 1000, fixed(1000)),
         "follow_5000": follow(engine, store, total, 5000, fixed(5000)),
+        "ahead_5000": follow(engine, store, total, 5000, fixed(5000), read_ahead=True),
         "live_5000": follow_live(engine, store, total, 5000),
     }
     rebuilt = round(rebuild(engine, store, grace_seconds=0).events_per_second)
     report["rebuild_events_per_s"] = rebuilt
-    for mode in ("follow_1000", "follow_5000", "live_5000"):
+    for mode in ("follow_1000", "follow_5000", "ahead_5000", "live_5000"):
         followed = report[mode].get("events_per_s", 0)
         report[mode]["vs_rebuild"] = round(followed / rebuilt, 3)
         if ingest is not None:

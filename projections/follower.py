@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from projections.batch import Batch, Entry
 from projections.facts import TicketFact
 from projections.ports import EventLog, RecordLog, WalCheckpoints
-from projections.projector import Projector
+from projections.projector import Prepared, Projector
 from projections.rawfacts import TICKET_TOPICS, raw_fact
 from projections.schema import Tables, tables_for
 from projections.tracking import (
@@ -71,6 +72,8 @@ class Follower:
 
     ``checkpoints``: SQLite only, a thread that checkpoints the state file's WAL,
     told of each commit; without one, a commit past SQLite's bound does it.
+    ``read_ahead``: on PostgreSQL, read and evaluate the next batch on a thread while
+    one is written (``_read_ahead``); ignored on SQLite.
     """
 
     def __init__(
@@ -80,14 +83,18 @@ class Follower:
         *,
         generation: int | None = None,
         checkpoints: WalCheckpoints | None = None,
+        read_ahead: bool = False,
     ) -> None:
         self._engine = engine
         self._log = log
         self._read = batch_reader(log)
         self._fixed = generation
         self._checkpoints = checkpoints
+        self._reads_ahead = read_ahead
         self._conn: Connection | None = None
         self._projector: Projector | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, int, Future[tuple[Batch, Prepared | None]]] | None = None
         self.position = 0
 
     @property
@@ -97,11 +104,17 @@ class Follower:
     def step(self, limit: int) -> int:
         """Apply up to ``limit`` events in one transaction; how many were applied."""
         projector, conn = self._loaded()
-        batch = self._read(self.position, limit)
+        batch, prepared = self._next(limit)
         if not batch:
             return 0
         try:
-            projector.prepare(conn, batch)
+            if prepared is None:
+                projector.prepare(conn, batch)
+            else:
+                projector.use(prepared)
+            ahead = self._reads_ahead and not is_sqlite(conn)
+            if ahead and len(batch) == limit and projector.prepared:
+                self._read_ahead(projector, batch[-1][0], limit)
             self.commit(conn, projector, batch)
         except (GenerationChanged, PositionMoved):
             self.reset()
@@ -110,6 +123,36 @@ class Follower:
             self.reset()
             raise
         return len(batch)
+
+    def _next(self, limit: int) -> tuple[Batch, Prepared | None]:
+        """The batch after the position, and its evaluation if a thread made it already."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            position, size, future = ahead
+            batch, prepared = future.result()
+            if (position, size) == (self.position, limit):
+                return batch, prepared
+        return self._read(self.position, limit), None
+
+    def _read_ahead(self, projector: Projector, position: int, limit: int) -> None:
+        """Read and evaluate the next batch on a thread while this one is written.
+
+        On PostgreSQL the database does much of a write, and the follower would
+        otherwise wait for it with nothing to do. Only after a full batch (behind)
+        of ticket events (the catalog cannot change while the thread reads it), and
+        only a batch in which every ticket opens is evaluated ahead (it needs no
+        read of the read models). Not on SQLite, whose driver releases the GIL
+        around every row it writes and then waits for the thread to give it back.
+        Not in `slaclock serve`'s child either: there the server needs the cores.
+        """
+
+        def ahead() -> tuple[Batch, Prepared | None]:
+            batch = self._read(position, limit)
+            return batch, projector.evaluated_ahead(batch) if batch else None
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="slaclock-read-ahead")
+        self._ahead = (position, limit, self._pool.submit(ahead))
 
     def commit(self, conn: Connection, projector: Projector, batch: Batch) -> None:
         with write_transaction(conn):
@@ -132,6 +175,7 @@ class Follower:
         worker's batches wait on the registry row, and readers see the old
         generation until the commit and the complete new one after it.
         """
+        self._drop_ahead()  # it reads the catalog, which this may change
         projector, conn = self._loaded()
         applied = 0
         try:
@@ -161,6 +205,7 @@ class Follower:
 
     def reset(self) -> None:
         """Forget in-memory state; the next step reloads it from the database."""
+        self._drop_ahead()
         self._projector = None
         if self._conn is not None:
             _durable(self._conn)
@@ -169,6 +214,14 @@ class Follower:
 
     def close(self) -> None:
         self.reset()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            wait([ahead[2]])  # the thread uses the projector: let it finish first
 
     def _loaded(self) -> tuple[Projector, Connection]:
         if self._conn is None:

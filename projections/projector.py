@@ -88,7 +88,7 @@ class _Evaluations:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     """A batch of ticket events read and evaluated before its write transaction."""
 
     span: tuple[int, int, int]  # first and last position, and length, of the batch
@@ -116,7 +116,7 @@ class Projector:
         self.observer = observer
         # False while the quarantine is known empty: batches then skip looking in it.
         self.holds_quarantined = holds_quarantined
-        self._prepared: _Prepared | None = None
+        self._prepared: Prepared | None = None
 
     @classmethod
     def load(
@@ -146,7 +146,32 @@ class Projector:
         # A ticket with no row has no clocks either: new tickets need no read.
         ids = [ticket_id for ticket_id, _, _ in done.results if ticket_id in stored]
         old_clocks = load_clock_values(conn, self.tables, ids)
-        self._prepared = _Prepared(_span(batch), done, held, old_clocks, stored)
+        self._prepared = Prepared(_span(batch), done, held, old_clocks, stored)
+
+    def evaluated_ahead(self, batch: Batch) -> Prepared | None:
+        """What ``prepare`` makes of a batch in which every ticket opens, made with no
+        read (no connection: a thread may run it while the batch before is written);
+        None for any other batch. The catalog must not change meanwhile: only a batch
+        of ticket events may be written while this runs."""
+        touched = ticket_facts(batch)
+        if touched is None or not touched[0]:
+            return None
+        facts, positions = touched
+        if not all(opens_here(new) for new in facts.values()):
+            return None
+        done = _Evaluations()
+        for ticket_id in sorted(facts):
+            self._evaluate(done, ticket_id, merge([], facts[ticket_id]), positions[ticket_id])
+        return Prepared(_span(batch), done, {}, {}, ())
+
+    def use(self, prepared: Prepared) -> None:
+        """Take a batch's ``evaluated_ahead`` as if ``prepare`` had made it."""
+        self._prepared = prepared
+
+    @property
+    def prepared(self) -> bool:
+        """Whether ``apply`` will write a prepared batch (one of ticket events only)."""
+        return self._prepared is not None
 
     def apply(self, conn: Connection, batch: Batch) -> None:
         prepared, self._prepared = self._prepared, None

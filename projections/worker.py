@@ -46,7 +46,8 @@ def run_worker(
         batch_size=batch_size,
         poll_seconds=poll_seconds,
         standby_seconds=standby_seconds,
-        follower=Follower(engine, event_log, checkpoints=checkpoints),
+        # A worker of its own has cores of its own: on PostgreSQL it reads ahead.
+        follower=Follower(engine, event_log, checkpoints=checkpoints, read_ahead=True),
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
