@@ -20,7 +20,7 @@ def test_a_log_read_is_the_first_statement_of_its_transaction(postgres_url: str)
         try:
             for _ in range(5):
                 [row] = store._fetch("SELECT statement_timestamp() = now() AS first", [])
-                assert row["first"] is True
+                assert row == (True,)
             assert store.read_records_after(0, 10) == []
         finally:
             store.close()
