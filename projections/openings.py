@@ -23,6 +23,7 @@ from domain.clock_model import ClockState, Outcome, TicketStatus
 from domain.events import EventType
 from domain.instants import EARLIEST_US, END_US
 from domain.opening import opening_terms, running_from
+from domain.policy import Policy
 from projections.catalog import ProjectionCatalog
 from projections.facts import Fact, dumps
 
@@ -46,29 +47,61 @@ def opening_rows(
     policy = None if named is None else catalog.policy_at_us(str(named), at)
     if policy is None:
         return None
-    plan_id = str(named)
-    plan = policy.value
-    priority, calendar = opening_terms(plan, data)
+    priority, calendar = opening_terms(policy.value, data)
     customer = data.get("customer")
-    customer = None if customer is None else str(customer)
+    # The columns every clock row begins with, and the ticket row's too.
+    ticket = (ticket_id, str(named), priority, None if customer is None else str(customer))
+    clocks = _clocks(ticket, policy.value, catalog, calendar, at)
+    if clocks is None:
+        return None
+    row = _ticket_row(
+        ticket, policy.number, data, at=at, position=position, facts=facts, settled=not clocks
+    )
+    return row, clocks
+
+
+def _clocks(
+    ticket: tuple[str, str, str, str | None],
+    plan: Policy,
+    catalog: ProjectionCatalog,
+    calendar: str,
+    at: int,
+) -> list[tuple[Any, ...]] | None:
+    """Each running clock's row; None where the calendar has no version."""
+    if not plan.metrics:
+        return []
+    timeline = _timeline(catalog, calendar)
+    if timeline is None:
+        return None
+    ticket_id, plan_id, priority, customer = ticket
     clocks = []
-    if plan.metrics:
-        timeline = _timeline(catalog, calendar)
-        if timeline is None:
-            return None
-        fraction = plan.warning_fraction
-        for name, metric in plan.metrics.items():
-            target = metric.targets.get(priority)
-            if target is not None:
-                goal, due, warn_at = running_from(timeline, target, fraction, at)
-                clocks.append(
-                    (ticket_id, name, plan_id, priority, customer, _OPEN, at, calendar, _RUNNING,
-                     _PENDING, goal // US, 0, at, due, warn_at, None, None, at, due, due, 0, 0)
-                )  # fmt: skip
-    row = {
+    for name, metric in plan.metrics.items():
+        target = metric.targets.get(priority)
+        if target is not None:
+            goal, due, warn_at = running_from(timeline, target, plan.warning_fraction, at)
+            clocks.append(
+                (ticket_id, name, plan_id, priority, customer, _OPEN, at, calendar, _RUNNING,
+                 _PENDING, goal // US, 0, at, due, warn_at, None, None, at, due, due, 0, 0)
+            )  # fmt: skip
+    return clocks
+
+
+def _ticket_row(
+    ticket: tuple[str, str, str, str | None],
+    policy_version: int,
+    data: dict[str, Any],
+    *,
+    at: int,
+    position: int,
+    facts: list[Fact],
+    settled: bool,
+) -> dict[str, Any]:
+    """The ticket row, its keys in ``TICKET_COLUMNS`` order as the general path makes them."""
+    ticket_id, plan_id, priority, customer = ticket
+    return {
         "ticket_id": ticket_id,
         "plan": plan_id,
-        "policy_version": policy.number,
+        "policy_version": policy_version,
         "priority": priority,
         "customer": customer,
         "kind": str(data.get("kind", "incident")),
@@ -77,11 +110,10 @@ def opening_rows(
         "last_event_at_us": at,
         "event_count": 1,
         "last_position": position,
-        "settled_at_us": None if clocks else at,  # no clock: settled at the opening
+        "settled_at_us": at if settled else None,  # with no clock, settled at the opening
         "facts": dumps(facts),
         "contract": None,
     }
-    return row, clocks
 
 
 def _timeline(catalog: ProjectionCatalog, calendar: str) -> CalendarTimeline | None:
