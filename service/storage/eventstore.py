@@ -284,13 +284,13 @@ class EventStore:
                 f"FROM {self.events_table} WHERE originator_id = ANY(%s)"
             )
             keys = [chunk]
-        return [_row5(row) for row in self._fetch(statement, keys)]
+        return [tuple(row) for row in self._fetch(statement, keys)]
 
     def _select_with_positions(
         self, originator_id: UUID, after_version: int
     ) -> list[tuple[Any, ...]]:
         key: Any = originator_id.hex if self.config.kind == "sqlite" else originator_id
-        return [_row(row) for row in self._fetch(self._position_sql, [key, after_version])]
+        return [tuple(row) for row in self._fetch(self._position_sql, [key, after_version])]
 
     def _fetch(self, statement: str, params: list[Any]) -> list[Any]:
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
@@ -300,14 +300,10 @@ class EventStore:
             # One statement is its own snapshot: without the library's BEGIN and ROLLBACK
             # around it (PostgreSQL's pooled connections are in autocommit), a follower's
             # one-event read is one call into the database, not three.
-            if sqlite:
-                opened = datastore.get_connection(commit=False)
-                with opened as connection, connection.cursor() as cursor:
-                    cursor.execute(statement, params)
-                    return list(cursor.fetchall())
-            # Tuples, not the datastore's dict rows: a follower reads thousands at a time.
-            opened = datastore.get_connection()
-            with opened as connection, connection.cursor(row_factory=tuple_row) as cursor:
+            opened = (
+                datastore.get_connection(commit=False) if sqlite else datastore.get_connection()
+            )
+            with opened as connection, _cursor(connection, sqlite) as cursor:
                 cursor.execute(statement, params)
                 return list(cursor.fetchall())
 
@@ -329,9 +325,7 @@ def _sidecars(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
 
 
-def _row(row: Any) -> tuple[Any, ...]:
-    return (row[0], row[1], row[2], row[3])
-
-
-def _row5(row: Any) -> tuple[Any, ...]:
-    return (row[0], row[1], row[2], row[3], row[4])
+def _cursor(connection: Any, sqlite: bool) -> Any:
+    """A cursor whose rows index like tuples: on PostgreSQL tuples, not the datastore's
+    dict rows (a follower reads thousands at a time); on SQLite the library's rows."""
+    return connection.cursor() if sqlite else connection.cursor(row_factory=tuple_row)
