@@ -25,6 +25,11 @@ from projections.schema import Tables
 CHUNK = 500  # keys per IN (...) list; far below both databases' parameter limits
 BIG_CHUNK = 5000  # for reads of thousands of keys at once (still far below them)
 COPY_FROM_ROWS = 1000  # PostgreSQL upserts this big go through COPY
+# PostgreSQL: new rows this many or more go by COPY, and statements of this many rows or
+# more take their values as one array per column (``insert_unnest``). Below them, one
+# short statement with a parameter per value costs less (benchmarks/row_writes.py).
+COPY_NEW_FROM_ROWS = 4
+UNNEST_FROM_ROWS = 8
 _STAGED = "slaproj_upsert_staging"
 _MAX_PARAMETERS = 60_000  # per PostgreSQL statement (its limit is 65,535)
 
@@ -111,18 +116,15 @@ def upsert_values(
     """``upsert`` of rows given as values in ``columns`` order."""
     if not values:
         return
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
     if conn.dialect.name == "postgresql" and len(values) >= COPY_FROM_ROWS:
-        _upsert_by_copy(conn, table, columns, values)
-        conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"SELECT {', '.join(columns)} FROM {_STAGED} "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-        )
-        conn.exec_driver_sql(f"DROP TABLE {_STAGED}")
-        return
-    conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-    insert_many(conn, table, columns, values, conflict)
+        upsert_by_copy(conn, table, columns, values, keys)
+    else:
+        insert_many(conn, table, columns, values, _on_conflict(columns, keys))
+
+
+def _on_conflict(columns: Sequence[str], keys: Sequence[str]) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
 
 
 def insert_many(
@@ -132,13 +134,26 @@ def insert_many(
     values: Sequence[tuple[Any, ...]],
     tail: str = "",
 ) -> None:
-    """``INSERT ... VALUES ... {tail}`` of every row: one statement per row on SQLite
-    (executemany runs them in process); multi-row statements on PostgreSQL, where a
-    statement per row cost a round trip's worth of server work each (a new ticket's
-    rows took the live follower about a millisecond that way)."""
+    """``INSERT ... {tail}`` of every row: one statement per row on SQLite (executemany
+    runs them in process); on PostgreSQL, where a statement per row cost a round trip's
+    worth of server work each (a new ticket's rows took the live follower about a
+    millisecond that way), one statement of all the rows: its values as arrays
+    (``insert_unnest``) from ``UNNEST_FROM_ROWS`` rows, else as a multi-row VALUES."""
     if conn.dialect.paramstyle == "qmark":
         conn.exec_driver_sql(f"{_insert_sql(conn, table, columns)} {tail}", values)
         return
+    if len(values) < UNNEST_FROM_ROWS or not insert_unnest(conn, table, columns, values, tail):
+        insert_values(conn, table, columns, values, tail)
+
+
+def insert_values(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[tuple[Any, ...]],
+    tail: str = "",
+) -> None:
+    """PostgreSQL: ``INSERT ... VALUES (...), (...) {tail}``, a parameter per value."""
     row = f"({', '.join(['%s'] * len(columns))})"
     for part in chunks(values, _MAX_PARAMETERS // len(columns)):
         conn.exec_driver_sql(
@@ -146,6 +161,33 @@ def insert_many(
             f"VALUES {', '.join([row] * len(part))} {tail}",
             tuple(value for values_ in part for value in values_),
         )
+
+
+def insert_unnest(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[tuple[Any, ...]],
+    tail: str = "",
+) -> bool:
+    """PostgreSQL: ``INSERT ... SELECT * FROM unnest(one array per column) {tail}``;
+    False (nothing done) when a column has no plain type (``binary_types``).
+
+    A multi-row VALUES has a parameter per value: psycopg turns each placeholder into
+    a numbered one in Python, and the server parses the long statement, about 30 µs
+    of client and 20 µs of server CPU per row of a dozen columns (most of the live
+    follower's CPU under single-event ingest). This statement's text depends only on
+    the columns, so psycopg converts it once, and the arrays bind in its C code.
+    """
+    types = binary_types(table, columns)
+    if types is None:
+        return False
+    arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}",
+        tuple(list(column) for column in zip(*values, strict=True)),
+    )
+    return True
 
 
 def _values(columns: Sequence[str], rows: Sequence[Row]) -> list[tuple[Any, ...]]:
@@ -156,16 +198,26 @@ def _values(columns: Sequence[str], rows: Sequence[Row]) -> list[tuple[Any, ...]
     return [pick(row) for row in rows]
 
 
-def _upsert_by_copy(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+def upsert_by_copy(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[tuple[Any, ...]],
+    keys: Sequence[str],
 ) -> None:
-    """Many rows reach PostgreSQL far faster by COPY into a temporary table than one by one
-    (a suspension rewrites the clocks of every ticket of its contract at once)."""
+    """PostgreSQL: many rows reach the table far faster by COPY into a temporary table,
+    then one upsert from it, than in any statement (a suspension rewrites the clocks of
+    every ticket of its contract at once)."""
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE {_STAGED} ON COMMIT DROP AS "
         f"SELECT {', '.join(columns)} FROM {table.name} WITH NO DATA"
     )
-    _copy(conn, _STAGED, table, columns, rows)
+    copy_rows(conn, _STAGED, table, columns, values)
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT {', '.join(columns)} FROM {_STAGED} {_on_conflict(columns, keys)}"
+    )
+    conn.exec_driver_sql(f"DROP TABLE {_STAGED}")
 
 
 def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
@@ -178,17 +230,17 @@ def insert_tuples(
     conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """Insert rows known to be new, through the driver (no per-row SQLAlchemy work): by
-    COPY on PostgreSQL when there are many, else as ``insert_many`` (a COPY costs a round
-    trip more than one statement)."""
+    COPY on PostgreSQL from ``COPY_NEW_FROM_ROWS`` rows, else as ``insert_many`` (a COPY
+    costs a round trip more than one statement, which only a few rows outweigh)."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-        _copy(conn, table.name, table, columns, rows)
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_NEW_FROM_ROWS:
+        copy_rows(conn, table.name, table, columns, rows)
         return
     insert_many(conn, table, columns, rows)
 
 
-def _copy(
+def copy_rows(
     conn: Connection,
     into: str,
     table: Table,
@@ -197,10 +249,10 @@ def _copy(
 ) -> None:
     """PostgreSQL COPY through psycopg of ``rows`` into ``into`` (``table``, or a staging
     table shaped like it), in the connection's current transaction; in the binary format
-    when every column has a plain type (``_binary_types``)."""
+    when every column has a plain type (``binary_types``)."""
     raw: Any = conn.connection.dbapi_connection
     statement = f"COPY {into} ({', '.join(columns)}) FROM STDIN"
-    types = _binary_types(table, columns)
+    types = binary_types(table, columns)
     if types is not None:
         statement += " (FORMAT BINARY)"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
@@ -220,7 +272,7 @@ _BINARY_TYPES = (
 )
 
 
-def _binary_types(table: Table, columns: Sequence[str]) -> list[str] | None:
+def binary_types(table: Table, columns: Sequence[str]) -> list[str] | None:
     """The PostgreSQL types of ``columns`` for a binary COPY; None when one has no plain type.
 
     Binary COPY refuses a value of another type than its column's (an int for a
