@@ -177,12 +177,13 @@ def insert_unnest(
     a numbered one in Python, and the server parses the long statement, about 30 µs
     of client and 20 µs of server CPU per row of a dozen columns (most of the live
     follower's CPU under single-event ingest). This statement's text depends only on
-    the columns, so psycopg converts it once, and the arrays bind in its C code.
+    the columns, so psycopg converts it once, and the arrays travel in the binary
+    format (a third of the client's CPU of text arrays: benchmarks/row_writes.py).
     """
     types = binary_types(table, columns)
     if types is None:
         return False
-    arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+    arrays = ", ".join(f"%b::{kind}[]" for kind in types)
     conn.exec_driver_sql(
         f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}",
         tuple(list(column) for column in zip(*values, strict=True)),
