@@ -4,15 +4,13 @@ staging table), the table ends up holding exactly the rows written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, delete, select
 
-from projections.schema import Tables, create_generation
+from projections.schema import Tables
 from projections.store import (
     COPY_FROM_ROWS,
     COPY_NEW_FROM_ROWS,
@@ -21,9 +19,8 @@ from projections.store import (
     insert_tuples,
     upsert_values,
 )
-from projections.tracking import ensure_schema, write_transaction
-from tests.integration.test_compliance_counters import counters, statements
-from tests.integration.test_projection_support import database
+from projections.tracking import write_transaction
+from tests.integration.test_compliance_counters import counters, generation, statements
 
 # The values array and COPY formats must escape: quotes, braces, commas, backslashes,
 # the word NULL, empty strings, tabs and newlines, and text beyond ASCII.
@@ -68,16 +65,6 @@ def writes(draw: st.DrawFn) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
     keys = draw(st.lists(st.integers(0, count + UNNEST_FROM_ROWS), unique=True, max_size=20))
     second = [draw(ticket_values(f"t{n}")) for n in keys]
     return first, second
-
-
-@contextmanager
-def generation(url: str) -> Iterator[tuple[Connection, Tables]]:
-    with database(url) as (_store, engine):
-        ensure_schema(engine)
-        with engine.connect() as conn:
-            with write_transaction(conn):
-                tables = create_generation(conn, 9)
-            yield conn, tables
 
 
 def stored(conn: Connection, tables: Tables) -> dict[str, tuple[Any, ...]]:
