@@ -174,8 +174,8 @@ def insert_unnest(
     False (nothing done) when a column has no plain type (``binary_types``).
 
     A multi-row VALUES has a parameter per value: psycopg turns each placeholder into
-    a numbered one in Python, and the server parses the long statement, about 30 µs
-    of client and 20 µs of server CPU per row of a dozen columns (most of the live
+    a numbered one in Python, and the server parses the long statement: 30 to 70 µs of
+    client and 25 to 40 µs of server CPU per row of 14 columns (most of the live
     follower's CPU under single-event ingest). This statement's text depends only on
     the columns, so psycopg converts it once, and the arrays travel in the binary
     format (a third of the client's CPU of text arrays: benchmarks/row_writes.py).
