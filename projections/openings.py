@@ -10,7 +10,7 @@ about half the CPU (docs/projections.md, "New tickets").
 Anything else returns None and the general path answers, with its errors: a
 ticket bound to a contract (its calendar and suspensions apply), an instant
 outside the range evaluated, a plan with no version in effect, a calendar with
-no version. tests/unit/test_opening_rows.py holds both paths to the same rows.
+no version. tests/integration/test_opening_rows.py holds both paths to the same rows.
 """
 
 from __future__ import annotations
